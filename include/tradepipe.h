@@ -1,0 +1,12 @@
+#ifndef TRADEPIPE_H
+#define TRADEPIPE_H
+
+/* libtradepipe: everything. Each module's header can also be included alone. */
+#include "tradepipe/common.h"
+#include "tradepipe/core.h"
+#include "tradepipe/price.h"
+#include "tradepipe/reader.h"
+#include "tradepipe/record.h"
+#include "tradepipe/version.h"
+
+#endif
