@@ -1,0 +1,32 @@
+/* Fuzz the S3 XML parsers: the error body parser and the generic walker. */
+#include "aws_int.h"
+
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static tp_status count_leaf(void *payload, const char *path, size_t depth, tp_cursor text,
+                            int leaf, tp_error *err)
+{
+    (void)err;
+    size_t *n = payload;
+    if (depth == 0 || depth > TP_XML_MAX_DEPTH || strlen(path) >= 1024 || (!leaf && text.len))
+        __builtin_trap();
+    (*n)++;
+    return TP_OK;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    tp_cursor in = tp_cursor_make(data, size);
+    tp_aws_errinfo info;
+    tp_error err;
+    tp_status st = tp_aws__s3_error(&info, in, NULL, &err);
+    if (st == TP_OK && !info.code[0])
+        __builtin_trap();
+    if (st != TP_OK && st != TP_E_NOT_FOUND && err.code != st)
+        __builtin_trap();
+    size_t n = 0;
+    (void)tp_xml__walk(in, count_leaf, &n, NULL, &err);
+    return 0;
+}
