@@ -1,0 +1,37 @@
+# Area: HTTP, AWS protocols and the Kinesis / DynamoDB / S3 clients.
+#
+# The emulators (tests/services: kinesalite, dynalite, s3rver) are a ctest
+# fixture: aws_services_start runs before any test that needs them and
+# aws_services_stop after the last one, even when tests fail. Their endpoints
+# are in ${TP_SERVICES_STATE}/endpoints.env.
+if(NOT TP_BUILD_TESTS)
+    return()
+endif()
+
+set(TP_SERVICES_STATE ${PROJECT_BINARY_DIR}/services)
+set(TP_AWS_TEST_ENV "${TP_TEST_ENV};TP_SERVICES_STATE=${TP_SERVICES_STATE}")
+
+add_test(NAME aws_services_start
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/services/start.sh ${TP_SERVICES_STATE})
+set_tests_properties(aws_services_start PROPERTIES FIXTURES_SETUP aws_services TIMEOUT 600)
+add_test(NAME aws_services_stop
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/services/stop.sh ${TP_SERVICES_STATE})
+set_tests_properties(aws_services_stop PROPERTIES FIXTURES_CLEANUP aws_services TIMEOUT 60)
+
+add_test(NAME aws_services_smoke
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/services_smoke.sh ${TP_SERVICES_STATE})
+set_tests_properties(aws_services_smoke PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 120
+                     ENVIRONMENT "${TP_AWS_TEST_ENV}")
+
+# Integration suites: tests/integration/it_<name>.c, Check suites like the
+# unit tests, run against the emulators.
+file(GLOB TP_AWS_IT CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/integration/it_*.c)
+foreach(src IN LISTS TP_AWS_IT)
+    get_filename_component(name ${src} NAME_WE)
+    add_executable(${name} ${src})
+    target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-sign-compare)
+    target_link_libraries(${name} PRIVATE tp_testutil)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
+                         ENVIRONMENT "${TP_AWS_TEST_ENV}")
+endforeach()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Stop the emulators tests/services/start.sh STATE_DIR started, by the PIDs it
+# recorded (TERM, then KILL after 5 s). A PID whose process is no longer our
+# serve.js (exited, or the number reused) is left alone.
+set -uo pipefail
+state=${1:?usage: stop.sh STATE_DIR}
+[ -d "$state" ] || exit 0
+for pidfile in "$state"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    rm -f "$pidfile"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "serve.js"; then
+        continue
+    fi
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+done
+rm -f "$state/endpoints.env" "$state"/*.port
+rm -rf "$state/s3-data"
+exit 0
