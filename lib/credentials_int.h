@@ -11,23 +11,43 @@
 tp_status tp_credentials__opts(tp_credentials_provider_options *out,
                                const tp_credentials_provider_options *in, tp_error *err);
 
+/* A deep copy of `o` (its strings in the same block); free with tp__free(o->alloc, copy).
+ * NULL with err filled (TP_E_NOMEM) on failure. */
+tp_credentials_provider_options *tp_credentials__opts_dup(const tp_credentials_provider_options *o,
+                                                          tp_error *err);
+
 /* Look `name` up through opts->getenv_fn (or getenv); NULL if unset or empty. */
 const char *tp_credentials__getenv(const tp_credentials_provider_options *o, const char *name);
 
 /* The profile name in use: opts->profile, else AWS_PROFILE, else "default". */
 const char *tp_credentials__profile_name(const tp_credentials_provider_options *o);
 
+/* tp_credentials__from_json flags */
+#define TP_CREDENTIALS_JSON_VERSION1 0x1u /* require "Version": 1 (credential_process) */
+
 /*
  * Parse the AWS JSON credential document shared by credential_process, the
  * ECS container endpoint and IMDS: AccessKeyId, SecretAccessKey, then
  * SessionToken or Token (optional), Expiration (ISO-8601, optional: none
  * means TP_CREDENTIALS_NO_EXPIRY). `what` names the origin in errors ("ECS
- * response", "credential_process output"). Values are never put in errors.
+ * response", "credential_process output"). Values are never put in errors,
+ * and the parsed copies of the secret and token are wiped.
  * @return TP_OK; TP_E_CREDENTIALS (not JSON, err->offset; missing or
- *         non-string key, err->field; bad Expiration); TP_E_NOMEM.
+ *         non-string key, err->field; bad Expiration or Version); TP_E_NOMEM.
  */
 tp_status tp_credentials__from_json(const tp_credentials **out, tp_cursor json, const char *what,
-                                    const tp_allocator *alloc, tp_error *err);
+                                    uint32_t flags, const tp_allocator *alloc, tp_error *err);
+
+/*
+ * Run `command` with /bin/sh -c (stdin and stderr /dev/null), read its
+ * standard output (limit o->max_file_bytes, time limit o->process_timeout_ms)
+ * and parse it as a credential_process document (Version 1).
+ * @return TP_OK; TP_E_CREDENTIALS (exit status, signal, bad JSON: field
+ *         "credential_process" or the JSON key); TP_E_TIMEOUT; TP_E_TOO_LARGE;
+ *         TP_E_IO; TP_E_NOMEM.
+ */
+tp_status tp_credentials__run_process(const tp_credentials **out, const char *command,
+                                      const tp_credentials_provider_options *o, tp_error *err);
 
 /* ---- shared config/credentials files ------------------------------------ */
 

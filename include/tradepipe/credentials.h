@@ -137,9 +137,11 @@ TP_API tp_status tp_credentials_provider_new_environment(tp_credentials_provider
  * aws_session_token from the credentials file ([NAME] sections), else from
  * the config file ([profile NAME] sections, [default] for the default
  * profile), else its credential_process. Files are read at each fetch.
- * Fetch: TP_E_NOT_FOUND (no files or no such profile: err names the profile),
- * TP_E_CONFIG (malformed line, a key without its pair: file, line, key),
- * process errors as tp_credentials_provider_new_process.
+ * Fetch: TP_E_NOT_FOUND (no files, the default profile absent, or a profile
+ * with neither keys nor credential_process); TP_E_CONFIG (a profile named by
+ * `profile` or AWS_PROFILE that is in neither file; a malformed line; a key
+ * without its pair: file, err->line, err->field); TP_E_IO; process errors as
+ * tp_credentials_provider_new_process (the message names the config line).
  */
 TP_API tp_status tp_credentials_provider_new_profile(tp_credentials_provider **out,
                                                      const tp_credentials_provider_options *opts,
@@ -158,9 +160,11 @@ TP_API tp_status tp_credentials_provider_new_process(tp_credentials_provider **o
                                                      tp_error *err);
 
 /**
- * A chain: the first provider that has credentials wins (the one that
- * answered is remembered until its credentials need refreshing). The chain
- * takes ownership of the `n` providers, even on failure.
+ * A chain: the providers are asked in order (each caches its own answer);
+ * the first that has credentials wins, one that reports TP_E_NOT_FOUND is
+ * skipped, any other failure (a malformed file, a failing process) stops the
+ * chain and is returned. The chain takes ownership of the `n` providers, even
+ * on failure.
  * @return TP_OK; TP_E_INVALID; TP_E_NOMEM.
  */
 TP_API tp_status tp_credentials_provider_new_chain(tp_credentials_provider **out,
