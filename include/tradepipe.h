@@ -6,6 +6,8 @@
 #include "tradepipe/core.h"
 #include "tradepipe/credentials.h"
 #include "tradepipe/http.h"
+#include "tradepipe/aws.h"
+#include "tradepipe/kinesis.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
 #include "tradepipe/record.h"

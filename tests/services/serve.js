@@ -13,6 +13,9 @@ if (!name || !stateDir) {
   process.exit(2)
 }
 const HOST = '127.0.0.1'
+// stop.sh sends SIGTERM: leave at once, whatever is still open.
+process.on('SIGTERM', () => process.exit(0))
+process.on('SIGINT', () => process.exit(0))
 
 function ready(port) {
   const tmp = path.join(stateDir, name + '.port.tmp')

@@ -5,6 +5,10 @@
 set -uo pipefail
 state=${1:?usage: stop.sh STATE_DIR}
 [ -d "$state" ] || exit 0
+# Running, and not a zombie (an orphan whose parent does not reap it yet).
+alive() {
+    [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
 for pidfile in "$state"/*.pid; do
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile")
@@ -15,10 +19,10 @@ for pidfile in "$state"/*.pid; do
     fi
     kill -TERM "$pid" 2>/dev/null || continue
     for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
+        alive "$pid" || break
         sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    alive "$pid" && kill -KILL "$pid" 2>/dev/null
 done
 rm -f "$state/endpoints.env" "$state"/*.port
 rm -rf "$state/s3-data"

@@ -1,0 +1,169 @@
+/* Floor 3: AWS JSON 1.0/1.1 requests (X-Amz-Target) built and parsed with jansson. */
+#include "aws_int.h"
+
+#include <stdio.h>
+
+tp_status tp_aws__json_call(tp_aws_conn *c, const char *json_version, const char *target,
+                            tp_cursor body, json_t **out, tp_error *err)
+{
+    char ctype[48];
+    tp_http_response resp;
+    tp_status st;
+    *out = NULL;
+    snprintf(ctype, sizeof ctype, "application/x-amz-json-%s", json_version);
+    tp_http_header h[] = {{"content-type", ctype}, {"x-amz-target", target}};
+    tp_aws_req r = {0};
+    r.method = "POST";
+    r.path = "/";
+    r.headers = h;
+    r.n_headers = TP_ARRAY_LEN(h);
+    r.body = body;
+    tp_http_response_init(&resp, c->alloc);
+    st = tp_aws__call(c, &r, &resp, target, err);
+    if (st != TP_OK)
+        goto done;
+    if (resp.body.len == 0) {
+        *out = json_object();
+        if (!*out)
+            st = tp_error__set(err, TP_E_NOMEM, "%s: out of memory", target);
+        goto done;
+    }
+    json_error_t je;
+    json_t *root = json_loadb((const char *)resp.body.ptr, resp.body.len, 0, &je);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        st = tp_error__at(err, TP_E_PARSE, root ? 0 : (uint64_t)(je.position > 0 ? je.position : 0),
+                          NULL, "%s: the answer is not a JSON object%s%s", target,
+                          root ? "" : ": ", root ? "" : je.text);
+        if (err)
+            err->http_status = resp.status;
+        goto done;
+    }
+    *out = root;
+done:
+    tp_http_response_dispose(&resp);
+    return st;
+}
+
+tp_status tp_aws__json_call_obj(tp_aws_conn *c, const char *json_version, const char *target,
+                                json_t *body, json_t **out, tp_error *err)
+{
+    *out = NULL;
+    if (!body)
+        return tp_error__set(err, TP_E_NOMEM, "%s: out of memory building the request", target);
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        return tp_error__set(err, TP_E_NOMEM, "%s: out of memory building the request", target);
+    tp_status st = tp_aws__json_call(c, json_version, target, tp_cursor_from_str(text), out, err);
+    free(text);
+    return st;
+}
+
+tp_status tp_aws__json_quote(tp_buf *b, const char *s, size_t n, tp_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    tp_status st = tp_buf_reserve(b, n + 2, err);
+    if (st != TP_OK)
+        return st;
+    b->ptr[b->len++] = '"';
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        st = tp_buf_append(b, s + run, i - run, err);
+        if (st != TP_OK)
+            return st;
+        char esc[7] = {'\\', (char)ch, 0};
+        size_t el = 2;
+        if (ch == '\n')
+            esc[1] = 'n';
+        else if (ch == '\r')
+            esc[1] = 'r';
+        else if (ch == '\t')
+            esc[1] = 't';
+        else if (ch < 0x20) {
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            el = 6;
+        }
+        st = tp_buf_append(b, esc, el, err);
+        if (st != TP_OK)
+            return st;
+        run = i + 1;
+    }
+    st = tp_buf_append(b, s + run, n - run, err);
+    if (st != TP_OK)
+        return st;
+    return tp_buf_append(b, "\"", 1, err);
+}
+
+tp_status tp_aws__get_str(json_t *o, const char *key, int required, const char **out,
+                          tp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
+        return TP_OK;
+    }
+    if (!json_is_string(v))
+        return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "%s is not a string", key);
+    *out = json_string_value(v);
+    return TP_OK;
+}
+
+tp_status tp_aws__get_int(json_t *o, const char *key, int required, int64_t *out,
+                          tp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
+        return TP_OK;
+    }
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return TP_OK;
+    }
+    return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "%s is not an integer", key);
+}
+
+tp_status tp_aws__get_epoch_ms(json_t *o, const char *key, int required, int64_t *out,
+                               tp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
+        return TP_OK;
+    }
+    /* AWS JSON timestamps are epoch seconds, often with a fraction. */
+    double d = json_is_integer(v) ? (double)json_integer_value(v)
+                                  : json_is_real(v) ? json_real_value(v) : -1e300;
+    if (!(d > -9.2e12 && d < 9.2e12))
+        return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "%s is not a timestamp", key);
+    double ms = d * 1000.0;
+    *out = (int64_t)(ms >= 0 ? ms + 0.5 : ms - 0.5);
+    return TP_OK;
+}
+
+tp_status tp_aws__copy_str(json_t *o, const char *key, int required, char *dst, size_t cap,
+                           tp_error *err)
+{
+    const char *s = NULL;
+    dst[0] = 0;
+    tp_status st = tp_aws__get_str(o, key, required, &s, err);
+    if (st != TP_OK || !s)
+        return st;
+    size_t n = strlen(s);
+    if (n >= cap)
+        return tp_error__at(err, TP_E_RANGE, TP_NO_OFFSET, key, "%s is longer than %zu bytes",
+                            key, cap - 1);
+    memcpy(dst, s, n + 1);
+    return TP_OK;
+}

@@ -1,0 +1,740 @@
+/* Floor 4: the Kinesis Data Streams client (AWS JSON 1.1). */
+#include "aws_int.h"
+#include "tradepipe/kinesis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define TARGET_PREFIX "Kinesis_20131202."
+#define JSON_VERSION  "1.1"
+
+struct tp_kinesis {
+    tp_aws_conn conn;
+    tp_buf body;
+};
+
+typedef struct records_mem {
+    json_t *root;
+    tp_buf data;
+} records_mem;
+
+tp_status tp_kinesis_new(tp_kinesis **out, const tp_aws_client_options *opts, tp_error *err)
+{
+    if (!out)
+        return tp_error__set(err, TP_E_INVALID, "tp_kinesis_new: out is NULL");
+    *out = NULL;
+    const tp_allocator *a = opts ? opts->alloc : NULL;
+    tp_kinesis *k = tp__calloc(a, 1, sizeof *k);
+    if (!k)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory creating a Kinesis client");
+    tp_status st = tp_aws__conn_init(&k->conn, "kinesis", TP_AWS_PROTO_JSON, 0, opts, err);
+    if (st != TP_OK) {
+        tp__free(a, k);
+        return st;
+    }
+    tp_buf_init(&k->body, k->conn.alloc, 0);
+    *out = k;
+    return TP_OK;
+}
+
+void tp_kinesis_free(tp_kinesis *k)
+{
+    if (!k)
+        return;
+    tp_allocator a = k->conn.alloc_copy;
+    int has = k->conn.alloc != NULL;
+    tp_buf_dispose(&k->body);
+    tp_aws__conn_dispose(&k->conn);
+    tp__free(has ? &a : NULL, k);
+}
+
+static int is_arn(const char *s)
+{
+    return strncmp(s, "arn:", 4) == 0;
+}
+
+static tp_status check_stream(const char *stream, tp_error *err)
+{
+    if (!stream || !*stream)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "StreamName", "no stream name");
+    if (strlen(stream) > 2048)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "StreamName", "stream name too long");
+    return TP_OK;
+}
+
+static json_t *stream_obj(const char *stream)
+{
+    json_t *o = json_object();
+    if (o && json_object_set_new(o, is_arn(stream) ? "StreamARN" : "StreamName",
+                                 json_string(stream)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static tp_status call(tp_kinesis *k, const char *op, json_t *body, json_t **out, tp_error *err)
+{
+    char target[64];
+    snprintf(target, sizeof target, TARGET_PREFIX "%s", op);
+    tp_status st = tp_aws__json_call_obj(&k->conn, JSON_VERSION, target, body, out, err);
+    json_decref(body);
+    return st;
+}
+
+/* A call whose answer is not needed. */
+static tp_status call0(tp_kinesis *k, const char *op, json_t *body, tp_error *err)
+{
+    json_t *out = NULL;
+    tp_status st = call(k, op, body, &out, err);
+    json_decref(out);
+    return st;
+}
+
+static int set_str(json_t *o, const char *k, const char *v)
+{
+    return json_object_set_new(o, k, json_string(v)) == 0;
+}
+
+static int set_int(json_t *o, const char *k, json_int_t v)
+{
+    return json_object_set_new(o, k, json_integer(v)) == 0;
+}
+
+static tp_status nomem(tp_error *err, const char *what)
+{
+    return tp_error__set(err, TP_E_NOMEM, "%s: out of memory building the request", what);
+}
+
+tp_status tp_kinesis_create_stream(tp_kinesis *k, const char *stream, uint32_t shard_count,
+                                   tp_error *err)
+{
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    json_t *b = json_object();
+    int ok = b && set_str(b, "StreamName", stream);
+    if (ok && shard_count) {
+        ok = set_int(b, "ShardCount", shard_count);
+    } else if (ok) {
+        json_t *m = json_object();
+        ok = m && set_str(m, "StreamMode", "ON_DEMAND") &&
+             json_object_set_new(b, "StreamModeDetails", m) == 0;
+    }
+    if (!ok) {
+        json_decref(b);
+        return nomem(err, "CreateStream");
+    }
+    return call0(k, "CreateStream", b, err);
+}
+
+tp_status tp_kinesis_delete_stream(tp_kinesis *k, const char *stream,
+                                   int32_t enforce_consumer_deletion, tp_error *err)
+{
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    json_t *b = stream_obj(stream);
+    if (b && enforce_consumer_deletion &&
+        json_object_set_new(b, "EnforceConsumerDeletion", json_true()) != 0) {
+        json_decref(b);
+        b = NULL;
+    }
+    if (!b)
+        return nomem(err, "DeleteStream");
+    return call0(k, "DeleteStream", b, err);
+}
+
+tp_status tp_kinesis_describe_stream_summary(tp_kinesis *k, const char *stream,
+                                             tp_kinesis_stream_summary *out, tp_error *err)
+{
+    json_t *ans = NULL;
+    memset(out, 0, sizeof *out);
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    json_t *b = stream_obj(stream);
+    if (!b)
+        return nomem(err, "DescribeStreamSummary");
+    st = call(k, "DescribeStreamSummary", b, &ans, err);
+    if (st != TP_OK)
+        return st;
+    json_t *d = json_object_get(ans, "StreamDescriptionSummary");
+    int64_t v = 0;
+    if (!json_is_object(d)) {
+        st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "StreamDescriptionSummary",
+                          "DescribeStreamSummary: answer lacks StreamDescriptionSummary");
+        goto done;
+    }
+    st = tp_aws__copy_str(d, "StreamStatus", 1, out->status, sizeof out->status, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(d, "StreamARN", 0, out->arn, sizeof out->arn, err);
+    if (st == TP_OK) {
+        json_t *m = json_object_get(d, "StreamModeDetails");
+        if (json_is_object(m))
+            st = tp_aws__copy_str(m, "StreamMode", 0, out->stream_mode, sizeof out->stream_mode,
+                                  err);
+    }
+    if (st == TP_OK && (st = tp_aws__get_int(d, "OpenShardCount", 1, &v, err)) == TP_OK)
+        out->open_shard_count = (uint32_t)v;
+    v = 0;
+    if (st == TP_OK && (st = tp_aws__get_int(d, "RetentionPeriodHours", 0, &v, err)) == TP_OK)
+        out->retention_hours = (uint32_t)v;
+    v = 0;
+    if (st == TP_OK && (st = tp_aws__get_int(d, "ConsumerCount", 0, &v, err)) == TP_OK)
+        out->consumer_count = (uint32_t)v;
+    if (st == TP_OK)
+        st = tp_aws__get_epoch_ms(d, "StreamCreationTimestamp", 0, &out->creation_ms, err);
+done:
+    json_decref(ans);
+    return st;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+tp_status tp_kinesis_wait_active(tp_kinesis *k, const char *stream, uint32_t timeout_ms,
+                                 tp_error *err)
+{
+    int64_t deadline = tp_time_mono_ns() / 1000000 + timeout_ms;
+    tp_kinesis_stream_summary s;
+    for (;;) {
+        tp_status st = tp_kinesis_describe_stream_summary(k, stream, &s, err);
+        if (st != TP_OK)
+            return st;
+        if (strcmp(s.status, "ACTIVE") == 0)
+            return TP_OK;
+        int64_t now = tp_time_mono_ns() / 1000000;
+        if (now >= deadline)
+            return tp_error__set(err, TP_E_TIMEOUT, "stream %s still %s after %u ms", stream,
+                                 s.status, timeout_ms);
+        int64_t left = deadline - now;
+        sleep_ms((uint32_t)(left < 100 ? left : 100));
+    }
+}
+
+void tp_kinesis_shards_dispose(tp_kinesis_shards *s)
+{
+    if (!s)
+        return;
+    tp__free(s->alloc, s->shards);
+    s->shards = NULL;
+    s->count = 0;
+}
+
+static tp_status parse_shard(json_t *j, tp_kinesis_shard *sh, tp_error *err)
+{
+    memset(sh, 0, sizeof *sh);
+    tp_status st = tp_aws__copy_str(j, "ShardId", 1, sh->shard_id, sizeof sh->shard_id, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(j, "ParentShardId", 0, sh->parent_shard_id,
+                              sizeof sh->parent_shard_id, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(j, "AdjacentParentShardId", 0, sh->adjacent_parent_shard_id,
+                              sizeof sh->adjacent_parent_shard_id, err);
+    json_t *h = json_object_get(j, "HashKeyRange");
+    json_t *q = json_object_get(j, "SequenceNumberRange");
+    if (st == TP_OK && (!json_is_object(h) || !json_is_object(q)))
+        st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "HashKeyRange",
+                          "shard lacks HashKeyRange or SequenceNumberRange");
+    if (st == TP_OK)
+        st = tp_aws__copy_str(h, "StartingHashKey", 1, sh->hash_key_start,
+                              sizeof sh->hash_key_start, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(h, "EndingHashKey", 1, sh->hash_key_end, sizeof sh->hash_key_end,
+                              err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(q, "StartingSequenceNumber", 1, sh->sequence_start,
+                              sizeof sh->sequence_start, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(q, "EndingSequenceNumber", 0, sh->sequence_end,
+                              sizeof sh->sequence_end, err);
+    return st;
+}
+
+tp_status tp_kinesis_list_shards(tp_kinesis *k, const char *stream, uint32_t page_size,
+                                 tp_kinesis_shards *out, tp_error *err)
+{
+    tp_status st = check_stream(stream, err);
+    json_t *ans = NULL;
+    char *token = NULL;
+    size_t cap = 0;
+    out->alloc = k->conn.alloc;
+    tp_kinesis_shards_dispose(out);
+    out->pages = 0;
+    if (st != TP_OK)
+        return st;
+    /* Bounded: a stream has at most tens of thousands of shards. */
+    for (uint32_t page = 0; page < 100000; page++) {
+        json_t *b = json_object();
+        int ok = b != NULL;
+        /* With a NextToken the request must not name the stream. */
+        if (ok && token)
+            ok = set_str(b, "NextToken", token);
+        else if (ok)
+            ok = set_str(b, is_arn(stream) ? "StreamARN" : "StreamName", stream);
+        if (ok && page_size)
+            ok = set_int(b, "MaxResults", page_size);
+        if (!ok) {
+            json_decref(b);
+            st = nomem(err, "ListShards");
+            goto done;
+        }
+        json_decref(ans);
+        ans = NULL;
+        st = call(k, "ListShards", b, &ans, err);
+        if (st != TP_OK)
+            goto done;
+        out->pages++;
+        json_t *arr = json_object_get(ans, "Shards");
+        if (!json_is_array(arr)) {
+            st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "Shards",
+                              "ListShards: answer lacks Shards");
+            goto done;
+        }
+        size_t n = json_array_size(arr);
+        if (out->count + n > cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            while (ncap < out->count + n)
+                ncap *= 2;
+            tp_kinesis_shard *ns = tp__realloc(out->alloc, out->shards, ncap * sizeof *ns);
+            if (!ns) {
+                st = tp_error__set(err, TP_E_NOMEM, "ListShards: out of memory");
+                goto done;
+            }
+            out->shards = ns;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < n; i++) {
+            st = parse_shard(json_array_get(arr, i), &out->shards[out->count], err);
+            if (st != TP_OK)
+                goto done;
+            out->count++;
+        }
+        const char *next = NULL;
+        st = tp_aws__get_str(ans, "NextToken", 0, &next, err);
+        if (st != TP_OK)
+            goto done;
+        tp__free(k->conn.alloc, token);
+        token = NULL;
+        if (!next || !*next)
+            goto done;
+        size_t tl = strlen(next);
+        token = tp__malloc(k->conn.alloc, tl + 1);
+        if (!token) {
+            st = tp_error__set(err, TP_E_NOMEM, "ListShards: out of memory");
+            goto done;
+        }
+        memcpy(token, next, tl + 1);
+    }
+    st = tp_error__set(err, TP_E_LIMIT, "ListShards: too many pages");
+done:
+    tp__free(k->conn.alloc, token);
+    json_decref(ans);
+    if (st != TP_OK)
+        tp_kinesis_shards_dispose(out);
+    return st;
+}
+
+static tp_status check_entry(tp_cursor data, const char *pk, size_t index, tp_error *err)
+{
+    if (!pk || !*pk || strlen(pk) > 256)
+        return tp_error__at(err, TP_E_INVALID, index, "PartitionKey",
+                            "record %zu: partition key must be 1 to 256 bytes", index);
+    if (data.len > TP_KINESIS_MAX_RECORD_BYTES || (!data.ptr && data.len))
+        return tp_error__at(err, TP_E_INVALID, index, "Data",
+                            "record %zu: data over 1 MiB or NULL", index);
+    return TP_OK;
+}
+
+/* Append ,"Key":"value" (value JSON-escaped). */
+static tp_status add_field(tp_buf *b, const char *key, const char *v, tp_error *err)
+{
+    tp_status st = tp_buf_appendf(b, err, ",\"%s\":", key);
+    return st != TP_OK ? st : tp_aws__json_quote(b, v, strlen(v), err);
+}
+
+static tp_status add_stream(tp_buf *b, const char *stream, tp_error *err)
+{
+    tp_status st = tp_buf_appendf(b, err, "{\"%s\":", is_arn(stream) ? "StreamARN" : "StreamName");
+    return st != TP_OK ? st : tp_aws__json_quote(b, stream, strlen(stream), err);
+}
+
+static tp_status add_data(tp_buf *b, tp_cursor data, tp_error *err)
+{
+    tp_status st = tp_buf_append_str(b, ",\"Data\":\"", err);
+    if (st == TP_OK)
+        st = tp_base64_encode(b, data, err);
+    if (st == TP_OK)
+        st = tp_buf_append(b, "\"", 1, err);
+    return st;
+}
+
+static tp_status put_result(json_t *r, tp_kinesis_put_result *out, tp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    tp_status st = tp_aws__copy_str(r, "ErrorCode", 0, out->error_code, sizeof out->error_code,
+                                    err);
+    if (st != TP_OK)
+        return st;
+    if (out->error_code[0]) {
+        const char *m = NULL;
+        st = tp_aws__get_str(r, "ErrorMessage", 0, &m, err);
+        tp__strlcpy(out->error_message, m, sizeof out->error_message);
+        return st;
+    }
+    st = tp_aws__copy_str(r, "ShardId", 1, out->shard_id, sizeof out->shard_id, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(r, "SequenceNumber", 1, out->sequence_number,
+                              sizeof out->sequence_number, err);
+    return st;
+}
+
+static tp_status send_body(tp_kinesis *k, const char *op, json_t **ans, tp_error *err)
+{
+    char target[64];
+    snprintf(target, sizeof target, TARGET_PREFIX "%s", op);
+    return tp_aws__json_call(&k->conn, JSON_VERSION, target, tp_buf_cursor(&k->body), ans, err);
+}
+
+tp_status tp_kinesis_put_record(tp_kinesis *k, const char *stream, tp_cursor data,
+                                const char *partition_key, const char *explicit_hash_key,
+                                const char *sequence_for_ordering, tp_kinesis_put_result *out,
+                                tp_error *err)
+{
+    json_t *ans = NULL;
+    tp_status st = check_stream(stream, err);
+    if (st == TP_OK)
+        st = check_entry(data, partition_key, 0, err);
+    if (st != TP_OK)
+        return st;
+    tp_buf_clear(&k->body);
+    st = add_stream(&k->body, stream, err);
+    if (st == TP_OK)
+        st = add_field(&k->body, "PartitionKey", partition_key, err);
+    if (st == TP_OK && explicit_hash_key)
+        st = add_field(&k->body, "ExplicitHashKey", explicit_hash_key, err);
+    if (st == TP_OK && sequence_for_ordering)
+        st = add_field(&k->body, "SequenceNumberForOrdering", sequence_for_ordering, err);
+    if (st == TP_OK)
+        st = add_data(&k->body, data, err);
+    if (st == TP_OK)
+        st = tp_buf_append(&k->body, "}", 1, err);
+    if (st == TP_OK)
+        st = send_body(k, "PutRecord", &ans, err);
+    if (st == TP_OK) {
+        tp_kinesis_put_result tmp;
+        st = put_result(ans, out ? out : &tmp, err);
+    }
+    json_decref(ans);
+    return st;
+}
+
+tp_status tp_kinesis_put_records(tp_kinesis *k, const char *stream,
+                                 const tp_kinesis_entry *entries, size_t n,
+                                 tp_kinesis_put_result *results, uint32_t *failed, tp_error *err)
+{
+    json_t *ans = NULL;
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (n == 0 || n > TP_KINESIS_MAX_BATCH_RECORDS || !entries || !results)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "Records",
+                            "PutRecords takes 1 to 500 records");
+    for (size_t i = 0; i < n; i++) {
+        st = check_entry(entries[i].data, entries[i].partition_key, i, err);
+        if (st != TP_OK)
+            return st;
+    }
+    tp_buf_clear(&k->body);
+    st = add_stream(&k->body, stream, err);
+    if (st == TP_OK)
+        st = tp_buf_append_str(&k->body, ",\"Records\":[", err);
+    for (size_t i = 0; i < n && st == TP_OK; i++) {
+        st = tp_buf_append_str(&k->body, i ? ",{\"PartitionKey\":" : "{\"PartitionKey\":", err);
+        if (st == TP_OK)
+            st = tp_aws__json_quote(&k->body, entries[i].partition_key,
+                                    strlen(entries[i].partition_key), err);
+        if (st == TP_OK && entries[i].explicit_hash_key)
+            st = add_field(&k->body, "ExplicitHashKey", entries[i].explicit_hash_key, err);
+        if (st == TP_OK)
+            st = add_data(&k->body, entries[i].data, err);
+        if (st == TP_OK)
+            st = tp_buf_append(&k->body, "}", 1, err);
+    }
+    if (st == TP_OK)
+        st = tp_buf_append_str(&k->body, "]}", err);
+    if (st == TP_OK)
+        st = send_body(k, "PutRecords", &ans, err);
+    if (st != TP_OK)
+        goto done;
+    json_t *arr = json_object_get(ans, "Records");
+    if (!json_is_array(arr) || json_array_size(arr) != n) {
+        st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "Records",
+                          "PutRecords: answer has %zu records for %zu sent",
+                          json_is_array(arr) ? json_array_size(arr) : (size_t)0, n);
+        goto done;
+    }
+    uint32_t nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        st = put_result(json_array_get(arr, i), &results[i], err);
+        if (st != TP_OK) {
+            if (err)
+                err->offset = i;
+            goto done;
+        }
+        if (results[i].error_code[0])
+            nf++;
+    }
+    if (failed)
+        *failed = nf;
+done:
+    json_decref(ans);
+    return st;
+}
+
+tp_status tp_kinesis_get_shard_iterator(tp_kinesis *k, const char *stream, const char *shard_id,
+                                        int32_t type, const char *sequence_number,
+                                        int64_t timestamp_ms, char out[TP_KINESIS_ITERATOR_MAX],
+                                        tp_error *err)
+{
+    static const char *const names[] = {"TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER",
+                                        "AFTER_SEQUENCE_NUMBER", "AT_TIMESTAMP"};
+    json_t *ans = NULL;
+    out[0] = 0;
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (type < 0 || type > TP_KINESIS_AT_TIMESTAMP)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "ShardIteratorType",
+                            "unknown shard iterator type %d", (int)type);
+    if (!shard_id || !*shard_id)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "ShardId", "no shard id");
+    int needs_seq = type == TP_KINESIS_AT_SEQUENCE_NUMBER ||
+                    type == TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+    if (needs_seq && (!sequence_number || !*sequence_number))
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "StartingSequenceNumber",
+                            "%s needs a sequence number", names[type]);
+    json_t *b = stream_obj(stream);
+    int ok = b && set_str(b, "ShardId", shard_id) && set_str(b, "ShardIteratorType", names[type]);
+    if (ok && needs_seq)
+        ok = set_str(b, "StartingSequenceNumber", sequence_number);
+    if (ok && type == TP_KINESIS_AT_TIMESTAMP)
+        ok = json_object_set_new(b, "Timestamp", json_real((double)timestamp_ms / 1000.0)) == 0;
+    if (!ok) {
+        json_decref(b);
+        return nomem(err, "GetShardIterator");
+    }
+    st = call(k, "GetShardIterator", b, &ans, err);
+    if (st == TP_OK)
+        st = tp_aws__copy_str(ans, "ShardIterator", 1, out, TP_KINESIS_ITERATOR_MAX, err);
+    json_decref(ans);
+    return st;
+}
+
+void tp_kinesis_records_dispose(tp_kinesis_records *r)
+{
+    if (!r)
+        return;
+    records_mem *m = r->internal_;
+    if (m) {
+        json_decref(m->root);
+        tp_buf_dispose(&m->data);
+        tp__free(r->alloc, m);
+    }
+    tp__free(r->alloc, r->records);
+    tp__free(r->alloc, r->child_shards);
+    const tp_allocator *a = r->alloc;
+    memset(r, 0, sizeof *r);
+    r->alloc = a;
+}
+
+static tp_status parse_children(tp_kinesis_records *out, json_t *arr, tp_error *err)
+{
+    size_t n = json_array_size(arr);
+    if (!n)
+        return TP_OK;
+    out->child_shards = tp__calloc(out->alloc, n, sizeof *out->child_shards);
+    if (!out->child_shards)
+        return tp_error__set(err, TP_E_NOMEM, "GetRecords: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(arr, i);
+        tp_kinesis_child_shard *cs = &out->child_shards[i];
+        tp_status st = tp_aws__get_str(c, "ShardId", 1, &cs->shard_id, err);
+        json_t *ps = json_object_get(c, "ParentShards");
+        json_t *h = json_object_get(c, "HashKeyRange");
+        for (size_t p = 0; st == TP_OK && p < json_array_size(ps) && p < 2; p++) {
+            json_t *v = json_array_get(ps, p);
+            if (!json_is_string(v))
+                st = tp_error__at(err, TP_E_PARSE, i, "ParentShards", "bad ParentShards");
+            else
+                cs->parent_shards[cs->parent_count++] = json_string_value(v);
+        }
+        if (st == TP_OK && json_is_object(h)) {
+            st = tp_aws__get_str(h, "StartingHashKey", 1, &cs->hash_key_start, err);
+            if (st == TP_OK)
+                st = tp_aws__get_str(h, "EndingHashKey", 1, &cs->hash_key_end, err);
+        }
+        if (st != TP_OK)
+            return st;
+        out->child_count++;
+    }
+    return TP_OK;
+}
+
+tp_status tp_kinesis_get_records(tp_kinesis *k, const char *iterator, uint32_t limit,
+                                 tp_kinesis_records *out, tp_error *err)
+{
+    json_t *ans = NULL;
+    tp_status st;
+    size_t *offsets = NULL;
+    out->alloc = k->conn.alloc;
+    tp_kinesis_records_dispose(out);
+    if (!iterator || !*iterator)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "ShardIterator", "no iterator");
+    json_t *b = json_object();
+    int ok = b && set_str(b, "ShardIterator", iterator);
+    if (ok && limit)
+        ok = set_int(b, "Limit", limit);
+    if (!ok) {
+        json_decref(b);
+        return nomem(err, "GetRecords");
+    }
+    st = call(k, "GetRecords", b, &ans, err);
+    if (st != TP_OK)
+        return st;
+    records_mem *m = tp__calloc(out->alloc, 1, sizeof *m);
+    if (!m) {
+        json_decref(ans);
+        return tp_error__set(err, TP_E_NOMEM, "GetRecords: out of memory");
+    }
+    m->root = ans;
+    tp_buf_init(&m->data, out->alloc, 0);
+    out->internal_ = m;
+
+    json_t *arr = json_object_get(ans, "Records");
+    if (!json_is_array(arr)) {
+        st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "Records", "GetRecords: no Records");
+        goto done;
+    }
+    size_t n = json_array_size(arr);
+    if (n) {
+        out->records = tp__calloc(out->alloc, n, sizeof *out->records);
+        offsets = tp__calloc(out->alloc, n, sizeof *offsets);
+        if (!out->records || !offsets) {
+            st = tp_error__set(err, TP_E_NOMEM, "GetRecords: out of memory");
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(arr, i);
+        tp_kinesis_record *rec = &out->records[i];
+        const char *data = NULL;
+        st = tp_aws__get_str(r, "Data", 1, &data, err);
+        if (st == TP_OK)
+            st = tp_aws__get_str(r, "SequenceNumber", 1, &rec->sequence_number, err);
+        if (st == TP_OK)
+            st = tp_aws__get_str(r, "PartitionKey", 1, &rec->partition_key, err);
+        if (st == TP_OK)
+            st = tp_aws__get_epoch_ms(r, "ApproximateArrivalTimestamp", 0, &rec->arrival_ms, err);
+        if (st == TP_OK) {
+            offsets[i] = m->data.len;
+            tp_error derr;
+            st = tp_base64_decode(&m->data, tp_cursor_from_str(data), &derr);
+            if (st == TP_E_PARSE)
+                st = tp_error__at(err, TP_E_PARSE, i, "Data",
+                                  "GetRecords: record %zu Data is not base64 (byte %llu)", i,
+                                  (unsigned long long)derr.offset);
+            else if (st != TP_OK && err)
+                *err = derr;
+            rec->data.len = m->data.len - offsets[i];
+        }
+        if (st != TP_OK) {
+            if (err && err->offset == TP_NO_OFFSET)
+                err->offset = i;
+            goto done;
+        }
+        out->count++;
+    }
+    /* The buffer may have moved while growing: point the views last. */
+    for (size_t i = 0; i < out->count; i++)
+        out->records[i].data.ptr = m->data.ptr ? m->data.ptr + offsets[i] : (const uint8_t *)"";
+    st = tp_aws__get_str(ans, "NextShardIterator", 0, &out->next_shard_iterator, err);
+    if (st == TP_OK)
+        st = tp_aws__get_int(ans, "MillisBehindLatest", 0, &out->millis_behind_latest, err);
+    if (st == TP_OK)
+        st = parse_children(out, json_object_get(ans, "ChildShards"), err);
+done:
+    tp__free(out->alloc, offsets);
+    if (st != TP_OK)
+        tp_kinesis_records_dispose(out);
+    return st;
+}
+
+tp_status tp_kinesis_split_shard(tp_kinesis *k, const char *stream, const char *shard_id,
+                                 const char *new_starting_hash_key, tp_error *err)
+{
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (!shard_id || !*shard_id || !new_starting_hash_key || !*new_starting_hash_key)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "ShardToSplit",
+                            "SplitShard needs a shard and a hash key");
+    json_t *b = stream_obj(stream);
+    if (!b || !set_str(b, "ShardToSplit", shard_id) ||
+        !set_str(b, "NewStartingHashKey", new_starting_hash_key)) {
+        json_decref(b);
+        return nomem(err, "SplitShard");
+    }
+    return call0(k, "SplitShard", b, err);
+}
+
+tp_status tp_kinesis_merge_shards(tp_kinesis *k, const char *stream, const char *shard_id,
+                                  const char *adjacent_shard_id, tp_error *err)
+{
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (!shard_id || !*shard_id || !adjacent_shard_id || !*adjacent_shard_id)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "ShardToMerge",
+                            "MergeShards needs two shards");
+    json_t *b = stream_obj(stream);
+    if (!b || !set_str(b, "ShardToMerge", shard_id) ||
+        !set_str(b, "AdjacentShardToMerge", adjacent_shard_id)) {
+        json_decref(b);
+        return nomem(err, "MergeShards");
+    }
+    return call0(k, "MergeShards", b, err);
+}
+
+tp_status tp_kinesis_update_shard_count(tp_kinesis *k, const char *stream, uint32_t target,
+                                        uint32_t *current, tp_error *err)
+{
+    json_t *ans = NULL;
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (target == 0)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "TargetShardCount",
+                            "target shard count must be positive");
+    json_t *b = stream_obj(stream);
+    if (!b || !set_int(b, "TargetShardCount", target) ||
+        !set_str(b, "ScalingType", "UNIFORM_SCALING")) {
+        json_decref(b);
+        return nomem(err, "UpdateShardCount");
+    }
+    st = call(k, "UpdateShardCount", b, &ans, err);
+    if (st == TP_OK && current) {
+        int64_t v = 0;
+        st = tp_aws__get_int(ans, "CurrentShardCount", 0, &v, err);
+        *current = (uint32_t)v;
+    }
+    json_decref(ans);
+    return st;
+}
