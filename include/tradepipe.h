@@ -6,6 +6,7 @@
 #include "tradepipe/core.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
+#include "tradepipe/stats.h"
 #include "tradepipe/record.h"
 #include "tradepipe/version.h"
 
