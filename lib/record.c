@@ -559,9 +559,15 @@ tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uin
                                 tp_error *err)
 {
     json_error_t je;
-    json_t *root = json_loadb((const char *)s, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
+    json_t *root = json_loadb((const char *)s, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+                          &je);
     if (!root) {
         uint64_t at = je.position > 0 ? (uint64_t)je.position - 1 : 0;
+        /* Invalid UTF-8 and numbers beyond a double are still balanced JSON
+         * values: the record is invalid, not the framing. */
+        if (json_error_code(&je) == json_error_invalid_utf8)
+            return tp_error__at(err, TP_E_RECORD, at, NULL, "invalid UTF-8 at byte %llu",
+                                (unsigned long long)at);
         if (json_error_code(&je) == json_error_numeric_overflow)
             return tp_error__at(err, TP_E_RECORD, at, NULL,
                                 "number out of range at byte %llu: %s", (unsigned long long)at,
