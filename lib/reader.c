@@ -28,6 +28,8 @@ typedef struct gz {
     int in_eof;
     int member_end;  /* the last inflate call ended a member */
     uint64_t out_total;
+    tp_status failed; /* a stream error, returned once the bytes before it are out */
+    tp_error fail_err;
 } gz;
 
 static tp_status gz_refill(gz *g, tp_error *err)
@@ -43,9 +45,40 @@ static tp_status gz_refill(gz *g, tp_error *err)
     return TP_OK;
 }
 
+static tp_status gz_produce_once(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err);
+
 /* Produce up to `cap` uncompressed bytes into `out`. TP_OK with *n > 0,
- * TP_DONE at the clean end, TP_E_GZIP / TP_E_IO on a broken stream. */
+ * TP_DONE at the clean end, TP_E_GZIP / TP_E_IO on a broken stream; the
+ * bytes inflated before a failure are handed out first. */
 static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err)
+{
+    if (g->failed != TP_OK) {
+        *n = 0;
+        if (err)
+            *err = g->fail_err;
+        return g->failed;
+    }
+    tp_error e;
+    tp_status st = gz_produce_once(g, out, cap, n, &e);
+    if (st < 0 && *n > 0) {
+        g->failed = st;
+        g->fail_err = e;
+        return TP_OK;
+    }
+    if (st < 0 && err)
+        *err = e;
+    return st;
+}
+
+/* Account for what the current call inflated, and return `st`. */
+static tp_status gz_out(gz *g, size_t cap, size_t *n, tp_status st)
+{
+    *n = cap - g->zs.avail_out;
+    g->out_total += *n;
+    return st;
+}
+
+static tp_status gz_produce_once(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err)
 {
     *n = 0;
     g->zs.next_out = out;
@@ -56,14 +89,15 @@ static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error
             if (g->zs.avail_in == 0 && !g->in_eof) {
                 tp_status st = gz_refill(g, err);
                 if (st != TP_OK)
-                    return st;
+                    return gz_out(g, cap, n, st);
             }
             if (g->zs.avail_in == 0)
                 break; /* clean end */
-            if (g->zs.next_in[0] != 0x1f ||
-                (g->zs.avail_in >= 2 && g->zs.next_in[1] != 0x8b))
-                return tp_error__at(err, TP_E_GZIP, g->out_total + (cap - g->zs.avail_out), NULL,
-                                    "corrupt gzip stream: unexpected bytes after a member");
+            if (g->zs.next_in[0] != 0x1f || (g->zs.avail_in >= 2 && g->zs.next_in[1] != 0x8b))
+                return gz_out(g, cap, n,
+                              tp_error__at(err, TP_E_GZIP, g->out_total + (cap - g->zs.avail_out),
+                                           NULL,
+                                           "corrupt gzip stream: unexpected bytes after a member"));
             if (inflateReset(&g->zs) != Z_OK)
                 return tp_error__set(err, TP_E_GZIP, "inflateReset failed");
             g->member_end = 0;
@@ -71,7 +105,7 @@ static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error
         if (g->zs.avail_in == 0 && !g->in_eof) {
             tp_status st = gz_refill(g, err);
             if (st != TP_OK)
-                return st;
+                return gz_out(g, cap, n, st);
         }
         int zr = inflate(&g->zs, Z_NO_FLUSH);
         if (zr == Z_STREAM_END) {
@@ -83,11 +117,9 @@ static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error
         if (zr == Z_BUF_ERROR && g->zs.avail_in == 0 && !g->in_eof)
             continue;
         uint64_t at = g->out_total + (cap - g->zs.avail_out);
+        *n = cap - g->zs.avail_out;
+        g->out_total += *n;
         if (zr == Z_BUF_ERROR && g->in_eof) {
-            *n = cap - g->zs.avail_out;
-            g->out_total += *n;
-            if (*n) /* hand out what we have; the error comes on the next call */
-                return TP_OK;
             return tp_error__at(err, TP_E_GZIP, at, NULL,
                                 "truncated gzip stream: it ends after %llu uncompressed bytes",
                                 (unsigned long long)at);
