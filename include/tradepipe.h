@@ -10,6 +10,7 @@
 #include "tradepipe/kinesis.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
+#include "tradepipe/stats.h"
 #include "tradepipe/record.h"
 #include "tradepipe/sigv4.h"
 #include "tradepipe/version.h"
