@@ -814,7 +814,7 @@ static tp_status build_query(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
         return st;
     s->qn = 0;
     size_t start = 0;
-    for (size_t i = 0; i <= q.len; i++) {
+    for (size_t i = 0; q.len && i <= q.len; i++) {
         if (i < q.len && q.ptr[i] != '&')
             continue;
         const uint8_t *p = q.ptr + start;
