@@ -26,15 +26,15 @@ Usage: diff_botocore.py SIGN_DRIVER [--count N] [--seed S]
 import os
 import sys
 
-# This test needs botocore (Debian: python3-botocore, for /usr/bin/python3).
+# This test needs botocore from the Debian package python3-botocore, installed
+# for /usr/bin/python3: run under that interpreter when it is there.
+if (os.path.exists("/usr/bin/python3") and not os.environ.get("TP_DIFF_REEXEC")
+        and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3")):
+    os.environ["TP_DIFF_REEXEC"] = "1"
+    os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
 try:
     import botocore  # noqa: F401
 except ImportError:
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath(
-        "/usr/bin/python3"
-    ) and not os.environ.get("TP_DIFF_REEXEC"):
-        os.environ["TP_DIFF_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     sys.stderr.write("diff_botocore: botocore is not importable (install python3-botocore)\n")
     sys.exit(1)
 
