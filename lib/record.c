@@ -11,6 +11,9 @@
 #include "json_int.h"
 
 #include <jansson.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { F_SYMBOL, F_PRICE, F_VOLUME, F_TIMESTAMP, F_TRADE_ID, F_SIDE, F_EXCHANGE, F_COUNT };
 enum { T_ABSENT, T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
@@ -251,10 +254,24 @@ static inline int plain_stop(uint8_t c)
     return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
 }
 
-/* Find the first stop byte in [p, end); returns end if none. Eight bytes at
- * a time where there is room (SWAR: bytes < 0x20 or >= 0x80, '"', '\\'). */
+/* Find the first stop byte in [p, end); returns end if none. Sixteen bytes
+ * at a time with SSE2 (one signed compare catches both control characters
+ * and non-ASCII), eight with SWAR elsewhere. */
 static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
 {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#else
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     while (end - p >= 8) {
         uint64_t w;
@@ -272,6 +289,7 @@ static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
         }
         p += 8;
     }
+#endif
     while (p < end && !plain_stop(*p))
         p++;
     return p;
