@@ -7,6 +7,7 @@
 #include "tradepipe/credentials.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
+#include "tradepipe/stats.h"
 #include "tradepipe/record.h"
 #include "tradepipe/sigv4.h"
 #include "tradepipe/version.h"
