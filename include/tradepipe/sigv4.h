@@ -152,9 +152,13 @@ TP_API void tp_sigv4_signer_free(tp_sigv4_signer *s);
  * @param out   the headers to add (see tp_sigv4_output), filled on success.
  * @param creds access key, secret, optional session token (borrowed for the call;
  *              the output views of the token point into it).
- * @return TP_OK; TP_E_INVALID (bad config, a header name or value that cannot be
- *         sent, no Host header; err->field names it); TP_E_CREDENTIALS (missing
- *         key or secret); TP_E_TOO_LARGE (over max_scratch_bytes); TP_E_NOMEM.
+ * @return TP_OK; TP_E_INVALID (bad config, method, path or query, a header name
+ *         or value that cannot be sent, a header the signer adds itself, no Host
+ *         header; err->field names it, err->offset where it applies);
+ *         TP_E_RANGE (now_ms outside 1970..9999); TP_E_CREDENTIALS (missing or
+ *         malformed key id, secret or token); TP_E_TOO_LARGE (over
+ *         max_scratch_bytes); TP_E_NOMEM. On failure `out` is empty and the
+ *         debugging views are empty.
  */
 TP_API tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out,
                                const tp_credentials *creds, const tp_sigv4_request *req,
@@ -166,10 +170,12 @@ TP_API tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out,
  * X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders,
  * X-Amz-Expires, X-Amz-Security-Token if any, X-Amz-Signature) to `out`.
  * Prefix it with "https://" and the host to make the URL. The payload hash is
- * the body's unless payload_hash or TP_SIGV4_UNSIGNED_PAYLOAD says otherwise;
+ * the body's unless payload_hash or TP_SIGV4_UNSIGNED_PAYLOAD says otherwise,
+ * and UNSIGNED-PAYLOAD with TP_SIGV4_S3 (as S3 presigned URLs are signed);
  * TP_SIGV4_CONTENT_SHA256 does not apply. A query that already holds an
- * X-Amz-Signature/-Credential/... parameter is refused.
- * @return as tp_sigv4_sign; buffer errors from `out`.
+ * X-Amz-Signature/-Credential/... parameter is refused (err->field names it).
+ * @return as tp_sigv4_sign; buffer errors from `out` (which is then left as
+ *         it was).
  */
 TP_API tp_status tp_sigv4_presign(tp_sigv4_signer *s, tp_buf *out, const tp_credentials *creds,
                                   const tp_sigv4_request *req, const tp_sigv4_config *cfg,
