@@ -684,6 +684,56 @@ START_TEST(test_chain)
 }
 END_TEST
 
+START_TEST(test_oom_providers)
+{
+    files f;
+    files_setup(&f, "[default]\nregion=x\n[dev]\naws_access_key_id=" AKID
+                    "\naws_secret_access_key=" SECRET "\n",
+                "[profile dev]\nregion=eu-west-1\ns3 =\n  a = 1\n");
+    env_set(&f.env, "AWS_PROFILE", "dev");
+    env_set(&f.env, "AWS_ACCESS_KEY_ID", AKID);
+    env_set(&f.env, "AWS_SECRET_ACCESS_KEY", SECRET);
+    int done = 0;
+    for (long n = 1; n < 200 && !done; n++) {
+        tpt_failing_alloc fa;
+        tpt_failing_alloc_init(&fa, n);
+        tp_credentials_provider_options o = f.o;
+        o.alloc = &fa.a;
+        tp_credentials_provider *ps[2] = {NULL, NULL}, *chain = NULL;
+        tp_error err;
+        tp_status st = tp_credentials_provider_new_profile(&ps[0], &o, &err);
+        if (st == TP_OK)
+            st = tp_credentials_provider_new_environment(&ps[1], &o, &err);
+        else
+            ps[1] = NULL;
+        if (st == TP_OK) {
+            st = tp_credentials_provider_new_chain(&chain, ps, 2, &o, &err);
+        } else {
+            tp_credentials_provider_free(ps[0]);
+            tp_credentials_provider_free(ps[1]);
+        }
+        const tp_credentials *c = NULL;
+        if (st == TP_OK)
+            st = tp_credentials_provider_get(chain, &c, 0, &err);
+        char region[TP_REGION_MAX];
+        if (st == TP_OK)
+            st = tp_credentials_resolve_region(region, &o, &err);
+        if (st == TP_OK) {
+            ck_assert_str_eq(c->access_key_id, AKID);
+            ck_assert_str_eq(region, "eu-west-1");
+            done = 1;
+        } else {
+            ck_assert_msg(st == TP_E_NOMEM, "n=%ld: %d %s", n, st, err.message);
+        }
+        tp_credentials_release(c);
+        tp_credentials_provider_free(chain);
+        ck_assert_int_eq(fa.live, 0);
+    }
+    ck_assert(done);
+    files_teardown(&f);
+}
+END_TEST
+
 /* ---- region ------------------------------------------------------------------ */
 
 static const struct {
@@ -838,6 +888,7 @@ static Suite *credentials_suite(void)
     tcase_add_loop_test(tc, test_profiles, 0, (int)(sizeof prof_rows / sizeof prof_rows[0]));
     tcase_add_test(tc, test_process_provider);
     tcase_add_test(tc, test_chain);
+    tcase_add_test(tc, test_oom_providers);
     tcase_add_loop_test(tc, test_region, 0, (int)(sizeof region_rows / sizeof region_rows[0]));
     tcase_add_test(tc, test_home_paths);
     suite_add_tcase(s, tc);
