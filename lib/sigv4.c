@@ -88,40 +88,23 @@ static const char HEX_UP[] = "0123456789ABCDEF";
 #define CC_TCHAR      4u
 #define CC_BAD_VALUE  8u
 static const uint8_t CCLASS[256] = {
-    8, 8, 8, 8, 8, 8, 8, 8, 8, 0, 8, 8, 8, 8, 8, 8,
-    8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-    0, 6, 0, 6, 6, 6, 6, 6, 2, 2, 6, 6, 2, 7, 7, 2,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 2, 0, 2, 0, 2,
-    2, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 0, 2, 4, 7,
-    4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 4, 0, 7, 8,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 0, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+    0, 6, 0, 6, 6, 6, 6, 6, 2, 2, 6, 6, 2, 7, 7, 2, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 2, 0, 2, 0, 2,
+    2, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 0, 2, 4, 7,
+    4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 4, 0, 7, 8,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static int is_unreserved(uint8_t c)
-{
-    return CCLASS[c] & CC_UNRESERVED;
-}
+static int is_unreserved(uint8_t c) { return CCLASS[c] & CC_UNRESERVED; }
 
 /* Bytes that may appear in a URI as they are (RFC 3986 unreserved, reserved
  * and '%'); anything else has to be percent-encoded to be sent at all. */
-static int is_uri_char(uint8_t c)
-{
-    return CCLASS[c] & CC_URI;
-}
+static int is_uri_char(uint8_t c) { return CCLASS[c] & CC_URI; }
 
-static int is_tchar(uint8_t c)
-{
-    return CCLASS[c] & CC_TCHAR;
-}
+static int is_tchar(uint8_t c) { return CCLASS[c] & CC_TCHAR; }
 
 static int hex_val(uint8_t c)
 {
@@ -134,10 +117,7 @@ static int hex_val(uint8_t c)
     return -1;
 }
 
-static uint8_t lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
+static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
 static int ieq(const uint8_t *a, size_t an, const char *b)
 {
@@ -331,10 +311,7 @@ void tp_sigv4_signer_free(tp_sigv4_signer *s)
     tp__free(a, s);
 }
 
-uint64_t tp_sigv4__derivations(const tp_sigv4_signer *s)
-{
-    return s ? s->derivations : 0;
-}
+uint64_t tp_sigv4__derivations(const tp_sigv4_signer *s) { return s ? s->derivations : 0; }
 
 tp_cursor tp_sigv4_signer_canonical_request(const tp_sigv4_signer *s)
 {
@@ -568,15 +545,14 @@ tp_status tp_sigv4__amz_date(char out[TP_SIGV4_DATE_LEN + 1], int64_t now_ms, tp
     /* 9999-12-31T23:59:59.999Z */
     if (now_ms < 0 || now_ms > INT64_C(253402300799999))
         return tp_error__at(err, TP_E_RANGE, TP_NO_OFFSET, "now_ms",
-                            "signing time %lld ms is outside years 1970..9999",
-                            (long long)now_ms);
+                            "signing time %lld ms is outside years 1970..9999", (long long)now_ms);
     int64_t secs = now_ms / 1000;
     int64_t days = secs / 86400, rem = secs % 86400;
     int64_t y;
     unsigned m, d;
     tp_time_civil_from_days(days, &y, &m, &d);
-    unsigned v[6] = {(unsigned)y / 100, (unsigned)y % 100, m, d, (unsigned)(rem / 3600),
-                     (unsigned)(rem / 60 % 60)};
+    unsigned v[6] = {(unsigned)y / 100,      (unsigned)y % 100,        m, d,
+                     (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60)};
     /* YYYYMMDDTHHMMSSZ, written by hand: snprintf costs more than the rest */
     char *p = out;
     for (int i = 0; i < 6; i++) {
@@ -652,8 +628,7 @@ static tp_status check_creds(const tp_credentials *c, size_t *token_len, tp_erro
 /* Header names the signer adds itself: a caller may not pass them. */
 static int reserved_header(const hdr_ent *h, int content_sha)
 {
-    return ieq(h->name, h->name_len, "authorization") ||
-           ieq(h->name, h->name_len, "x-amz-date") ||
+    return ieq(h->name, h->name_len, "authorization") || ieq(h->name, h->name_len, "x-amz-date") ||
            ieq(h->name, h->name_len, "x-amz-security-token") ||
            (content_sha && ieq(h->name, h->name_len, "x-amz-content-sha256"));
 }
@@ -666,13 +641,13 @@ static tp_status header_error(tp_error *err, size_t i, const hdr_ent *h, const c
         memcpy(field, h->name, n);
     field[n] = 0;
     return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, n ? field : "headers",
-                        "header %zu (\"%.*s\"): %s", i, (int)(n > 40 ? 40 : n), (const char *)h->name,
-                        what);
+                        "header %zu (\"%.*s\"): %s", i, (int)(n > 40 ? 40 : n),
+                        (const char *)h->name, what);
 }
 
 /* Query parameters the presigner adds itself. */
 static const char *const PRESIGN_PARAMS[] = {
-    "X-Amz-Algorithm", "X-Amz-Credential",     "X-Amz-Date",     "X-Amz-Expires",
+    "X-Amz-Algorithm",     "X-Amz-Credential",     "X-Amz-Date",      "X-Amz-Expires",
     "X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature",
 };
 
@@ -684,8 +659,8 @@ typedef struct sign_ctx {
     const tp_sigv4_config *cfg;
     int presign;
     int s3;
-    int content_sha;   /* header form: add x-amz-content-sha256 */
-    int sign_token;    /* token part of the signature */
+    int content_sha; /* header form: add x-amz-content-sha256 */
+    int sign_token;  /* token part of the signature */
     size_t token_len;
     size_t akid_len, region_len, service_len;
 } sign_ctx;
@@ -717,8 +692,12 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
     int have_host = 0;
     size_t k = 0;
     for (size_t i = 0; i < r->header_count; i++) {
-        hdr_ent h = {r->headers[i].name.ptr, r->headers[i].name.len, r->headers[i].value.ptr,
-                     r->headers[i].value.len, i, 0};
+        hdr_ent h = {r->headers[i].name.ptr,
+                     r->headers[i].name.len,
+                     r->headers[i].value.ptr,
+                     r->headers[i].value.len,
+                     i,
+                     0};
         if (h.name_len == 0 || !h.name)
             return header_error(err, i, &h, "empty name");
         for (size_t j = 0; j < h.name_len; j++)
@@ -743,17 +722,29 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
                             "the request has no Host header (SigV4 signs it)");
     size_t extra = r->header_count;
     if (!c->presign) {
-        hdr_ent d = {(const uint8_t *)"x-amz-date", 10, (const uint8_t *)s->date,
-                     TP_SIGV4_DATE_LEN, extra++, 0};
+        hdr_ent d = {(const uint8_t *)"x-amz-date",
+                     10,
+                     (const uint8_t *)s->date,
+                     TP_SIGV4_DATE_LEN,
+                     extra++,
+                     0};
         s->hents[k++] = d;
         if (c->sign_token) {
-            hdr_ent t = {(const uint8_t *)"x-amz-security-token", 20,
-                         (const uint8_t *)c->creds->session_token, c->token_len, extra++, 0};
+            hdr_ent t = {(const uint8_t *)"x-amz-security-token",
+                         20,
+                         (const uint8_t *)c->creds->session_token,
+                         c->token_len,
+                         extra++,
+                         0};
             s->hents[k++] = t;
         }
         if (c->content_sha) {
-            hdr_ent p = {(const uint8_t *)"x-amz-content-sha256", 20, s->phash.ptr, s->phash.len,
-                         extra++, 0};
+            hdr_ent p = {(const uint8_t *)"x-amz-content-sha256",
+                         20,
+                         s->phash.ptr,
+                         s->phash.len,
+                         extra++,
+                         0};
             s->hents[k++] = p;
         }
     }
@@ -1100,8 +1091,7 @@ static tp_status sign_common(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
     for (size_t i = 0; i < r->method.len; i++)
         if (!is_tchar(r->method.ptr[i]))
             return tp_error__at(err, TP_E_INVALID, i, "method",
-                                "the method has a byte that is not a token char at offset %zu",
-                                i);
+                                "the method has a byte that is not a token char at offset %zu", i);
     if (r->path.len && !r->path.ptr)
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "path", "path length without data");
     if (r->path.len && r->path.ptr[0] != '/')
@@ -1147,7 +1137,8 @@ static tp_status sign_common(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
         st = tp_buf_append(&s->phash, UNSIGNED_PAYLOAD, sizeof UNSIGNED_PAYLOAD - 1, err);
     } else {
         if (r->body.len && !r->body.ptr)
-            return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "body", "body length without data");
+            return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "body",
+                                "body length without data");
         st = tp_buf_reserve(&s->phash, TP_SIGV4_HASH_HEX_LEN, err);
         if (st == TP_OK) {
             tp_sigv4_sha256_hex((char *)s->phash.ptr, r->body);
@@ -1250,8 +1241,7 @@ tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out, const tp_crede
                         const tp_sigv4_request *req, const tp_sigv4_config *cfg, tp_error *err)
 {
     if (!s || !out)
-        return tp_error__set(err, TP_E_INVALID, "tp_sigv4_sign: %s is NULL",
-                             s ? "out" : "signer");
+        return tp_error__set(err, TP_E_INVALID, "tp_sigv4_sign: %s is NULL", s ? "out" : "signer");
     memset(out, 0, sizeof *out);
     sign_ctx c = {creds, req, cfg, 0, 0, 0, 0, 0, 0, 0, 0};
     tp_status st = sign_common(s, &c, err);
@@ -1262,8 +1252,9 @@ tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out, const tp_crede
     char scope[SCOPE_MAX];
     scope_into(scope, &c, s->date);
     tp_buf_clear(&s->auth);
-    st = tp_buf_reserve(&s->auth, sizeof ALGORITHM + 12 + c.akid_len + 1 + strlen(scope) + 16 +
-                                      s->shdr.len + 12 + TP_SIGV4_SIGNATURE_LEN,
+    st = tp_buf_reserve(&s->auth,
+                        sizeof ALGORITHM + 12 + c.akid_len + 1 + strlen(scope) + 16 + s->shdr.len +
+                            12 + TP_SIGV4_SIGNATURE_LEN,
                         err);
     if (st != TP_OK) {
         s->valid = 0;
@@ -1340,8 +1331,8 @@ tp_status tp_sigv4_presign(tp_sigv4_signer *s, tp_buf *out, const tp_credentials
     if (st == TP_OK && c.token_len) {
         st = tp_buf_append_str(out, "&X-Amz-Security-Token=", err);
         if (st == TP_OK)
-            st = tp_sigv4_uri_encode(out, tp_cursor_make(creds->session_token, c.token_len), 0,
-                                     err);
+            st =
+                tp_sigv4_uri_encode(out, tp_cursor_make(creds->session_token, c.token_len), 0, err);
     }
     if (st == TP_OK)
         st = tp_buf_appendf(out, err, "&X-Amz-Signature=%s", s->signature);

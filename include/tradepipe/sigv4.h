@@ -78,7 +78,10 @@ typedef struct tp_sigv4_config {
     int64_t expires_s;   /* tp_sigv4_presign: X-Amz-Expires, 1..604800; 0 = 3600 */
 } tp_sigv4_config;
 #define TP_SIGV4_CONFIG_VERSION 1
-#define TP_SIGV4_CONFIG_INIT    {TP_SIGV4_CONFIG_VERSION, 0, NULL, NULL, 0, 0}
+#define TP_SIGV4_CONFIG_INIT                                                                       \
+    {                                                                                              \
+        TP_SIGV4_CONFIG_VERSION, 0, NULL, NULL, 0, 0                                               \
+    }
 
 /** Set `c` to TP_SIGV4_CONFIG_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_sigv4_config_init(tp_sigv4_config *c, uint32_t version);
@@ -94,14 +97,19 @@ typedef struct tp_sigv4_request {
     tp_cursor query;                /* percent-encoded, without the '?'; may be empty */
     const tp_sigv4_header *headers; /* the headers to sign, Host included */
     size_t header_count;
-    tp_cursor body;                 /* hashed unless payload_hash is set or UNSIGNED_PAYLOAD */
-    tp_cursor payload_hash;         /* if not empty: used verbatim as the payload hash
-                                       (64 lower-case hex digits of SHA-256, or a literal
-                                       such as "UNSIGNED-PAYLOAD"); the body is not read */
+    tp_cursor body;         /* hashed unless payload_hash is set or UNSIGNED_PAYLOAD */
+    tp_cursor payload_hash; /* if not empty: used verbatim as the payload hash
+                               (64 lower-case hex digits of SHA-256, or a literal
+                               such as "UNSIGNED-PAYLOAD"); the body is not read */
 } tp_sigv4_request;
 #define TP_SIGV4_REQUEST_VERSION 1
 #define TP_SIGV4_REQUEST_INIT                                                                      \
-    {TP_SIGV4_REQUEST_VERSION, 0, {NULL, 0}, {NULL, 0}, {NULL, 0}, NULL, 0, {NULL, 0}, {NULL, 0}}
+    {                                                                                              \
+        TP_SIGV4_REQUEST_VERSION, 0, {NULL, 0}, {NULL, 0}, {NULL, 0}, NULL, 0, {NULL, 0},          \
+        {                                                                                          \
+            NULL, 0                                                                                \
+        }                                                                                          \
+    }
 
 /** Set `r` to TP_SIGV4_REQUEST_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_sigv4_request_init(tp_sigv4_request *r, uint32_t version);
@@ -130,13 +138,16 @@ typedef struct tp_sigv4_output {
 typedef struct tp_sigv4_signer tp_sigv4_signer;
 
 typedef struct tp_sigv4_signer_options {
-    uint32_t version;          /* TP_SIGV4_SIGNER_OPTIONS_VERSION */
-    uint32_t reserved;         /* 0 */
+    uint32_t version;           /* TP_SIGV4_SIGNER_OPTIONS_VERSION */
+    uint32_t reserved;          /* 0 */
     uint64_t max_scratch_bytes; /* cap on the canonical request etc.; 0 = 1 MiB */
-    const tp_allocator *alloc; /* NULL = malloc/free */
+    const tp_allocator *alloc;  /* NULL = malloc/free */
 } tp_sigv4_signer_options;
 #define TP_SIGV4_SIGNER_OPTIONS_VERSION 1
-#define TP_SIGV4_SIGNER_OPTIONS_INIT    {TP_SIGV4_SIGNER_OPTIONS_VERSION, 0, 0, NULL}
+#define TP_SIGV4_SIGNER_OPTIONS_INIT                                                               \
+    {                                                                                              \
+        TP_SIGV4_SIGNER_OPTIONS_VERSION, 0, 0, NULL                                                \
+    }
 
 /** Set `o` to TP_SIGV4_SIGNER_OPTIONS_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_sigv4_signer_options_init(tp_sigv4_signer_options *o, uint32_t version);

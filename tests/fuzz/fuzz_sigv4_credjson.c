@@ -9,8 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (uint32_t flags = 0; flags < 2; flags++) {
         const tp_credentials *c = NULL;
         tp_error err;
-        tp_status st = tp_credentials__from_json(&c, tp_cursor_make(data, size), "fuzz", flags,
-                                                 NULL, &err);
+        tp_status st =
+            tp_credentials__from_json(&c, tp_cursor_make(data, size), "fuzz", flags, NULL, &err);
         if (st == TP_OK) {
             if (!c || !c->access_key_id[0] || !c->secret_access_key[0])
                 abort();

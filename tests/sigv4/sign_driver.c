@@ -27,10 +27,7 @@ static tp_cursor cur(json_t *o, const char *k)
     return tp_cursor_make(json_string_value(v), json_string_length(v));
 }
 
-static json_t *cursor_json(tp_cursor c)
-{
-    return json_stringn((const char *)c.ptr, c.len);
-}
+static json_t *cursor_json(tp_cursor c) { return json_stringn((const char *)c.ptr, c.len); }
 
 int main(void)
 {

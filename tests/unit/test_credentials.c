@@ -96,8 +96,8 @@ END_TEST
 typedef struct script {
     pthread_mutex_t mu;
     int fetches;
-    tp_status next;      /* what fetch returns */
-    int64_t expires_in;  /* expiration = now + this (INT64_MAX: never) */
+    tp_status next;     /* what fetch returns */
+    int64_t expires_in; /* expiration = now + this (INT64_MAX: never) */
     int destroyed;
 } script;
 
@@ -115,10 +115,7 @@ static tp_status script_fetch(void *payload, const tp_credentials **out, int64_t
     return tp_credentials_new(out, AKID, SECRET, TOKEN, exp, NULL, err);
 }
 
-static void script_destroy(void *payload)
-{
-    ((script *)payload)->destroyed++;
-}
+static void script_destroy(void *payload) { ((script *)payload)->destroyed++; }
 
 static const tp_credentials_source script_src = {TP_CREDENTIALS_SOURCE_VERSION, 0, "script",
                                                  script_fetch, script_destroy};
@@ -348,8 +345,8 @@ static const struct {
     const char *msg;
     const char *profile, *key, *value; /* a lookup that must succeed */
 } parse_rows[] = {
-    {TP_PROFILE_FILE_CREDENTIALS, "[default]\naws_access_key_id = A\n", TP_OK, 0, "", "",
-     "default", "aws_access_key_id", "A"},
+    {TP_PROFILE_FILE_CREDENTIALS, "[default]\naws_access_key_id = A\n", TP_OK, 0, "", "", "default",
+     "aws_access_key_id", "A"},
     {TP_PROFILE_FILE_CREDENTIALS, "# c\n; c\n\n  [ dev ]  # note\r\nKey=v = w \r\n", TP_OK, 0, "",
      "", "dev", "key", "v = w"},
     {TP_PROFILE_FILE_CONFIG, "[profile dev]\nregion=eu-west-1\n[default]\nregion=us-east-1\n",
@@ -359,8 +356,8 @@ static const struct {
     {TP_PROFILE_FILE_CONFIG, "[default]\ns3 =\n  max_concurrent_requests = 10\n  x=y\nregion=r\n",
      TP_OK, 0, "", "", "default", "s3.x", "y"},
     {TP_PROFILE_FILE_CONFIG, "[default]\nk = a\n  b\n", TP_OK, 0, "", "", "default", "k", "a\nb"},
-    {TP_PROFILE_FILE_CONFIG, "[default]\nk = a # not a comment\n", TP_OK, 0, "", "", "default",
-     "k", "a # not a comment"},
+    {TP_PROFILE_FILE_CONFIG, "[default]\nk = a # not a comment\n", TP_OK, 0, "", "", "default", "k",
+     "a # not a comment"},
     {TP_PROFILE_FILE_CONFIG, "[default]\nk=\n", TP_OK, 0, "", "", "default", "k", ""},
     {TP_PROFILE_FILE_CONFIG, "[default]\nk = 1\nk = 2\n", TP_OK, 0, "", "", "default", "k", "2"},
     {TP_PROFILE_FILE_CONFIG, "[default]\nno equals sign\n", TP_E_CONFIG, 2, "",
@@ -372,14 +369,13 @@ static const struct {
     {TP_PROFILE_FILE_CONFIG, "[default] x\n", TP_E_CONFIG, 1, "", "text after a section header",
      NULL, NULL, NULL},
     {TP_PROFILE_FILE_CONFIG, "[ ]\n", TP_E_CONFIG, 1, "", "empty section name", NULL, NULL, NULL},
-    {TP_PROFILE_FILE_CONFIG, "[default]\n= v\n", TP_E_CONFIG, 2, "", "empty key", NULL, NULL,
-     NULL},
-    {TP_PROFILE_FILE_CONFIG, "[default]\ns3 =\n  nested\n", TP_E_CONFIG, 3, "s3",
-     "without '='", NULL, NULL, NULL},
+    {TP_PROFILE_FILE_CONFIG, "[default]\n= v\n", TP_E_CONFIG, 2, "", "empty key", NULL, NULL, NULL},
+    {TP_PROFILE_FILE_CONFIG, "[default]\ns3 =\n  nested\n", TP_E_CONFIG, 3, "s3", "without '='",
+     NULL, NULL, NULL},
     {TP_PROFILE_FILE_CONFIG, "[default]\ns3 =\n  = 1\n", TP_E_CONFIG, 3, "s3", "empty key", NULL,
      NULL, NULL},
-    {TP_PROFILE_FILE_CONFIG, "  x = 1\n", TP_E_CONFIG, 1, "", "outside of any section", NULL,
-     NULL, NULL},
+    {TP_PROFILE_FILE_CONFIG, "  x = 1\n", TP_E_CONFIG, 1, "", "outside of any section", NULL, NULL,
+     NULL},
     {TP_PROFILE_FILE_CONFIG, "[default]\nk = a\0b\n", TP_E_CONFIG, 2, "", "NUL", NULL, NULL, NULL},
 };
 
@@ -391,8 +387,8 @@ START_TEST(test_parse)
         len += 3; /* the row holds a NUL in the middle */
     tp_profile_file *f = NULL;
     tp_error err;
-    tp_status st = tp_profile__parse(&f, tp_cursor_make(text, len), "cfg", parse_rows[_i].kind,
-                                     NULL, &err);
+    tp_status st =
+        tp_profile__parse(&f, tp_cursor_make(text, len), "cfg", parse_rows[_i].kind, NULL, &err);
     ck_assert_int_eq(st, parse_rows[_i].want);
     if (st != TP_OK) {
         ck_assert_ptr_null(f);
@@ -419,9 +415,9 @@ START_TEST(test_parse_sections)
     const char *cfg = "[default]\nregion=a\n[dev]\nregion=b\n[sso-session x]\nregion=c\n"
                       "[profile]\nregion=d\n";
     tp_profile_file *f;
-    ck_assert_int_eq(tp_profile__parse(&f, tp_cursor_from_str(cfg), "c", TP_PROFILE_FILE_CONFIG,
-                                       NULL, NULL),
-                     TP_OK);
+    ck_assert_int_eq(
+        tp_profile__parse(&f, tp_cursor_from_str(cfg), "c", TP_PROFILE_FILE_CONFIG, NULL, NULL),
+        TP_OK);
     ck_assert(tp_profile__has(f, "default"));
     ck_assert(!tp_profile__has(f, "dev")); /* config profiles need "profile " */
     ck_assert(!tp_profile__has(f, "x"));
@@ -512,8 +508,8 @@ static const struct {
     /* keys in the credentials file */
     {"[default]\naws_access_key_id=" AKID "\naws_secret_access_key=" SECRET "\n", NULL, NULL, NULL,
      TP_OK, "", 0, "", NULL, TP_CREDENTIALS_NO_EXPIRY},
-    {"[dev]\naws_access_key_id=" AKID "\naws_secret_access_key=" SECRET
-     "\naws_session_token=" TOKEN "\n",
+    {"[dev]\naws_access_key_id=" AKID "\naws_secret_access_key=" SECRET "\naws_session_token=" TOKEN
+     "\n",
      NULL, "dev", NULL, TP_OK, "", 0, "", TOKEN, TP_CREDENTIALS_NO_EXPIRY},
     /* the option wins over AWS_PROFILE */
     {"[dev]\naws_access_key_id=" AKID "\naws_secret_access_key=" SECRET "\n", NULL, "other", "dev",
@@ -522,13 +518,16 @@ static const struct {
     {NULL, "[profile dev]\nAWS_ACCESS_KEY_ID=" AKID "\naws_secret_access_key=" SECRET "\n", "dev",
      NULL, TP_OK, "", 0, "", NULL, TP_CREDENTIALS_NO_EXPIRY},
     /* a credentials profile without keys falls through to the config file */
-    {"[dev]\nregion=x\n", "[profile dev]\naws_access_key_id=" AKID "\naws_secret_access_key=" SECRET
-     "\n", "dev", NULL, TP_OK, "", 0, "", NULL, TP_CREDENTIALS_NO_EXPIRY},
+    {"[dev]\nregion=x\n",
+     "[profile dev]\naws_access_key_id=" AKID "\naws_secret_access_key=" SECRET "\n", "dev", NULL,
+     TP_OK, "", 0, "", NULL, TP_CREDENTIALS_NO_EXPIRY},
     /* credential_process, with and without expiry */
     {NULL, "[default]\ncredential_process = " PROC_JSON(", \"SessionToken\": \"" TOKEN "\"") "\n",
      NULL, NULL, TP_OK, "", 0, "", TOKEN, TP_CREDENTIALS_NO_EXPIRY},
-    {NULL, "[default]\ncredential_process = " PROC_JSON(", \"Expiration\": \"2030-01-01T00:00:00Z\"")
-     "\n", NULL, NULL, TP_OK, "", 0, "", NULL, INT64_C(1893456000000)},
+    {NULL,
+     "[default]\ncredential_process = " PROC_JSON(
+         ", \"Expiration\": \"2030-01-01T00:00:00Z\"") "\n",
+     NULL, NULL, TP_OK, "", 0, "", NULL, INT64_C(1893456000000)},
     /* errors */
     {"[default]\naws_access_key_id=" AKID "\n", NULL, NULL, NULL, TP_E_CONFIG,
      "aws_secret_access_key", 2, "has aws_access_key_id but no aws_secret_access_key", NULL, 0},
@@ -687,8 +686,9 @@ END_TEST
 START_TEST(test_oom_providers)
 {
     files f;
-    files_setup(&f, "[default]\nregion=x\n[dev]\naws_access_key_id=" AKID
-                    "\naws_secret_access_key=" SECRET "\n",
+    files_setup(&f,
+                "[default]\nregion=x\n[dev]\naws_access_key_id=" AKID
+                "\naws_secret_access_key=" SECRET "\n",
                 "[profile dev]\nregion=eu-west-1\ns3 =\n  a = 1\n");
     env_set(&f.env, "AWS_PROFILE", "dev");
     env_set(&f.env, "AWS_ACCESS_KEY_ID", AKID);
@@ -748,11 +748,9 @@ static const struct {
     {NULL, NULL, NULL, "[default]\nregion = ap-south-1\n", TP_OK, "ap-south-1", 0, ""},
     {NULL, NULL, "dev", "[default]\nregion=a\n[profile dev]\nregion = b-1\n", TP_OK, "b-1", 0, ""},
     {NULL, NULL, NULL, NULL, TP_E_NOT_FOUND, "region", 0, "does not exist"},
-    {NULL, NULL, "dev", "[default]\nregion=a\n", TP_E_NOT_FOUND, "region", 0,
-     "profile \"dev\""},
+    {NULL, NULL, "dev", "[default]\nregion=a\n", TP_E_NOT_FOUND, "region", 0, "profile \"dev\""},
     {"Bad Region", NULL, NULL, NULL, TP_E_CONFIG, "AWS_REGION", 0, "not a region name"},
-    {NULL, NULL, NULL, "[default]\n\nregion=us_east\n", TP_E_CONFIG, "region", 3,
-     "/config line 3"},
+    {NULL, NULL, NULL, "[default]\n\nregion=us_east\n", TP_E_CONFIG, "region", 3, "/config line 3"},
     {NULL, NULL, NULL, "[default\n", TP_E_CONFIG, "", 1, "without ']'"},
 };
 
@@ -839,8 +837,8 @@ static const struct {
      "Token", "not a string", 0},
     {"[1]", 0, TP_E_CREDENTIALS, "", "not a JSON object", 0},
     {"{\"SecretAccessKey\":\"" SECRET "\" junk", 0, TP_E_CREDENTIALS, "", "not valid JSON", 0},
-    {"{\"AccessKeyId\":\"A\",\"AccessKeyId\":\"B\",\"SecretAccessKey\":\"s\"}", 0,
-     TP_E_CREDENTIALS, "", "not valid JSON", 0},
+    {"{\"AccessKeyId\":\"A\",\"AccessKeyId\":\"B\",\"SecretAccessKey\":\"s\"}", 0, TP_E_CREDENTIALS,
+     "", "not valid JSON", 0},
 };
 
 START_TEST(test_json)
@@ -895,7 +893,4 @@ static Suite *credentials_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tpt_run_suite(credentials_suite());
-}
+int main(void) { return tpt_run_suite(credentials_suite()); }

@@ -47,11 +47,14 @@ static char *make_body(size_t size, size_t *len)
     unsigned seed = 42;
     int first = 1;
     while (n + 160 < size) {
-        n += (size_t)snprintf(b + n, 64, "%s{\"PartitionKey\":\"AAPL\",\"Data\":\"", first ? "" : ",");
+        n += (size_t)snprintf(b + n, 64, "%s{\"PartitionKey\":\"AAPL\",\"Data\":\"",
+                              first ? "" : ",");
         first = 0;
         for (int i = 0; i < 96; i++) {
             seed = seed * 1103515245u + 12345u;
-            b[n++] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(seed >> 16) & 63];
+            b[n++] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(seed >> 16) &
+                                                                                   63];
         }
         n += (size_t)snprintf(b + n, 8, "\"}");
     }
@@ -62,10 +65,7 @@ static char *make_body(size_t size, size_t *len)
     return b;
 }
 
-static double now_s(void)
-{
-    return (double)tp_time_mono_ns() / 1e9;
-}
+static double now_s(void) { return (double)tp_time_mono_ns() / 1e9; }
 
 static void hmac_pads(SHA256_CTX *in, SHA256_CTX *out, const uint8_t key[32])
 {
