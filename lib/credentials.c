@@ -82,8 +82,7 @@ void tp_credentials_release(const tp_credentials *c)
 
 /* ---- options ------------------------------------------------------------- */
 
-tp_status tp_credentials_provider_options_init(tp_credentials_provider_options *o,
-                                               uint32_t version)
+tp_status tp_credentials_provider_options_init(tp_credentials_provider_options *o, uint32_t version)
 {
     if (!o || version != TP_CREDENTIALS_PROVIDER_OPTIONS_VERSION)
         return TP_E_INVALID;
@@ -179,8 +178,8 @@ static int still_fresh(const tp_credentials *c, int64_t now_ms, int64_t before_m
 {
     if (c->expiration_ms == TP_CREDENTIALS_NO_EXPIRY)
         return 1;
-    int64_t limit = c->expiration_ms < INT64_MIN + before_ms ? INT64_MIN
-                                                             : c->expiration_ms - before_ms;
+    int64_t limit =
+        c->expiration_ms < INT64_MIN + before_ms ? INT64_MIN : c->expiration_ms - before_ms;
     return now_ms < limit;
 }
 
@@ -195,9 +194,10 @@ tp_status tp_credentials_provider_new_custom(tp_credentials_provider **out,
     if (out)
         *out = NULL;
     if (!out || !source || source->version != TP_CREDENTIALS_SOURCE_VERSION || !source->fetch) {
-        st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "source",
-                          "%s", !out ? "out is NULL" : "no source, a source without fetch, or an "
-                                                       "unknown source version");
+        st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "source", "%s",
+                          !out ? "out is NULL"
+                               : "no source, a source without fetch, or an "
+                                 "unknown source version");
         goto fail;
     }
     if ((st = tp_credentials__opts(&o, opts, err)) != TP_OK)
@@ -288,17 +288,12 @@ static tp_status static_fetch(void *payload, const tp_credentials **out, int64_t
     return TP_OK;
 }
 
-static void static_destroy(void *payload)
-{
-    tp_credentials_release(payload);
-}
+static void static_destroy(void *payload) { tp_credentials_release(payload); }
 
-tp_status tp_credentials_provider_new_static(tp_credentials_provider **out,
-                                             const char *access_key_id,
-                                             const char *secret_access_key,
-                                             const char *session_token,
-                                             const tp_credentials_provider_options *opts,
-                                             tp_error *err)
+tp_status
+tp_credentials_provider_new_static(tp_credentials_provider **out, const char *access_key_id,
+                                   const char *secret_access_key, const char *session_token,
+                                   const tp_credentials_provider_options *opts, tp_error *err)
 {
     if (out)
         *out = NULL;
@@ -318,8 +313,7 @@ tp_status tp_credentials_provider_new_static(tp_credentials_provider **out,
 
 /* ---- environment --------------------------------------------------------- */
 
-static tp_status env_fetch(void *payload, const tp_credentials **out, int64_t now_ms,
-                           tp_error *err)
+static tp_status env_fetch(void *payload, const tp_credentials **out, int64_t now_ms, tp_error *err)
 {
     (void)now_ms;
     const tp_credentials_provider_options *o = payload;
@@ -331,10 +325,10 @@ static tp_status env_fetch(void *payload, const tp_credentials **out, int64_t no
         return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "AWS_ACCESS_KEY_ID",
                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
     if (!id || !secret)
-        return tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET,
-                            id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID",
-                            "%s is set but %s is not", id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-                            id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+        return tp_error__at(
+            err, TP_E_CREDENTIALS, TP_NO_OFFSET, id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID",
+            "%s is set but %s is not", id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+            id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
     int64_t exp_ms = TP_CREDENTIALS_NO_EXPIRY;
     if (exp) {
         int64_t us;
@@ -491,8 +485,8 @@ tp_status tp_credentials__from_json(const tp_credentials **out, tp_cursor text, 
     for (int i = 0; i < 2; i++) {
         json_t *v = json_object_get(root, names[i]);
         if (!v || !json_is_string(v) || json_string_length(v) == 0) {
-            st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET, names[i],
-                              "%s: %s is %s", what, names[i],
+            st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET, names[i], "%s: %s is %s", what,
+                              names[i],
                               !v ? "missing" : (json_is_string(v) ? "empty" : "not a string"));
             goto done;
         }
@@ -554,8 +548,7 @@ static tp_status check_region(const char *v, const char *where, uint32_t line, t
 }
 
 tp_status tp_credentials_resolve_region(char out[TP_REGION_MAX],
-                                        const tp_credentials_provider_options *opts,
-                                        tp_error *err)
+                                        const tp_credentials_provider_options *opts, tp_error *err)
 {
     if (!out)
         return tp_error__set(err, TP_E_INVALID, "tp_credentials_resolve_region: out is NULL");

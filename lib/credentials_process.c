@@ -36,7 +36,8 @@ tp_status tp_credentials__run_process(const tp_credentials **out, const char *co
     pid_t pid = -1;
     int spawned = 0, status = 0;
     posix_spawn_file_actions_t fa;
-    int fa_live = 0;
+    posix_spawnattr_t attr;
+    int fa_live = 0, attr_live = 0;
 
     if (pipe2(fds, O_CLOEXEC) != 0) {
         st = tp_error__at(err, TP_E_IO, TP_NO_OFFSET, "credential_process",
@@ -54,8 +55,19 @@ tp_status tp_credentials__run_process(const tp_credentials **out, const char *co
         st = tp_error__set(err, TP_E_NOMEM, "out of memory starting credential_process");
         goto done;
     }
+    /* its own process group, so a timeout stops the command's children too */
+    if (posix_spawnattr_init(&attr) != 0) {
+        st = tp_error__set(err, TP_E_NOMEM, "out of memory starting credential_process");
+        goto done;
+    }
+    attr_live = 1;
+    if (posix_spawnattr_setpgroup(&attr, 0) != 0 ||
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0) {
+        st = tp_error__set(err, TP_E_NOMEM, "out of memory starting credential_process");
+        goto done;
+    }
     char *argv[] = {(char *)"sh", (char *)"-c", (char *)(uintptr_t)command, NULL};
-    int e = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    int e = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
     if (e != 0) {
         st = tp_error__at(err, TP_E_IO, TP_NO_OFFSET, "credential_process",
                           "cannot start credential_process: %s", strerror(e));
@@ -140,9 +152,11 @@ tp_status tp_credentials__run_process(const tp_credentials **out, const char *co
                                    TP_CREDENTIALS_JSON_VERSION1, o->alloc, err);
 done:
     if (spawned) {
-        kill(pid, SIGKILL);
+        kill(-pid, SIGKILL); /* the group we created for it */
         reap(pid, &status);
     }
+    if (attr_live)
+        posix_spawnattr_destroy(&attr);
     if (fa_live)
         posix_spawn_file_actions_destroy(&fa);
     if (fds[0] >= 0)

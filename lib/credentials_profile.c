@@ -61,10 +61,7 @@ static tp_status parse_error(tp_error *err, const char *path, uint32_t line, con
     return st;
 }
 
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static int is_ws(char c) { return c == ' ' || c == '\t'; }
 
 static void trim(const char **b, const char **e)
 {
@@ -143,7 +140,7 @@ tp_status tp_profile__parse(tp_profile_file **out, tp_cursor text, const char *p
     tp_status st = arena_add(f, path, strlen(path), &f->path_off, err);
     const char *p = (const char *)text.ptr, *end = p + text.len;
     uint32_t line = 0;
-    int in_sub = 0;           /* indented lines are sub-properties of the last key */
+    int in_sub = 0;            /* indented lines are sub-properties of the last key */
     size_t last_kv = SIZE_MAX; /* the key an indented line continues */
     while (st == TP_OK && p < end) {
         const char *le = memchr(p, '\n', (size_t)(end - p));
@@ -167,8 +164,9 @@ tp_status tp_profile__parse(tp_profile_file **out, tp_cursor text, const char *p
             if (in_sub) {
                 const char *eq = memchr(b, '=', (size_t)(e - b));
                 if (!eq) {
-                    st = parse_error(err, path, line, at(f, kv->key_off),
-                                     "an indented line without '=' under a key with sub-properties");
+                    st =
+                        parse_error(err, path, line, at(f, kv->key_off),
+                                    "an indented line without '=' under a key with sub-properties");
                     break;
                 }
                 const char *kb = b, *ke = eq, *vb = eq + 1, *ve = e;
@@ -180,8 +178,8 @@ tp_status tp_profile__parse(tp_profile_file **out, tp_cursor text, const char *p
                 }
                 char parent[256];
                 tp__strlcpy(parent, at(f, kv->key_off), sizeof parent);
-                st = add_kv(f, parent, strlen(parent), kb, (size_t)(ke - kb), vb,
-                            (size_t)(ve - vb), line, err);
+                st = add_kv(f, parent, strlen(parent), kb, (size_t)(ke - kb), vb, (size_t)(ve - vb),
+                            line, err);
                 continue; /* further indented lines stay sub-properties of the same parent */
             }
             /* a value continued on the next line: "\n" + this line, appended
@@ -234,7 +232,8 @@ tp_status tp_profile__parse(tp_profile_file **out, tp_cursor text, const char *p
         }
         const char *eq = memchr(b, '=', (size_t)(e - b));
         if (!eq) {
-            st = parse_error(err, path, line, NULL, "a line that is neither [section] nor key = value");
+            st = parse_error(err, path, line, NULL,
+                             "a line that is neither [section] nor key = value");
             break;
         }
         if (f->nsec == 0) {
@@ -295,10 +294,7 @@ const char *tp_profile__get(const tp_profile_file *f, const char *name, const ch
     return v;
 }
 
-const char *tp_profile__path(const tp_profile_file *f)
-{
-    return f ? at(f, f->path_off) : "";
-}
+const char *tp_profile__path(const tp_profile_file *f) { return f ? at(f, f->path_off) : ""; }
 
 void tp_profile__free(tp_profile_file *f)
 {
@@ -315,7 +311,8 @@ tp_status tp_profile__path_for(char *out, size_t cap, int kind,
                                const tp_credentials_provider_options *opts, tp_error *err)
 {
     const char *given = kind == TP_PROFILE_FILE_CONFIG ? opts->config_file : opts->credentials_file;
-    const char *var = kind == TP_PROFILE_FILE_CONFIG ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE";
+    const char *var =
+        kind == TP_PROFILE_FILE_CONFIG ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE";
     const char *def = kind == TP_PROFILE_FILE_CONFIG ? "~/.aws/config" : "~/.aws/credentials";
     const char *p = given && *given ? given : tp_credentials__getenv(opts, var);
     if (!p)

@@ -41,7 +41,9 @@ typedef struct hdr_ent {
     size_t name_len;
     const uint8_t *value;
     size_t value_len;
-    size_t idx; /* position given: keeps repeated headers in order */
+    size_t idx;   /* position given: keeps repeated headers in order */
+    uint64_t key; /* the first 8 bytes of the lower-cased name, big-endian: most
+                     comparisons end here */
 } hdr_ent;
 
 typedef struct q_ent {
@@ -59,7 +61,8 @@ struct tp_sigv4_signer {
     tp_buf qbuf;  /* encoded query names and values */
     tp_buf pbuf;  /* normalized path */
     tp_buf phash; /* payload hash text */
-    hdr_ent *hents, *htmp;
+    hdr_ent *hents;
+    hdr_ent **hord, **htmp; /* the entries, sorted (by pointer: cheap to move) */
     size_t hcap;
     q_ent *qents, *qtmp;
     size_t qcap;
@@ -77,40 +80,31 @@ static const char HEX_UP[] = "0123456789ABCDEF";
 
 /* ---- character classes --------------------------------------------------- */
 
-static int is_unreserved(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
-}
+/* Character classes: 1 RFC 3986 unreserved; 2 may appear in a URI as it is
+ * (unreserved, reserved, '%'); 4 an HTTP token char (header names, methods);
+ * 8 a control byte a header value cannot carry (all but HTAB, and DEL). */
+#define CC_UNRESERVED 1u
+#define CC_URI        2u
+#define CC_TCHAR      4u
+#define CC_BAD_VALUE  8u
+static const uint8_t CCLASS[256] = {
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 0, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+    0, 6, 0, 6, 6, 6, 6, 6, 2, 2, 6, 6, 2, 7, 7, 2, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 2, 0, 2, 0, 2,
+    2, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 0, 2, 4, 7,
+    4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 4, 0, 7, 8,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static int is_unreserved(uint8_t c) { return CCLASS[c] & CC_UNRESERVED; }
 
 /* Bytes that may appear in a URI as they are (RFC 3986 unreserved, reserved
  * and '%'); anything else has to be percent-encoded to be sent at all. */
-static int is_uri_char(uint8_t c)
-{
-    if (is_unreserved(c))
-        return 1;
-    switch (c) {
-    case ':': case '/': case '?': case '#': case '[': case ']': case '@': case '!': case '$':
-    case '&': case '\'': case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-    case '%':
-        return 1;
-    default:
-        return 0;
-    }
-}
+static int is_uri_char(uint8_t c) { return CCLASS[c] & CC_URI; }
 
-static int is_tchar(uint8_t c)
-{
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
-}
+static int is_tchar(uint8_t c) { return CCLASS[c] & CC_TCHAR; }
 
 static int hex_val(uint8_t c)
 {
@@ -123,10 +117,7 @@ static int hex_val(uint8_t c)
     return -1;
 }
 
-static uint8_t lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
+static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
 static int ieq(const uint8_t *a, size_t an, const char *b)
 {
@@ -312,6 +303,7 @@ void tp_sigv4_signer_free(tp_sigv4_signer *s)
     tp_buf_dispose(&s->pbuf);
     tp_buf_dispose(&s->phash);
     tp__free(a, s->hents);
+    tp__free(a, s->hord);
     tp__free(a, s->htmp);
     tp__free(a, s->qents);
     tp__free(a, s->qtmp);
@@ -319,10 +311,7 @@ void tp_sigv4_signer_free(tp_sigv4_signer *s)
     tp__free(a, s);
 }
 
-uint64_t tp_sigv4__derivations(const tp_sigv4_signer *s)
-{
-    return s ? s->derivations : 0;
-}
+uint64_t tp_sigv4__derivations(const tp_sigv4_signer *s) { return s ? s->derivations : 0; }
 
 tp_cursor tp_sigv4_signer_canonical_request(const tp_sigv4_signer *s)
 {
@@ -382,12 +371,22 @@ static void stable_sort(void *base, void *tmp, size_t n, size_t sz, cmp_fn cmp, 
     }
 }
 
+static uint64_t name_key(const uint8_t *n, size_t len)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < 8; i++)
+        k = (k << 8) | (i < len ? lower(n[i]) : 0u);
+    return k;
+}
+
 static int hdr_cmp(const void *ctx, const void *pa, const void *pb)
 {
     (void)ctx;
     const hdr_ent *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
     size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 8; i < n; i++) {
         uint8_t x = lower(a->name[i]), y = lower(b->name[i]);
         if (x != y)
             return x < y ? -1 : 1;
@@ -395,6 +394,11 @@ static int hdr_cmp(const void *ctx, const void *pa, const void *pb)
     if (a->name_len != b->name_len)
         return a->name_len < b->name_len ? -1 : 1;
     return a->idx < b->idx ? -1 : (a->idx > b->idx ? 1 : 0);
+}
+
+static int hdr_ptr_cmp(const void *ctx, const void *pa, const void *pb)
+{
+    return hdr_cmp(ctx, *(hdr_ent *const *)pa, *(hdr_ent *const *)pb);
 }
 
 static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
@@ -432,7 +436,11 @@ static tp_status grow_hdrs(tp_sigv4_signer *s, size_t n, tp_error *err)
     if (!a)
         return tp_error__set(err, TP_E_NOMEM, "out of memory sorting headers");
     s->hents = a;
-    hdr_ent *t = tp__realloc(s->alloc, s->htmp, cap * sizeof *t);
+    hdr_ent **o = tp__realloc(s->alloc, s->hord, cap * sizeof *o);
+    if (!o)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory sorting headers");
+    s->hord = o;
+    hdr_ent **t = tp__realloc(s->alloc, s->htmp, cap * sizeof *t);
     if (!t)
         return tp_error__set(err, TP_E_NOMEM, "out of memory sorting headers");
     s->htmp = t;
@@ -537,16 +545,26 @@ tp_status tp_sigv4__amz_date(char out[TP_SIGV4_DATE_LEN + 1], int64_t now_ms, tp
     /* 9999-12-31T23:59:59.999Z */
     if (now_ms < 0 || now_ms > INT64_C(253402300799999))
         return tp_error__at(err, TP_E_RANGE, TP_NO_OFFSET, "now_ms",
-                            "signing time %lld ms is outside years 1970..9999",
-                            (long long)now_ms);
+                            "signing time %lld ms is outside years 1970..9999", (long long)now_ms);
     int64_t secs = now_ms / 1000;
     int64_t days = secs / 86400, rem = secs % 86400;
     int64_t y;
     unsigned m, d;
     tp_time_civil_from_days(days, &y, &m, &d);
-    unsigned hh = (unsigned)(rem / 3600), mm = (unsigned)(rem / 60 % 60), ss = (unsigned)(rem % 60);
-    snprintf(out, TP_SIGV4_DATE_LEN + 1, "%04u%02u%02uT%02u%02u%02uZ", (unsigned)y, m, d, hh, mm,
-             ss);
+    unsigned v[6] = {(unsigned)y / 100,      (unsigned)y % 100,        m, d,
+                     (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60)};
+    /* YYYYMMDDTHHMMSSZ, written by hand: snprintf costs more than the rest */
+    char *p = out;
+    for (int i = 0; i < 6; i++) {
+        if (i == 4)
+            *p++ = 'T';
+        *p++ = (char)('0' + v[i] / 10);
+        *p++ = (char)('0' + v[i] % 10);
+    }
+    *p++ = (char)('0' + rem % 60 / 10);
+    *p++ = (char)('0' + rem % 10);
+    *p++ = 'Z';
+    *p = 0;
     return TP_OK;
 }
 
@@ -610,8 +628,7 @@ static tp_status check_creds(const tp_credentials *c, size_t *token_len, tp_erro
 /* Header names the signer adds itself: a caller may not pass them. */
 static int reserved_header(const hdr_ent *h, int content_sha)
 {
-    return ieq(h->name, h->name_len, "authorization") ||
-           ieq(h->name, h->name_len, "x-amz-date") ||
+    return ieq(h->name, h->name_len, "authorization") || ieq(h->name, h->name_len, "x-amz-date") ||
            ieq(h->name, h->name_len, "x-amz-security-token") ||
            (content_sha && ieq(h->name, h->name_len, "x-amz-content-sha256"));
 }
@@ -624,13 +641,13 @@ static tp_status header_error(tp_error *err, size_t i, const hdr_ent *h, const c
         memcpy(field, h->name, n);
     field[n] = 0;
     return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, n ? field : "headers",
-                        "header %zu (\"%.*s\"): %s", i, (int)(n > 40 ? 40 : n), (const char *)h->name,
-                        what);
+                        "header %zu (\"%.*s\"): %s", i, (int)(n > 40 ? 40 : n),
+                        (const char *)h->name, what);
 }
 
 /* Query parameters the presigner adds itself. */
 static const char *const PRESIGN_PARAMS[] = {
-    "X-Amz-Algorithm", "X-Amz-Credential",     "X-Amz-Date",     "X-Amz-Expires",
+    "X-Amz-Algorithm",     "X-Amz-Credential",     "X-Amz-Date",      "X-Amz-Expires",
     "X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature",
 };
 
@@ -642,8 +659,8 @@ typedef struct sign_ctx {
     const tp_sigv4_config *cfg;
     int presign;
     int s3;
-    int content_sha;   /* header form: add x-amz-content-sha256 */
-    int sign_token;    /* token part of the signature */
+    int content_sha; /* header form: add x-amz-content-sha256 */
+    int sign_token;  /* token part of the signature */
     size_t token_len;
     size_t akid_len, region_len, service_len;
 } sign_ctx;
@@ -675,8 +692,12 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
     int have_host = 0;
     size_t k = 0;
     for (size_t i = 0; i < r->header_count; i++) {
-        hdr_ent h = {r->headers[i].name.ptr, r->headers[i].name.len, r->headers[i].value.ptr,
-                     r->headers[i].value.len, i};
+        hdr_ent h = {r->headers[i].name.ptr,
+                     r->headers[i].name.len,
+                     r->headers[i].value.ptr,
+                     r->headers[i].value.len,
+                     i,
+                     0};
         if (h.name_len == 0 || !h.name)
             return header_error(err, i, &h, "empty name");
         for (size_t j = 0; j < h.name_len; j++)
@@ -686,7 +707,7 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
             return header_error(err, i, &h, "value length without a value");
         for (size_t j = 0; j < h.value_len; j++) {
             uint8_t b = h.value[j];
-            if ((b < 0x20 && b != '\t') || b == 0x7f)
+            if (CCLASS[b] & CC_BAD_VALUE)
                 return header_error(err, i, &h,
                                     "the value has a control byte (line breaks cannot be sent)");
         }
@@ -701,26 +722,55 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
                             "the request has no Host header (SigV4 signs it)");
     size_t extra = r->header_count;
     if (!c->presign) {
-        hdr_ent d = {(const uint8_t *)"x-amz-date", 10, (const uint8_t *)s->date,
-                     TP_SIGV4_DATE_LEN, extra++};
+        hdr_ent d = {(const uint8_t *)"x-amz-date",
+                     10,
+                     (const uint8_t *)s->date,
+                     TP_SIGV4_DATE_LEN,
+                     extra++,
+                     0};
         s->hents[k++] = d;
         if (c->sign_token) {
-            hdr_ent t = {(const uint8_t *)"x-amz-security-token", 20,
-                         (const uint8_t *)c->creds->session_token, c->token_len, extra++};
+            hdr_ent t = {(const uint8_t *)"x-amz-security-token",
+                         20,
+                         (const uint8_t *)c->creds->session_token,
+                         c->token_len,
+                         extra++,
+                         0};
             s->hents[k++] = t;
         }
         if (c->content_sha) {
-            hdr_ent p = {(const uint8_t *)"x-amz-content-sha256", 20, s->phash.ptr, s->phash.len,
-                         extra++};
+            hdr_ent p = {(const uint8_t *)"x-amz-content-sha256",
+                         20,
+                         s->phash.ptr,
+                         s->phash.len,
+                         extra++,
+                         0};
             s->hents[k++] = p;
         }
     }
-    stable_sort(s->hents, s->htmp, k, sizeof(hdr_ent), hdr_cmp, NULL);
+    for (size_t i = 0; i < k; i++) {
+        s->hents[i].key = name_key(s->hents[i].name, s->hents[i].name_len);
+        s->hord[i] = &s->hents[i];
+    }
+    if (k <= SMALL_SORT) {
+        /* the common case, without the generic sort's indirections */
+        for (size_t i = 1; i < k; i++) {
+            hdr_ent *t = s->hord[i];
+            size_t j = i;
+            while (j > 0 && hdr_cmp(NULL, s->hord[j - 1], t) > 0) {
+                s->hord[j] = s->hord[j - 1];
+                j--;
+            }
+            s->hord[j] = t;
+        }
+    } else {
+        stable_sort(s->hord, s->htmp, k, sizeof(hdr_ent *), hdr_ptr_cmp, NULL);
+    }
 
     /* signed headers: unique lower-case names joined by ';' */
     size_t bound = 0;
     for (size_t i = 0; i < k; i++)
-        bound = add_sz(bound, s->hents[i].name_len + 1, &ok);
+        bound = add_sz(bound, s->hord[i]->name_len + 1, &ok);
     if (!ok)
         return tp_error__set(err, TP_E_TOO_LARGE, "headers too large");
     tp_buf_clear(&s->shdr);
@@ -729,8 +779,8 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
         return st;
     uint8_t *w = s->shdr.ptr;
     for (size_t i = 0; i < k; i++) {
-        const hdr_ent *h = &s->hents[i];
-        if (i > 0 && same_name(h, &s->hents[i - 1]))
+        const hdr_ent *h = s->hord[i];
+        if (i > 0 && same_name(h, s->hord[i - 1]))
             continue;
         if (i > 0)
             *w++ = ';';
@@ -814,7 +864,7 @@ static tp_status build_query(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
         return st;
     s->qn = 0;
     size_t start = 0;
-    for (size_t i = 0; i <= q.len; i++) {
+    for (size_t i = 0; q.len && i <= q.len; i++) {
         if (i < q.len && q.ptr[i] != '&')
             continue;
         const uint8_t *p = q.ptr + start;
@@ -1041,8 +1091,7 @@ static tp_status sign_common(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
     for (size_t i = 0; i < r->method.len; i++)
         if (!is_tchar(r->method.ptr[i]))
             return tp_error__at(err, TP_E_INVALID, i, "method",
-                                "the method has a byte that is not a token char at offset %zu",
-                                i);
+                                "the method has a byte that is not a token char at offset %zu", i);
     if (r->path.len && !r->path.ptr)
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "path", "path length without data");
     if (r->path.len && r->path.ptr[0] != '/')
@@ -1088,7 +1137,8 @@ static tp_status sign_common(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
         st = tp_buf_append(&s->phash, UNSIGNED_PAYLOAD, sizeof UNSIGNED_PAYLOAD - 1, err);
     } else {
         if (r->body.len && !r->body.ptr)
-            return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "body", "body length without data");
+            return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "body",
+                                "body length without data");
         st = tp_buf_reserve(&s->phash, TP_SIGV4_HASH_HEX_LEN, err);
         if (st == TP_OK) {
             tp_sigv4_sha256_hex((char *)s->phash.ptr, r->body);
@@ -1113,7 +1163,7 @@ static tp_status sign_common(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
     bound = add_sz(bound, mul_sz(r->path.len ? r->path.len : 1, 3, &ok) + 1, &ok);
     bound = add_sz(bound, add_sz(s->qbuf.len, 2 * s->qn + 1, &ok), &ok);
     for (size_t i = 0; i < nh; i++)
-        bound = add_sz(bound, add_sz(s->hents[i].name_len, s->hents[i].value_len + 2, &ok), &ok);
+        bound = add_sz(bound, add_sz(s->hord[i]->name_len, s->hord[i]->value_len + 2, &ok), &ok);
     bound = add_sz(bound, add_sz(s->shdr.len, s->phash.len + 3, &ok), &ok);
     if (!ok)
         return tp_error__set(err, TP_E_TOO_LARGE, "request too large to sign");
@@ -1135,8 +1185,8 @@ static tp_status sign_common(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
     }
     *w++ = '\n';
     for (size_t i = 0; i < nh; i++) {
-        const hdr_ent *h = &s->hents[i];
-        if (i && same_name(h, &s->hents[i - 1])) {
+        const hdr_ent *h = s->hord[i];
+        if (i && same_name(h, s->hord[i - 1])) {
             *w++ = ',';
         } else {
             if (i)
@@ -1191,8 +1241,7 @@ tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out, const tp_crede
                         const tp_sigv4_request *req, const tp_sigv4_config *cfg, tp_error *err)
 {
     if (!s || !out)
-        return tp_error__set(err, TP_E_INVALID, "tp_sigv4_sign: %s is NULL",
-                             s ? "out" : "signer");
+        return tp_error__set(err, TP_E_INVALID, "tp_sigv4_sign: %s is NULL", s ? "out" : "signer");
     memset(out, 0, sizeof *out);
     sign_ctx c = {creds, req, cfg, 0, 0, 0, 0, 0, 0, 0, 0};
     tp_status st = sign_common(s, &c, err);
@@ -1203,8 +1252,9 @@ tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out, const tp_crede
     char scope[SCOPE_MAX];
     scope_into(scope, &c, s->date);
     tp_buf_clear(&s->auth);
-    st = tp_buf_reserve(&s->auth, sizeof ALGORITHM + 12 + c.akid_len + 1 + strlen(scope) + 16 +
-                                      s->shdr.len + 12 + TP_SIGV4_SIGNATURE_LEN,
+    st = tp_buf_reserve(&s->auth,
+                        sizeof ALGORITHM + 12 + c.akid_len + 1 + strlen(scope) + 16 + s->shdr.len +
+                            12 + TP_SIGV4_SIGNATURE_LEN,
                         err);
     if (st != TP_OK) {
         s->valid = 0;
@@ -1281,8 +1331,8 @@ tp_status tp_sigv4_presign(tp_sigv4_signer *s, tp_buf *out, const tp_credentials
     if (st == TP_OK && c.token_len) {
         st = tp_buf_append_str(out, "&X-Amz-Security-Token=", err);
         if (st == TP_OK)
-            st = tp_sigv4_uri_encode(out, tp_cursor_make(creds->session_token, c.token_len), 0,
-                                     err);
+            st =
+                tp_sigv4_uri_encode(out, tp_cursor_make(creds->session_token, c.token_len), 0, err);
     }
     if (st == TP_OK)
         st = tp_buf_appendf(out, err, "&X-Amz-Signature=%s", s->signature);

@@ -73,14 +73,16 @@ typedef struct tp_credentials_provider_options {
     uint64_t max_file_bytes;      /* shared files and process output limit; 0 = 1 MiB */
     tp_getenv_fn getenv_fn;       /* NULL: the process environment (getenv) */
     void *getenv_payload;
-    const tp_allocator *alloc;    /* NULL = malloc/free */
+    const tp_allocator *alloc; /* NULL = malloc/free */
 } tp_credentials_provider_options;
 #define TP_CREDENTIALS_PROVIDER_OPTIONS_VERSION 1
 #define TP_CREDENTIALS_PROVIDER_OPTIONS_INIT                                                       \
-    {TP_CREDENTIALS_PROVIDER_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
-#define TP_CREDENTIALS_DEFAULT_REFRESH_MS  (5 * 60 * 1000)
-#define TP_CREDENTIALS_DEFAULT_PROCESS_MS  (60 * 1000)
-#define TP_CREDENTIALS_DEFAULT_FILE_MAX    ((uint64_t)1 << 20)
+    {                                                                                              \
+        TP_CREDENTIALS_PROVIDER_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL    \
+    }
+#define TP_CREDENTIALS_DEFAULT_REFRESH_MS (5 * 60 * 1000)
+#define TP_CREDENTIALS_DEFAULT_PROCESS_MS (60 * 1000)
+#define TP_CREDENTIALS_DEFAULT_FILE_MAX   ((uint64_t)1 << 20)
 
 /** Set `o` to TP_CREDENTIALS_PROVIDER_OPTIONS_INIT. @return TP_OK; TP_E_INVALID. */
 TP_API tp_status tp_credentials_provider_options_init(tp_credentials_provider_options *o,
@@ -116,21 +118,17 @@ TP_API tp_status tp_credentials_provider_new_custom(tp_credentials_provider **ou
                                                     tp_error *err);
 
 /** Fixed credentials (copied). @return TP_OK; TP_E_CREDENTIALS; TP_E_NOMEM. */
-TP_API tp_status tp_credentials_provider_new_static(tp_credentials_provider **out,
-                                                    const char *access_key_id,
-                                                    const char *secret_access_key,
-                                                    const char *session_token,
-                                                    const tp_credentials_provider_options *opts,
-                                                    tp_error *err);
+TP_API tp_status tp_credentials_provider_new_static(
+    tp_credentials_provider **out, const char *access_key_id, const char *secret_access_key,
+    const char *session_token, const tp_credentials_provider_options *opts, tp_error *err);
 
 /**
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, read at each
  * fetch. Fetch: TP_E_NOT_FOUND when neither is set, TP_E_CREDENTIALS naming
  * the missing one when only one is.
  */
-TP_API tp_status tp_credentials_provider_new_environment(tp_credentials_provider **out,
-                                                         const tp_credentials_provider_options *opts,
-                                                         tp_error *err);
+TP_API tp_status tp_credentials_provider_new_environment(
+    tp_credentials_provider **out, const tp_credentials_provider_options *opts, tp_error *err);
 
 /**
  * The shared files: the profile's aws_access_key_id, aws_secret_access_key and
@@ -180,9 +178,8 @@ TP_API tp_status tp_credentials_provider_new_chain(tp_credentials_provider **out
  * new reference: release it with tp_credentials_release. Thread-safe.
  * @return TP_OK; TP_E_NOT_FOUND; TP_E_CREDENTIALS; TP_E_CONFIG; TP_E_NOMEM; ...
  */
-TP_API tp_status tp_credentials_provider_get(tp_credentials_provider *p,
-                                             const tp_credentials **out, int64_t now_ms,
-                                             tp_error *err);
+TP_API tp_status tp_credentials_provider_get(tp_credentials_provider *p, const tp_credentials **out,
+                                             int64_t now_ms, tp_error *err);
 
 /** Free a provider (and its cached credentials, wiped). NULL: no-op. */
 TP_API void tp_credentials_provider_free(tp_credentials_provider *p);

@@ -78,7 +78,10 @@ typedef struct tp_sigv4_config {
     int64_t expires_s;   /* tp_sigv4_presign: X-Amz-Expires, 1..604800; 0 = 3600 */
 } tp_sigv4_config;
 #define TP_SIGV4_CONFIG_VERSION 1
-#define TP_SIGV4_CONFIG_INIT    {TP_SIGV4_CONFIG_VERSION, 0, NULL, NULL, 0, 0}
+#define TP_SIGV4_CONFIG_INIT                                                                       \
+    {                                                                                              \
+        TP_SIGV4_CONFIG_VERSION, 0, NULL, NULL, 0, 0                                               \
+    }
 
 /** Set `c` to TP_SIGV4_CONFIG_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_sigv4_config_init(tp_sigv4_config *c, uint32_t version);
@@ -94,14 +97,19 @@ typedef struct tp_sigv4_request {
     tp_cursor query;                /* percent-encoded, without the '?'; may be empty */
     const tp_sigv4_header *headers; /* the headers to sign, Host included */
     size_t header_count;
-    tp_cursor body;                 /* hashed unless payload_hash is set or UNSIGNED_PAYLOAD */
-    tp_cursor payload_hash;         /* if not empty: used verbatim as the payload hash
-                                       (64 lower-case hex digits of SHA-256, or a literal
-                                       such as "UNSIGNED-PAYLOAD"); the body is not read */
+    tp_cursor body;         /* hashed unless payload_hash is set or UNSIGNED_PAYLOAD */
+    tp_cursor payload_hash; /* if not empty: used verbatim as the payload hash
+                               (64 lower-case hex digits of SHA-256, or a literal
+                               such as "UNSIGNED-PAYLOAD"); the body is not read */
 } tp_sigv4_request;
 #define TP_SIGV4_REQUEST_VERSION 1
 #define TP_SIGV4_REQUEST_INIT                                                                      \
-    {TP_SIGV4_REQUEST_VERSION, 0, {NULL, 0}, {NULL, 0}, {NULL, 0}, NULL, 0, {NULL, 0}, {NULL, 0}}
+    {                                                                                              \
+        TP_SIGV4_REQUEST_VERSION, 0, {NULL, 0}, {NULL, 0}, {NULL, 0}, NULL, 0, {NULL, 0},          \
+        {                                                                                          \
+            NULL, 0                                                                                \
+        }                                                                                          \
+    }
 
 /** Set `r` to TP_SIGV4_REQUEST_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_sigv4_request_init(tp_sigv4_request *r, uint32_t version);
@@ -130,13 +138,16 @@ typedef struct tp_sigv4_output {
 typedef struct tp_sigv4_signer tp_sigv4_signer;
 
 typedef struct tp_sigv4_signer_options {
-    uint32_t version;          /* TP_SIGV4_SIGNER_OPTIONS_VERSION */
-    uint32_t reserved;         /* 0 */
+    uint32_t version;           /* TP_SIGV4_SIGNER_OPTIONS_VERSION */
+    uint32_t reserved;          /* 0 */
     uint64_t max_scratch_bytes; /* cap on the canonical request etc.; 0 = 1 MiB */
-    const tp_allocator *alloc; /* NULL = malloc/free */
+    const tp_allocator *alloc;  /* NULL = malloc/free */
 } tp_sigv4_signer_options;
 #define TP_SIGV4_SIGNER_OPTIONS_VERSION 1
-#define TP_SIGV4_SIGNER_OPTIONS_INIT    {TP_SIGV4_SIGNER_OPTIONS_VERSION, 0, 0, NULL}
+#define TP_SIGV4_SIGNER_OPTIONS_INIT                                                               \
+    {                                                                                              \
+        TP_SIGV4_SIGNER_OPTIONS_VERSION, 0, 0, NULL                                                \
+    }
 
 /** Set `o` to TP_SIGV4_SIGNER_OPTIONS_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_sigv4_signer_options_init(tp_sigv4_signer_options *o, uint32_t version);
@@ -152,9 +163,13 @@ TP_API void tp_sigv4_signer_free(tp_sigv4_signer *s);
  * @param out   the headers to add (see tp_sigv4_output), filled on success.
  * @param creds access key, secret, optional session token (borrowed for the call;
  *              the output views of the token point into it).
- * @return TP_OK; TP_E_INVALID (bad config, a header name or value that cannot be
- *         sent, no Host header; err->field names it); TP_E_CREDENTIALS (missing
- *         key or secret); TP_E_TOO_LARGE (over max_scratch_bytes); TP_E_NOMEM.
+ * @return TP_OK; TP_E_INVALID (bad config, method, path or query, a header name
+ *         or value that cannot be sent, a header the signer adds itself, no Host
+ *         header; err->field names it, err->offset where it applies);
+ *         TP_E_RANGE (now_ms outside 1970..9999); TP_E_CREDENTIALS (missing or
+ *         malformed key id, secret or token); TP_E_TOO_LARGE (over
+ *         max_scratch_bytes); TP_E_NOMEM. On failure `out` is empty and the
+ *         debugging views are empty.
  */
 TP_API tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out,
                                const tp_credentials *creds, const tp_sigv4_request *req,
@@ -166,10 +181,12 @@ TP_API tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out,
  * X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders,
  * X-Amz-Expires, X-Amz-Security-Token if any, X-Amz-Signature) to `out`.
  * Prefix it with "https://" and the host to make the URL. The payload hash is
- * the body's unless payload_hash or TP_SIGV4_UNSIGNED_PAYLOAD says otherwise;
+ * the body's unless payload_hash or TP_SIGV4_UNSIGNED_PAYLOAD says otherwise,
+ * and UNSIGNED-PAYLOAD with TP_SIGV4_S3 (as S3 presigned URLs are signed);
  * TP_SIGV4_CONTENT_SHA256 does not apply. A query that already holds an
- * X-Amz-Signature/-Credential/... parameter is refused.
- * @return as tp_sigv4_sign; buffer errors from `out`.
+ * X-Amz-Signature/-Credential/... parameter is refused (err->field names it).
+ * @return as tp_sigv4_sign; buffer errors from `out` (which is then left as
+ *         it was).
  */
 TP_API tp_status tp_sigv4_presign(tp_sigv4_signer *s, tp_buf *out, const tp_credentials *creds,
                                   const tp_sigv4_request *req, const tp_sigv4_config *cfg,

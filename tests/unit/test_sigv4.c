@@ -193,8 +193,8 @@ static void expect_file(const char *name, const char *file, tp_cursor got)
     size_t len;
     char *want = read_case_file(name, file, &len);
     if (got.len != len || memcmp(got.ptr, want, len) != 0)
-        ck_abort_msg("%s/%s differs:\n--- want\n%s\n--- got\n%.*s", name, file, want,
-                     (int)got.len, (const char *)got.ptr);
+        ck_abort_msg("%s/%s differs:\n--- want\n%s\n--- got\n%.*s", name, file, want, (int)got.len,
+                     (const char *)got.ptr);
     free(want);
 }
 
@@ -390,21 +390,21 @@ static const struct {
     {"/a/.", "", 0, "/a", ""},
     {"/..", "", 0, "/", ""},
     {"//a//b//", "", 0, "/a/b/", ""},
-    {"/a%20b", "", 0, "/a%2520b", ""},                   /* double encoding */
-    {"/a%20b", "", TP_SIGV4_S3, "/a%20b", ""},           /* S3: as given */
-    {"/a/../b//c", "", TP_SIGV4_S3, "/a/../b//c", ""},   /* S3: not normalized */
+    {"/a%20b", "", 0, "/a%2520b", ""},                       /* double encoding */
+    {"/a%20b", "", TP_SIGV4_S3, "/a%20b", ""},               /* S3: as given */
+    {"/a/../b//c", "", TP_SIGV4_S3, "/a/../b//c", ""},       /* S3: not normalized */
     {"/a b/\xc3\xa9", "", TP_SIGV4_S3, "/a%20b/%C3%A9", ""}, /* S3: what cannot be sent */
     {"/a:b@c!$'()*+,;=", "", 0, "/a%3Ab%40c%21%24%27%28%29%2A%2B%2C%3B%3D", ""},
     {"/a%2Fb", "", TP_SIGV4_NO_DOUBLE_ENCODE, "/a%2Fb", ""},
     {"/a/./b", "", TP_SIGV4_NO_PATH_NORMALIZE, "/a/./b", ""},
     {"", "", 0, "/", ""},
-    {"/", "b=2&a=1&a=0", 0, "/", "a=0&a=1&b=2"},          /* duplicates sorted by value */
-    {"/", "a&b=&=c", 0, "/", "=c&a=&b="},                 /* empty names and values */
-    {"/", "a=1&&b=2&", 0, "/", "a=1&b=2"},                /* empty segments are no params */
-    {"/", "k=%e1%88%b4", 0, "/", "k=%E1%88%B4"},          /* escapes re-encoded upper case */
-    {"/", "k=a+b", 0, "/", "k=a%2Bb"},                    /* '+' is a literal plus */
-    {"/", "k=%41%7e", 0, "/", "k=A~"},                    /* unreserved decoded */
-    {"/", "k=100%", 0, "/", "k=100%25"},                  /* a lone '%' is a percent sign */
+    {"/", "b=2&a=1&a=0", 0, "/", "a=0&a=1&b=2"}, /* duplicates sorted by value */
+    {"/", "a&b=&=c", 0, "/", "=c&a=&b="},        /* empty names and values */
+    {"/", "a=1&&b=2&", 0, "/", "a=1&b=2"},       /* empty segments are no params */
+    {"/", "k=%e1%88%b4", 0, "/", "k=%E1%88%B4"}, /* escapes re-encoded upper case */
+    {"/", "k=a+b", 0, "/", "k=a%2Bb"},           /* '+' is a literal plus */
+    {"/", "k=%41%7e", 0, "/", "k=A~"},           /* unreserved decoded */
+    {"/", "k=100%", 0, "/", "k=100%25"},         /* a lone '%' is a percent sign */
     {"/", "k=%zz", 0, "/", "k=%25zz"},
     {"/", "k=a/b?c", 0, "/", "k=a%2Fb%3Fc"},
     {"/", "B=1&a=1&_=1&~=1", 0, "/", "B=1&_=1&a=1&~=1"}, /* byte order */
@@ -471,16 +471,17 @@ START_TEST(test_header_values)
     tp_sigv4_output out;
     ck_assert_int_eq(tp_sigv4_sign(s, &out, &cr, &req, &cfg, NULL), TP_OK);
     tp_cursor cq = tp_sigv4_signer_canonical_request(s);
-    ck_assert_str_eq((const char *)cq.ptr, "PUT\n/\n\n"
-                                           "host:h\n"
-                                           "x-a:2,,1\n"
-                                           "x-amz-content-sha256:STREAMING-UNSIGNED-PAYLOAD-TRAILER\n"
-                                           "x-amz-date:20150830T123600Z\n"
-                                           "x-amz-security-token:TOKEN\n"
-                                           "x-b:a b\tc\n\n"
-                                           "host;x-a;x-amz-content-sha256;x-amz-date;"
-                                           "x-amz-security-token;x-b\n"
-                                           "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    ck_assert_str_eq((const char *)cq.ptr,
+                     "PUT\n/\n\n"
+                     "host:h\n"
+                     "x-a:2,,1\n"
+                     "x-amz-content-sha256:STREAMING-UNSIGNED-PAYLOAD-TRAILER\n"
+                     "x-amz-date:20150830T123600Z\n"
+                     "x-amz-security-token:TOKEN\n"
+                     "x-b:a b\tc\n\n"
+                     "host;x-a;x-amz-content-sha256;x-amz-date;"
+                     "x-amz-security-token;x-b\n"
+                     "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
     ck_assert_uint_eq(out.header_count, 4);
     const char *names[] = {"X-Amz-Security-Token", "X-Amz-Date", "x-amz-content-sha256",
                            "Authorization"};
@@ -491,15 +492,16 @@ START_TEST(test_header_values)
     ck_assert_ptr_null(strstr((const char *)cq.ptr, SECRET));
     tp_cursor sts = tp_sigv4_signer_string_to_sign(s);
     ck_assert_ptr_null(strstr((const char *)sts.ptr, SECRET));
-    ck_assert_ptr_null(memmem(out.headers[3].value.ptr, out.headers[3].value.len, SECRET,
-                              strlen(SECRET)));
+    ck_assert_ptr_null(
+        memmem(out.headers[3].value.ptr, out.headers[3].value.len, SECRET, strlen(SECRET)));
 
     /* unsigned payload */
     req.payload_hash = tp_cursor_make(NULL, 0);
     cfg.flags = TP_SIGV4_UNSIGNED_PAYLOAD | TP_SIGV4_S3;
     ck_assert_int_eq(tp_sigv4_sign(s, &out, &cr, &req, &cfg, NULL), TP_OK);
     cq = tp_sigv4_signer_canonical_request(s);
-    ck_assert_ptr_nonnull(strstr((const char *)cq.ptr, "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\n"));
+    ck_assert_ptr_nonnull(
+        strstr((const char *)cq.ptr, "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\n"));
     ck_assert_int_eq(memcmp(cq.ptr + cq.len - 17, "\nUNSIGNED-PAYLOAD", 17), 0);
     tp_sigv4_signer_free(s);
 }
@@ -682,11 +684,42 @@ END_TEST
 
 /* ---- errors --------------------------------------------------------------- */
 
-enum { E_NONE, E_NOHOST, E_HDR_NL, E_HDR_NAME, E_HDR_EMPTY, E_HDR_AUTH, E_HDR_DATE, E_HDR_TOKEN,
-       E_HDR_SHA, E_METHOD, E_NOMETHOD, E_PATH, E_PATH_CTL, E_QUERY_CTL, E_REGION, E_REGION_SLASH,
-       E_REGION_LONG, E_SERVICE, E_TIME, E_TIME_FUTURE, E_EXPIRES, E_EXPIRES_NEG, E_PRESIGN_SIG,
-       E_PRESIGN_CRED, E_NOAKID, E_NOSECRET, E_AKID_SLASH, E_TOKEN_NL, E_FLAGS, E_REQ_VERSION,
-       E_CFG_VERSION, E_PHASH, E_NOCREDS, E_SCRATCH };
+enum {
+    E_NONE,
+    E_NOHOST,
+    E_HDR_NL,
+    E_HDR_NAME,
+    E_HDR_EMPTY,
+    E_HDR_AUTH,
+    E_HDR_DATE,
+    E_HDR_TOKEN,
+    E_HDR_SHA,
+    E_METHOD,
+    E_NOMETHOD,
+    E_PATH,
+    E_PATH_CTL,
+    E_QUERY_CTL,
+    E_REGION,
+    E_REGION_SLASH,
+    E_REGION_LONG,
+    E_SERVICE,
+    E_TIME,
+    E_TIME_FUTURE,
+    E_EXPIRES,
+    E_EXPIRES_NEG,
+    E_PRESIGN_SIG,
+    E_PRESIGN_CRED,
+    E_NOAKID,
+    E_NOSECRET,
+    E_AKID_SLASH,
+    E_TOKEN_NL,
+    E_FLAGS,
+    E_REQ_VERSION,
+    E_CFG_VERSION,
+    E_PHASH,
+    E_NOCREDS,
+    E_SCRATCH
+};
 
 static const struct {
     int kind;
@@ -751,37 +784,101 @@ START_TEST(test_errors)
     tp_sigv4_signer_options so = TP_SIGV4_SIGNER_OPTIONS_INIT;
     char bigpath[2048];
     switch (kind) {
-    case E_NOHOST: h[0].name = tp_cursor_from_str("Hostx"); break;
-    case E_HDR_NL: h[1].name = tp_cursor_from_str("X-Bad"); h[1].value = tp_cursor_from_str("a\r\nb"); break;
-    case E_HDR_NAME: h[1].name = tp_cursor_from_str("X Bad"); break;
-    case E_HDR_EMPTY: h[1].name = tp_cursor_from_str(""); break;
-    case E_HDR_AUTH: h[1].name = tp_cursor_from_str("Authorization"); break;
-    case E_HDR_DATE: h[1].name = tp_cursor_from_str("X-Amz-Date"); break;
-    case E_HDR_TOKEN: h[1].name = tp_cursor_from_str("x-amz-security-token"); break;
-    case E_HDR_SHA: h[1].name = tp_cursor_from_str("X-Amz-Content-SHA256"); cfg.flags = TP_SIGV4_S3; break;
-    case E_METHOD: req.method = tp_cursor_from_str("GET /"); break;
-    case E_NOMETHOD: req.method = tp_cursor_from_str(""); break;
-    case E_PATH: req.path = tp_cursor_from_str("x/y"); break;
-    case E_PATH_CTL: req.path = tp_cursor_from_str("/a\nb"); break;
-    case E_QUERY_CTL: req.query = tp_cursor_from_str("a\tb"); break;
-    case E_REGION: cfg.region = ""; break;
-    case E_REGION_SLASH: cfg.region = "us/east"; break;
-    case E_REGION_LONG: cfg.region = "a-region-name-that-is-much-much-longer-than-any-region-aws-has-ever"; break;
-    case E_SERVICE: cfg.service = NULL; break;
-    case E_TIME: cfg.now_ms = -1; break;
-    case E_TIME_FUTURE: cfg.now_ms = INT64_C(253402300800000); break;
-    case E_EXPIRES: cfg.expires_s = 604801; break;
-    case E_EXPIRES_NEG: cfg.expires_s = -5; break;
-    case E_PRESIGN_SIG: req.query = tp_cursor_from_str("a=1&X-Amz-Signature=abc"); break;
-    case E_PRESIGN_CRED: req.query = tp_cursor_from_str("X-Amz-Credential"); break;
-    case E_NOAKID: cr.access_key_id = NULL; break;
-    case E_NOSECRET: cr.secret_access_key = ""; break;
-    case E_AKID_SLASH: cr.access_key_id = "AK/ID"; break;
-    case E_TOKEN_NL: cr.session_token = "TOK\nEN"; break;
-    case E_FLAGS: cfg.flags = 0x100; break;
-    case E_REQ_VERSION: req.version = 99; break;
-    case E_CFG_VERSION: cfg.version = 0; break;
-    case E_PHASH: req.payload_hash = tp_cursor_from_str("abcd efgh"); break;
+    case E_NOHOST:
+        h[0].name = tp_cursor_from_str("Hostx");
+        break;
+    case E_HDR_NL:
+        h[1].name = tp_cursor_from_str("X-Bad");
+        h[1].value = tp_cursor_from_str("a\r\nb");
+        break;
+    case E_HDR_NAME:
+        h[1].name = tp_cursor_from_str("X Bad");
+        break;
+    case E_HDR_EMPTY:
+        h[1].name = tp_cursor_from_str("");
+        break;
+    case E_HDR_AUTH:
+        h[1].name = tp_cursor_from_str("Authorization");
+        break;
+    case E_HDR_DATE:
+        h[1].name = tp_cursor_from_str("X-Amz-Date");
+        break;
+    case E_HDR_TOKEN:
+        h[1].name = tp_cursor_from_str("x-amz-security-token");
+        break;
+    case E_HDR_SHA:
+        h[1].name = tp_cursor_from_str("X-Amz-Content-SHA256");
+        cfg.flags = TP_SIGV4_S3;
+        break;
+    case E_METHOD:
+        req.method = tp_cursor_from_str("GET /");
+        break;
+    case E_NOMETHOD:
+        req.method = tp_cursor_from_str("");
+        break;
+    case E_PATH:
+        req.path = tp_cursor_from_str("x/y");
+        break;
+    case E_PATH_CTL:
+        req.path = tp_cursor_from_str("/a\nb");
+        break;
+    case E_QUERY_CTL:
+        req.query = tp_cursor_from_str("a\tb");
+        break;
+    case E_REGION:
+        cfg.region = "";
+        break;
+    case E_REGION_SLASH:
+        cfg.region = "us/east";
+        break;
+    case E_REGION_LONG:
+        cfg.region = "a-region-name-that-is-much-much-longer-than-any-region-aws-has-ever";
+        break;
+    case E_SERVICE:
+        cfg.service = NULL;
+        break;
+    case E_TIME:
+        cfg.now_ms = -1;
+        break;
+    case E_TIME_FUTURE:
+        cfg.now_ms = INT64_C(253402300800000);
+        break;
+    case E_EXPIRES:
+        cfg.expires_s = 604801;
+        break;
+    case E_EXPIRES_NEG:
+        cfg.expires_s = -5;
+        break;
+    case E_PRESIGN_SIG:
+        req.query = tp_cursor_from_str("a=1&X-Amz-Signature=abc");
+        break;
+    case E_PRESIGN_CRED:
+        req.query = tp_cursor_from_str("X-Amz-Credential");
+        break;
+    case E_NOAKID:
+        cr.access_key_id = NULL;
+        break;
+    case E_NOSECRET:
+        cr.secret_access_key = "";
+        break;
+    case E_AKID_SLASH:
+        cr.access_key_id = "AK/ID";
+        break;
+    case E_TOKEN_NL:
+        cr.session_token = "TOK\nEN";
+        break;
+    case E_FLAGS:
+        cfg.flags = 0x100;
+        break;
+    case E_REQ_VERSION:
+        req.version = 99;
+        break;
+    case E_CFG_VERSION:
+        cfg.version = 0;
+        break;
+    case E_PHASH:
+        req.payload_hash = tp_cursor_from_str("abcd efgh");
+        break;
     case E_SCRATCH:
         so.max_scratch_bytes = 1024;
         memset(bigpath, 'a', sizeof bigpath - 1);
@@ -789,7 +886,8 @@ START_TEST(test_errors)
         bigpath[sizeof bigpath - 1] = 0;
         req.path = tp_cursor_from_str(bigpath);
         break;
-    default: break;
+    default:
+        break;
     }
     tp_sigv4_signer *s;
     ck_assert_int_eq(tp_sigv4_signer_new(&s, &so, NULL), TP_OK);
@@ -851,9 +949,9 @@ START_TEST(test_api_misc)
                      TP_OK);
     ck_assert_str_eq((const char *)b.ptr, "a%20b%2Fc~d%E1%88%B4%2B");
     tp_buf_clear(&b);
-    ck_assert_int_eq(tp_sigv4_uri_encode(&b, tp_cursor_from_str("k/e y"),
-                                         TP_SIGV4_ENCODE_KEEP_SLASH, &err),
-                     TP_OK);
+    ck_assert_int_eq(
+        tp_sigv4_uri_encode(&b, tp_cursor_from_str("k/e y"), TP_SIGV4_ENCODE_KEEP_SLASH, &err),
+        TP_OK);
     ck_assert_str_eq((const char *)b.ptr, "k/e%20y");
     tp_buf_dispose(&b);
     tp_buf_init(&b, NULL, 4);
@@ -919,7 +1017,8 @@ static Suite *sigv4_suite(void)
     tc = tcase_create("rules");
     tcase_add_test(tc, test_s3_get_object_header);
     tcase_add_test(tc, test_s3_presign);
-    tcase_add_loop_test(tc, test_canonical_rows, 0, (int)(sizeof canon_rows / sizeof canon_rows[0]));
+    tcase_add_loop_test(tc, test_canonical_rows, 0,
+                        (int)(sizeof canon_rows / sizeof canon_rows[0]));
     tcase_add_test(tc, test_header_values);
     tcase_add_test(tc, test_large_header_count);
     tcase_add_test(tc, test_derive_key_known);
