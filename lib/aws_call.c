@@ -287,10 +287,11 @@ static tp_status build_and_sign(tp_aws_conn *c, const tp_aws_req *r, uint32_t at
     tp_sigv4_request sr = TP_SIGV4_REQUEST_INIT;
     sr.method = tp_cursor_from_str(r->method);
     sr.path = tp_buf_cursor(&c->scratch);
-    sr.query = tp_cursor_from_str(r->query);
+    /* Views with a non-NULL pointer even when empty (the signer adds offsets to it). */
+    sr.query = tp_cursor_from_str(r->query ? r->query : "");
     sr.headers = sh;
     sr.header_count = ns;
-    sr.body = r->body;
+    sr.body = r->body.ptr ? r->body : tp_cursor_make("", 0);
     if (r->body_read)
         sr.payload_hash = tp_cursor_from_str("UNSIGNED-PAYLOAD");
     tp_sigv4_config cfg = TP_SIGV4_CONFIG_INIT;
