@@ -7,6 +7,7 @@
 #include "tradepipe/credentials.h"
 #include "tradepipe/http.h"
 #include "tradepipe/aws.h"
+#include "tradepipe/dynamodb.h"
 #include "tradepipe/kinesis.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
