@@ -9,6 +9,7 @@
 #include "tradepipe/aws.h"
 #include "tradepipe/dynamodb.h"
 #include "tradepipe/kinesis.h"
+#include "tradepipe/s3.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
 #include "tradepipe/stats.h"

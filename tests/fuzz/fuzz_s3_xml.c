@@ -1,5 +1,7 @@
-/* Fuzz the S3 XML parsers: the error body parser and the generic walker. */
+/* Fuzz the S3 XML parsers: the error body parser, the ListObjectsV2 parser
+ * and the generic walker. */
 #include "aws_int.h"
+#include "s3_int.h"
 
 #include <string.h>
 
@@ -11,6 +13,15 @@ static tp_status count_leaf(void *payload, const char *path, size_t depth, tp_cu
     (void)err;
     size_t *n = payload;
     if (depth == 0 || depth > TP_XML_MAX_DEPTH || strlen(path) >= 1024 || (!leaf && text.len))
+        __builtin_trap();
+    (*n)++;
+    return TP_OK;
+}
+
+static tp_status count_entry(const tp_s3_list_entry *e, void *payload)
+{
+    size_t *n = payload;
+    if (!e->key || !e->etag || !e->storage_class || strlen(e->key) > 4096)
         __builtin_trap();
     (*n)++;
     return TP_OK;
@@ -28,5 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     size_t n = 0;
     (void)tp_xml__walk(in, count_leaf, &n, NULL, &err);
+    size_t entries = 0;
+    tp_buf token;
+    int truncated = -1;
+    tp_buf_init(&token, NULL, 0);
+    st = tp_s3__parse_list(in, count_entry, &entries, &token, &truncated, NULL, &err);
+    if (st == TP_OK && (truncated != 0 && truncated != 1))
+        __builtin_trap();
+    tp_buf_dispose(&token);
     return 0;
 }
