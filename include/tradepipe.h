@@ -5,6 +5,7 @@
 #include "tradepipe/common.h"
 #include "tradepipe/core.h"
 #include "tradepipe/credentials.h"
+#include "tradepipe/credentials_net.h"
 #include "tradepipe/http.h"
 #include "tradepipe/aws.h"
 #include "tradepipe/dynamodb.h"

@@ -1,5 +1,6 @@
 /* Floor 3: the signed, retried AWS call every service client makes. */
 #include "aws_int.h"
+#include "tradepipe/credentials_net.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ tp_status tp_aws__conn_init(tp_aws_conn *c, const char *service, int protocol,
         co.getenv_fn = o.getenv_fn;
         co.getenv_payload = o.getenv_payload;
         co.alloc = o.alloc;
-        st = tp_credentials_provider_new_environment(&c->creds, &co, err);
+        st = tp_credentials_provider_new_default(&c->creds, &co, err);
         if (st != TP_OK)
             goto done;
         c->own_creds = 1;

@@ -99,7 +99,7 @@ typedef struct tp_aws_conn {
 } tp_aws_conn;
 
 /* Set up `c` for `service` from `o` (NULL: defaults): region, endpoint,
- * credentials (the environment provider when none is given), HTTP client,
+ * credentials (the default chain when none is given), HTTP client,
  * signer, retry settings.
  * @return TP_OK; TP_E_CONFIG; TP_E_INVALID; TP_E_NOMEM; TP_E_HTTP. */
 tp_status tp_aws__conn_init(tp_aws_conn *c, const char *service, int protocol,

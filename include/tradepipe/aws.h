@@ -51,7 +51,7 @@ typedef struct tp_aws_client_options {
     uint32_t retry_quota;           /* retry token bucket size; 0: 500 */
     const char *region;             /* NULL: AWS_REGION, AWS_DEFAULT_REGION, the profile */
     const char *endpoint_url;       /* NULL: tp_aws_endpoint_resolve */
-    tp_credentials_provider *credentials; /* borrowed; NULL: the environment provider */
+    tp_credentials_provider *credentials; /* borrowed; NULL: the default chain */
     const tp_http_options *http;    /* NULL: defaults */
     tp_getenv_fn getenv_fn;         /* NULL: the process environment */
     void *getenv_payload;
