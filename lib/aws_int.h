@@ -147,6 +147,13 @@ tp_status tp_aws__status_for(const char *code, int32_t http_status, int throttle
  */
 tp_status tp_aws__json_call(tp_aws_conn *c, const char *json_version, const char *target,
                             tp_cursor body, json_t **out, tp_error *err);
+/* As tp_aws__json_call, the 2xx answer left unparsed in `resp` (initialised
+ * by the caller; reusable across calls). */
+tp_status tp_aws__json_call_raw(tp_aws_conn *c, const char *json_version, const char *target,
+                                tp_cursor body, tp_http_response *resp, tp_error *err);
+/* Parse a 2xx answer body as tp_aws__json_call does. */
+tp_status tp_aws__json_parse_answer(tp_cursor body, const char *target, int32_t http_status,
+                                    json_t **out, tp_error *err);
 /* As tp_aws__json_call, with the body built by jansson. */
 tp_status tp_aws__json_call_obj(tp_aws_conn *c, const char *json_version, const char *target,
                                 json_t *body, json_t **out, tp_error *err);

@@ -3,13 +3,10 @@
 
 #include <stdio.h>
 
-tp_status tp_aws__json_call(tp_aws_conn *c, const char *json_version, const char *target,
-                            tp_cursor body, json_t **out, tp_error *err)
+tp_status tp_aws__json_call_raw(tp_aws_conn *c, const char *json_version, const char *target,
+                                tp_cursor body, tp_http_response *resp, tp_error *err)
 {
     char ctype[48];
-    tp_http_response resp;
-    tp_status st;
-    *out = NULL;
     snprintf(ctype, sizeof ctype, "application/x-amz-json-%s", json_version);
     tp_http_header h[] = {{"content-type", ctype}, {"x-amz-target", target}};
     tp_aws_req r = {0};
@@ -18,29 +15,41 @@ tp_status tp_aws__json_call(tp_aws_conn *c, const char *json_version, const char
     r.headers = h;
     r.n_headers = TP_ARRAY_LEN(h);
     r.body = body;
-    tp_http_response_init(&resp, c->alloc);
-    st = tp_aws__call(c, &r, &resp, target, err);
-    if (st != TP_OK)
-        goto done;
-    if (resp.body.len == 0) {
+    return tp_aws__call(c, &r, resp, target, err);
+}
+
+tp_status tp_aws__json_parse_answer(tp_cursor body, const char *target, int32_t http_status,
+                                    json_t **out, tp_error *err)
+{
+    *out = NULL;
+    if (body.len == 0) {
         *out = json_object();
-        if (!*out)
-            st = tp_error__set(err, TP_E_NOMEM, "%s: out of memory", target);
-        goto done;
+        return *out ? TP_OK : tp_error__set(err, TP_E_NOMEM, "%s: out of memory", target);
     }
     json_error_t je;
-    json_t *root = json_loadb((const char *)resp.body.ptr, resp.body.len, 0, &je);
+    json_t *root = json_loadb((const char *)body.ptr, body.len, 0, &je);
     if (!root || !json_is_object(root)) {
         json_decref(root);
-        st = tp_error__at(err, TP_E_PARSE, root ? 0 : (uint64_t)(je.position > 0 ? je.position : 0),
-                          NULL, "%s: the answer is not a JSON object%s%s", target,
-                          root ? "" : ": ", root ? "" : je.text);
+        tp_error__at(err, TP_E_PARSE, root ? 0 : (uint64_t)(je.position > 0 ? je.position : 0),
+                     NULL, "%s: the answer is not a JSON object%s%s", target, root ? "" : ": ",
+                     root ? "" : je.text);
         if (err)
-            err->http_status = resp.status;
-        goto done;
+            err->http_status = http_status;
+        return TP_E_PARSE;
     }
     *out = root;
-done:
+    return TP_OK;
+}
+
+tp_status tp_aws__json_call(tp_aws_conn *c, const char *json_version, const char *target,
+                            tp_cursor body, json_t **out, tp_error *err)
+{
+    tp_http_response resp;
+    *out = NULL;
+    tp_http_response_init(&resp, c->alloc);
+    tp_status st = tp_aws__json_call_raw(c, json_version, target, body, &resp, err);
+    if (st == TP_OK)
+        st = tp_aws__json_parse_answer(tp_buf_cursor(&resp.body), target, resp.status, out, err);
     tp_http_response_dispose(&resp);
     return st;
 }

@@ -469,9 +469,13 @@ tp_status tp_http_start(tp_http_client *c, const tp_http_request *req, tp_http_r
         }
         x->hdrs = nl;
     }
-    /* No "Expect: 100-continue" round trip, and no curl default Accept. */
-    static const char *const extra[] = {"Expect:", "Accept:"};
-    for (size_t i = 0; i < TP_ARRAY_LEN(extra); i++) {
+    /* No "Expect: 100-continue" round trip, no curl default Accept, and no
+     * form Content-Type that the caller did not ask for. */
+    int has_ctype = 0;
+    for (size_t i = 0; i < req->n_headers; i++)
+        has_ctype |= strcasecmp(req->headers[i].name, "content-type") == 0;
+    static const char *const extra[] = {"Expect:", "Accept:", "Content-Type:"};
+    for (size_t i = 0; i < TP_ARRAY_LEN(extra) - (size_t)has_ctype; i++) {
         struct curl_slist *nl = curl_slist_append(x->hdrs, extra[i]);
         if (!nl) {
             st = tp_error__set(err, TP_E_NOMEM, "out of memory building HTTP headers");
@@ -512,6 +516,8 @@ tp_status tp_http_start(tp_http_client *c, const tp_http_request *req, tp_http_r
     if (c->ca_bundle)
         SET(CURLOPT_CAINFO, c->ca_bundle);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    /* Fewer, larger reads for answers of tens of KB (PutRecords, GetRecords). */
+    SET(CURLOPT_BUFFERSIZE, 256L * 1024L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PRIVATE, (void *)x);
@@ -522,6 +528,11 @@ tp_status tp_http_start(tp_http_client *c, const tp_http_request *req, tp_http_r
     SET(CURLOPT_HTTPHEADER, x->hdrs);
     if (is_head) {
         SET(CURLOPT_NOBODY, 1L);
+    } else if (req->body) {
+        /* In-memory bodies go out straight from the caller's memory. */
+        SET(CURLOPT_POSTFIELDS, (const char *)req->body);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        SET(CURLOPT_CUSTOMREQUEST, req->method);
     } else if (has_body) {
         SET(CURLOPT_UPLOAD, 1L);
         SET(CURLOPT_READFUNCTION, on_read);

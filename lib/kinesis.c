@@ -1,5 +1,6 @@
 /* Floor 4: the Kinesis Data Streams client (AWS JSON 1.1). */
 #include "aws_int.h"
+#include "kinesis_int.h"
 #include "tradepipe/kinesis.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 struct tp_kinesis {
     tp_aws_conn conn;
     tp_buf body;
+    tp_http_response resp; /* reused by PutRecords, the hot path */
 };
 
 typedef struct records_mem {
@@ -35,6 +37,7 @@ tp_status tp_kinesis_new(tp_kinesis **out, const tp_aws_client_options *opts, tp
         return st;
     }
     tp_buf_init(&k->body, k->conn.alloc, 0);
+    tp_http_response_init(&k->resp, k->conn.alloc);
     *out = k;
     return TP_OK;
 }
@@ -46,6 +49,7 @@ void tp_kinesis_free(tp_kinesis *k)
     tp_allocator a = k->conn.alloc_copy;
     int has = k->conn.alloc != NULL;
     tp_buf_dispose(&k->body);
+    tp_http_response_dispose(&k->resp);
     tp_aws__conn_dispose(&k->conn);
     tp__free(has ? &a : NULL, k);
 }
@@ -396,6 +400,209 @@ static tp_status put_result(json_t *r, tp_kinesis_put_result *out, tp_error *err
     return st;
 }
 
+/* ---- PutRecords answers without a DOM -------------------------------------
+ * A PutRecords answer of 500 records is ~55 KB of
+ * {"FailedRecordCount":N,"Records":[{"SequenceNumber":"..","ShardId":".."},..]}
+ * and building a jansson tree for it costs more than everything else the
+ * call does. This scanner reads exactly that shape (any key order, blanks,
+ * extra string or number members) and gives up on anything else (escapes,
+ * nesting, a count mismatch), in which case jansson parses the answer. The
+ * two agree: tests/unit/test_kinesis_scan.c compares them. */
+
+typedef struct scan {
+    const char *p, *end;
+} scan;
+
+static void sk_ws(scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static int sk_char(scan *s, char c)
+{
+    sk_ws(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string without escapes or control bytes: its bytes in [*v, *v + *n). */
+static int sk_str(scan *s, const char **v, size_t *n)
+{
+    sk_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return 0;
+    const char *b = s->p + 1;
+    const char *q = memchr(b, '"', (size_t)(s->end - b));
+    if (!q)
+        return 0;
+    /* No escapes, no control bytes: a branch-free pass the compiler can
+     * vectorise (these strings are most of a 55 KB answer). */
+    unsigned bad = 0;
+    for (const unsigned char *c = (const unsigned char *)b; c < (const unsigned char *)q; c++)
+        bad |= (unsigned)(*c < 0x20) | (unsigned)(*c == '\\');
+    if (bad)
+        return 0;
+    *v = b;
+    *n = (size_t)(q - b);
+    s->p = q + 1;
+    return 1;
+}
+
+static int sk_uint(scan *s, uint64_t *out)
+{
+    sk_ws(s);
+    uint64_t v = 0;
+    const char *b = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - b < 18)
+        v = v * 10 + (uint64_t)(*s->p++ - '0');
+    if (s->p == b || (s->p < s->end && ((*s->p >= '0' && *s->p <= '9') || *s->p == '.' ||
+                                        *s->p == 'e' || *s->p == 'E')))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int sk_copy(char *dst, size_t cap, const char *v, size_t n)
+{
+    if (n >= cap)
+        return 0;
+    memcpy(dst, v, n);
+    dst[n] = 0;
+    return 1;
+}
+
+/* 1: handled (results filled, *failed set); 0: let jansson do it. */
+static int scan_put_records(tp_cursor body, size_t n, tp_kinesis_put_result *res, uint32_t *failed)
+{
+    scan s = {(const char *)body.ptr, (const char *)body.ptr + body.len};
+    uint64_t declared = UINT64_MAX;
+    size_t count = 0;
+    int seen_records = 0;
+    if (!body.ptr || !sk_char(&s, '{'))
+        return 0;
+    if (sk_char(&s, '}'))
+        return 0;
+    do {
+        const char *k;
+        size_t kl;
+        if (!sk_str(&s, &k, &kl) || !sk_char(&s, ':'))
+            return 0;
+        if (kl == 17 && !memcmp(k, "FailedRecordCount", 17)) {
+            if (!sk_uint(&s, &declared))
+                return 0;
+        } else if (kl == 7 && !memcmp(k, "Records", 7)) {
+            if (seen_records || !sk_char(&s, '['))
+                return 0;
+            seen_records = 1;
+            if (!sk_char(&s, ']')) {
+                do {
+                    if (count >= n || !sk_char(&s, '{'))
+                        return 0;
+                    tp_kinesis_put_result *r = &res[count];
+                    r->shard_id[0] = r->sequence_number[0] = 0;
+                    r->error_code[0] = r->error_message[0] = 0;
+                    if (!sk_char(&s, '}')) {
+                        do {
+                            const char *rk, *v;
+                            size_t rkl, vl;
+                            if (!sk_str(&s, &rk, &rkl) || !sk_char(&s, ':') || !sk_str(&s, &v, &vl))
+                                return 0;
+                            if (rkl == 14 && !memcmp(rk, "SequenceNumber", 14)) {
+                                if (!sk_copy(r->sequence_number, sizeof r->sequence_number, v, vl))
+                                    return 0;
+                            } else if (rkl == 7 && !memcmp(rk, "ShardId", 7)) {
+                                if (!sk_copy(r->shard_id, sizeof r->shard_id, v, vl))
+                                    return 0;
+                            } else if (rkl == 9 && !memcmp(rk, "ErrorCode", 9)) {
+                                if (!sk_copy(r->error_code, sizeof r->error_code, v, vl))
+                                    return 0;
+                            } else if (rkl == 12 && !memcmp(rk, "ErrorMessage", 12)) {
+                                /* messages are cut to fit, as jansson's path does */
+                                size_t m = vl < sizeof r->error_message - 1
+                                               ? vl : sizeof r->error_message - 1;
+                                memcpy(r->error_message, v, m);
+                                r->error_message[m] = 0;
+                            }
+                        } while (sk_char(&s, ','));
+                        if (!sk_char(&s, '}'))
+                            return 0;
+                    }
+                    if (!r->error_code[0] && (!r->shard_id[0] || !r->sequence_number[0]))
+                        return 0;
+                    if (r->error_code[0])
+                        r->shard_id[0] = r->sequence_number[0] = 0;
+                    count++;
+                } while (sk_char(&s, ','));
+                if (!sk_char(&s, ']'))
+                    return 0;
+            }
+        } else {
+            /* another member: a string or an unsigned number only */
+            const char *v;
+            size_t vl;
+            uint64_t u;
+            sk_ws(&s);
+            if (!(s.p < s.end && *s.p == '"' ? sk_str(&s, &v, &vl) : sk_uint(&s, &u)))
+                return 0;
+        }
+    } while (sk_char(&s, ','));
+    if (!sk_char(&s, '}'))
+        return 0;
+    sk_ws(&s);
+    if (s.p != s.end || !seen_records || count != n)
+        return 0;
+    uint32_t nf = 0;
+    for (size_t i = 0; i < n; i++)
+        nf += res[i].error_code[0] != 0;
+    if (declared != UINT64_MAX && declared != nf)
+        return 0;
+    *failed = nf;
+    return 1;
+}
+
+tp_status tp_kinesis__parse_put_records_json(tp_cursor body, size_t n,
+                                             tp_kinesis_put_result *results, uint32_t *failed,
+                                             tp_error *err)
+{
+    json_t *ans = NULL;
+    tp_status st = tp_aws__json_parse_answer(body, TARGET_PREFIX "PutRecords", 0, &ans, err);
+    if (st != TP_OK)
+        return st;
+    json_t *arr = json_object_get(ans, "Records");
+    if (!json_is_array(arr) || json_array_size(arr) != n) {
+        st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "Records",
+                          "PutRecords: answer has %zu records for %zu sent",
+                          json_is_array(arr) ? json_array_size(arr) : (size_t)0, n);
+        goto done;
+    }
+    uint32_t nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        st = put_result(json_array_get(arr, i), &results[i], err);
+        if (st != TP_OK) {
+            if (err)
+                err->offset = i;
+            goto done;
+        }
+        if (results[i].error_code[0])
+            nf++;
+    }
+    if (failed)
+        *failed = nf;
+done:
+    json_decref(ans);
+    return st;
+}
+
+int tp_kinesis__scan_put_records(tp_cursor body, size_t n, tp_kinesis_put_result *res,
+                                 uint32_t *failed)
+{
+    return scan_put_records(body, n, res, failed);
+}
+
 static tp_status send_body(tp_kinesis *k, const char *op, json_t **ans, tp_error *err)
 {
     char target[64];
@@ -471,31 +678,25 @@ tp_status tp_kinesis_put_records(tp_kinesis *k, const char *stream,
     if (st == TP_OK)
         st = tp_buf_append_str(&k->body, "]}", err);
     if (st == TP_OK)
-        st = send_body(k, "PutRecords", &ans, err);
+        st = tp_aws__json_call_raw(&k->conn, JSON_VERSION, TARGET_PREFIX "PutRecords",
+                                   tp_buf_cursor(&k->body), &k->resp, err);
     if (st != TP_OK)
         goto done;
-    json_t *arr = json_object_get(ans, "Records");
-    if (!json_is_array(arr) || json_array_size(arr) != n) {
-        st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "Records",
-                          "PutRecords: answer has %zu records for %zu sent",
-                          json_is_array(arr) ? json_array_size(arr) : (size_t)0, n);
+    uint32_t fast_failed = 0;
+    if (scan_put_records(tp_buf_cursor(&k->resp.body), n, results, &fast_failed)) {
+        if (failed)
+            *failed = fast_failed;
         goto done;
     }
-    uint32_t nf = 0;
-    for (size_t i = 0; i < n; i++) {
-        st = put_result(json_array_get(arr, i), &results[i], err);
-        if (st != TP_OK) {
-            if (err)
-                err->offset = i;
-            goto done;
-        }
-        if (results[i].error_code[0])
-            nf++;
-    }
-    if (failed)
-        *failed = nf;
+    st = tp_kinesis__parse_put_records_json(tp_buf_cursor(&k->resp.body), n, results, failed,
+                                            err);
+    if (st == TP_E_PARSE && err && err->http_status == 0)
+        err->http_status = k->resp.status;
 done:
     json_decref(ans);
+    /* A big answer's buffer is not kept between calls. */
+    if (k->resp.body.cap > ((size_t)1 << 20))
+        tp_http_response_dispose(&k->resp);
     return st;
 }
 

@@ -35,3 +35,7 @@ foreach(src IN LISTS TP_AWS_IT)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endforeach()
+
+# The benchmark (not in ctest): tests/bench/clients/run builds on this target.
+add_executable(clients_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/clients/bench_clients.c)
+target_link_libraries(clients_bench PRIVATE tradepipe_static)
