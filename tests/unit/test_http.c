@@ -468,6 +468,50 @@ START_TEST(test_options_and_dates)
 }
 END_TEST
 
+/* TLS: the certificate is checked (a self-signed one is refused), and
+ * AWS_CA_BUNDLE (or the ca_bundle option) makes it trusted. */
+START_TEST(test_tls_verification)
+{
+    tpt_fault tls;
+    ck_assert_int_eq(tpt_fault_start_mode(&tls, 1), 0);
+    char u[128], ca[4096];
+    snprintf(u, sizeof u, "%s/secure", tls.base);
+    snprintf(ca, sizeof ca, "%s/tests/fixtures/tls-cert.pem", tpt_source_dir());
+    tp_http_request rq = TP_HTTP_REQUEST_INIT;
+    tp_http_response rs;
+    tp_error err;
+    rq.url = u;
+    tp_http_response_init(&rs, NULL);
+    unsetenv("AWS_CA_BUNDLE");
+    tp_http_client *c = new_client(5000, 0, NULL);
+    ck_assert_int_eq(tp_http_send(c, &rq, &rs, &err), TP_E_HTTP);
+    ck_assert_msg(strstr(err.message, "certificate"), "%s", err.message);
+    tp_http_client_free(c);
+
+    setenv("AWS_CA_BUNDLE", ca, 1);
+    c = new_client(5000, 0, NULL);
+    ck_assert_msg(tp_http_send(c, &rq, &rs, &err) == TP_OK, "%s", err.message);
+    ck_assert_int_eq(rs.status, 200);
+    tp_http_client_free(c);
+    unsetenv("AWS_CA_BUNDLE");
+
+    /* The option wins over the environment; a wrong bundle fails. */
+    setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+    tp_http_options o = TP_HTTP_OPTIONS_INIT;
+    o.ca_bundle = ca;
+    ck_assert_int_eq(tp_http_client_new(&c, &o, &err), TP_OK);
+    ck_assert_int_eq(tp_http_send(c, &rq, &rs, &err), TP_OK);
+    tp_http_client_free(c);
+    o.ca_bundle = NULL;
+    ck_assert_int_eq(tp_http_client_new(&c, &o, &err), TP_OK);
+    ck_assert_int_eq(tp_http_send(c, &rq, &rs, &err), TP_E_HTTP);
+    tp_http_client_free(c);
+    unsetenv("AWS_CA_BUNDLE");
+    tp_http_response_dispose(&rs);
+    tpt_fault_stop(&tls);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http");
@@ -484,6 +528,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_refused_and_tls);
     tcase_add_test(tc, test_oom_sweep);
     tcase_add_test(tc, test_options_and_dates);
+    tcase_add_test(tc, test_tls_verification);
     suite_add_tcase(s, tc);
     return s;
 }
