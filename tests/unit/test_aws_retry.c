@@ -431,6 +431,54 @@ START_TEST(test_oom_sweep)
 }
 END_TEST
 
+/* kinesalite 3.3.3 has no UpdateShardCount: its request and answer here. */
+START_TEST(test_update_shard_count)
+{
+    tp_kinesis *k = client(0, 0, 0, 0, NULL);
+    tp_error err;
+    uint32_t cur = 0;
+    ck_assert_int_eq(tpt_fault_script(&g_fault, "[{\"body\":\"{\\\"StreamName\\\":\\\"s\\\","
+                                                "\\\"CurrentShardCount\\\":2,\\\"TargetShardCount\\\":4}\"}]"),
+                     0);
+    ck_assert_int_eq(tp_kinesis_update_shard_count(k, "s", 4, &cur, &err), TP_OK);
+    ck_assert_uint_eq(cur, 2);
+    char *log = tpt_fault_log(&g_fault);
+    json_t *j = json_loads(log, 0, NULL);
+    json_t *e = json_array_get(j, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "headers"),
+                                                       "x-amz-target")),
+                     "Kinesis_20131202.UpdateShardCount");
+    json_t *b = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "StreamName")), "s");
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "TargetShardCount")), 4);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "ScalingType")), "UNIFORM_SCALING");
+    json_decref(b);
+    json_decref(j);
+    free(log);
+    /* A LimitExceededException is throttling in the standard mode. */
+    ck_assert_int_eq(tpt_fault_script(&g_fault, "[{\"status\":400,\"body\":\"{\\\"__type\\\":"
+                                                "\\\"LimitExceededException\\\"}\"},{\"status\":400,"
+                                                "\"body\":\"{\\\"__type\\\":\\\"LimitExceededException"
+                                                "\\\"}\"},{\"status\":400,\"body\":\"{\\\"__type\\\":"
+                                                "\\\"LimitExceededException\\\"}\"}]"),
+                     0);
+    ck_assert_int_eq(tp_kinesis_update_shard_count(k, "arn:aws:kinesis:us-east-1:1:stream/s", 4,
+                                                   NULL, &err),
+                     TP_E_THROTTLED);
+    ck_assert_uint_eq(err.attempts, 3);
+    log = tpt_fault_log(&g_fault);
+    j = json_loads(log, 0, NULL);
+    b = json_loads(json_string_value(json_object_get(json_array_get(j, 1), "body")), 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "StreamARN")),
+                     "arn:aws:kinesis:us-east-1:1:stream/s");
+    ck_assert_ptr_null(json_object_get(b, "StreamName"));
+    json_decref(b);
+    json_decref(j);
+    free(log);
+    tp_kinesis_free(k);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("aws_retry");
@@ -445,6 +493,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_list_shards_paging);
     tcase_add_test(tc, test_get_records_children);
     tcase_add_test(tc, test_oom_sweep);
+    tcase_add_test(tc, test_update_shard_count);
     suite_add_tcase(s, tc);
     return s;
 }
