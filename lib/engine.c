@@ -420,7 +420,7 @@ tp_status tp_engine_apply(tp_engine *e, const tp_tick *t, tp_engine_event *event
 
 /* ---- reading ------------------------------------------------------------- */
 
-static void fill_position(const tp_engine *e, const sym *s, tp_position *out)
+static void fill_position(const sym *s, tp_position *out)
 {
     memset(out, 0, sizeof *out);
     out->quantity = s->qty;
@@ -430,21 +430,8 @@ static void fill_position(const tp_engine *e, const sym *s, tp_position *out)
     out->ticks = s->ticks;
     out->buys = s->buys;
     out->sells = s->sells;
-    out->reference_e8 = 0;
-    if (s->dq_len) {
-        /* The reference of the next tick: the front once the entry leaving
-         * the window with that tick is gone. */
-        uint32_t w = e->opt.window;
-        for (uint32_t k = 0; k < s->dq_len; k++) {
-            uint32_t at = s->dq_head + k;
-            if (at >= w)
-                at -= w;
-            if (s->dq_idx[at] + w > s->ticks) {
-                out->reference_e8 = s->dq_price[at];
-                break;
-            }
-        }
-    }
+    /* The deque holds exactly the next tick's window, oldest first. */
+    out->reference_e8 = s->dq_len ? s->dq_price[s->dq_head] : 0;
     memcpy(out->symbol, s->name, (size_t)s->name_len + 1);
     memcpy(out->entry_shard, s->entry_shard, (size_t)s->entry_shard_len + 1);
     memcpy(out->entry_sequence, s->entry_seq, (size_t)s->entry_seq_len + 1);
@@ -462,7 +449,7 @@ tp_status tp_engine_position(const tp_engine *e, tp_cursor symbol, tp_position *
         return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "symbol",
                             "no tick of symbol '%.*s' yet", (int)(symbol.len > 64 ? 64 : symbol.len),
                             symbol.len ? (const char *)symbol.ptr : "");
-    fill_position(e, s, out);
+    fill_position(s, out);
     return TP_OK;
 }
 
@@ -477,7 +464,7 @@ tp_status tp_engine_position_at(const tp_engine *e, size_t index, tp_position *o
     if (index >= e->nsyms)
         return tp_error__set(err, TP_E_NOT_FOUND, "symbol index %zu past the end (%zu symbols)",
                              index, e->nsyms);
-    fill_position(e, e->syms[index], out);
+    fill_position(e->syms[index], out);
     return TP_OK;
 }
 
