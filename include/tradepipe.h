@@ -7,6 +7,7 @@
 #include "tradepipe/engine.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
+#include "tradepipe/stats.h"
 #include "tradepipe/record.h"
 #include "tradepipe/version.h"
 

@@ -1,0 +1,137 @@
+/* Floor 2: small JSON helpers shared by the codecs and the reader. */
+#include "json_int.h"
+
+size_t tp_json__span_feed(tp_json_span *st, const uint8_t *p, const uint8_t *end, int *done)
+{
+    const uint8_t *s = p;
+    *done = 0;
+    while (p < end) {
+        if (st->in_string) {
+            /* Jump to the next byte that can end or escape the string. */
+            if (st->escape) {
+                st->escape = 0;
+                p++;
+                continue;
+            }
+            const uint8_t *q = p;
+            while (q < end && *q != '"' && *q != '\\')
+                q++;
+            if (q == end)
+                return (size_t)(end - s);
+            if (*q == '\\')
+                st->escape = 1;
+            else
+                st->in_string = 0;
+            p = q + 1;
+            continue;
+        }
+        uint8_t c = *p++;
+        switch (c) {
+        case '"':
+            st->in_string = 1;
+            break;
+        case '{':
+        case '[':
+            st->depth++;
+            st->started = 1;
+            break;
+        case '}':
+        case ']':
+            if (st->depth > 0 && --st->depth == 0 && st->started) {
+                *done = 1;
+                return (size_t)(p - s);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return (size_t)(p - s);
+}
+
+int tp_json__number_ok(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    if (i < len && p[i] == '-')
+        i++;
+    if (i >= len)
+        return 0;
+    if (p[i] == '0') {
+        i++;
+    } else if (p[i] >= '1' && p[i] <= '9') {
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            i++;
+    } else {
+        return 0;
+    }
+    if (i < len && p[i] == '.') {
+        i++;
+        size_t d = i;
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < len && (p[i] == '+' || p[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    return i == len;
+}
+
+tp_status tp_json__append_string(tp_buf *out, const char *s, size_t len, tp_error *err)
+{
+    static const char hx[] = "0123456789abcdef";
+    /* Worst case every byte becomes \u00XX. */
+    if (len > (SIZE_MAX - 2) / 6)
+        return tp_error__set(err, TP_E_TOO_LARGE, "string too long to encode");
+    tp_status st = tp_buf_reserve(out, len * 6 + 2, err);
+    if (st != TP_OK)
+        return st;
+    uint8_t *o = out->ptr + out->len;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = c;
+        } else if (c < 0x20) {
+            *o++ = '\\';
+            switch (c) {
+            case '\n':
+                *o++ = 'n';
+                break;
+            case '\r':
+                *o++ = 'r';
+                break;
+            case '\t':
+                *o++ = 't';
+                break;
+            case '\b':
+                *o++ = 'b';
+                break;
+            case '\f':
+                *o++ = 'f';
+                break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = (uint8_t)hx[c >> 4];
+                *o++ = (uint8_t)hx[c & 15];
+            }
+        } else {
+            *o++ = c;
+        }
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->ptr);
+    out->ptr[out->len] = 0;
+    return TP_OK;
+}

@@ -1,0 +1,624 @@
+/* Floor 2: the streaming Firehose-file reader.
+ *
+ * Uncompressed bytes pass through one window of max_record + 2 chunks; a
+ * record is decoded where it lies (no copy), by the specialised scanner
+ * when it can and by jansson otherwise. Memory stays bounded whatever the
+ * input size. For gzip input an inflate thread runs ahead of the parser
+ * through a small ring of blocks, so decompression and parsing overlap. */
+#include "reader_int.h"
+
+#include "json_int.h"
+#include "record_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#define CHUNK ((size_t)256 * 1024)
+#define PAD   64
+#define NBLK  4
+
+/* ---- gzip producer ----------------------------------------------------------- */
+
+typedef struct gz {
+    tp_source *src;
+    z_stream zs;
+    int live;
+    uint8_t *in;     /* compressed input, CHUNK bytes */
+    int in_eof;
+    int member_end;  /* the last inflate call ended a member */
+    uint64_t out_total;
+} gz;
+
+static tp_status gz_refill(gz *g, tp_error *err)
+{
+    size_t n = 0;
+    tp_status st = tp_source__read(g->src, g->in, CHUNK, &n, err);
+    if (st != TP_OK)
+        return st;
+    g->zs.next_in = g->in;
+    g->zs.avail_in = (uInt)n;
+    if (n == 0)
+        g->in_eof = 1;
+    return TP_OK;
+}
+
+/* Produce up to `cap` uncompressed bytes into `out`. TP_OK with *n > 0,
+ * TP_DONE at the clean end, TP_E_GZIP / TP_E_IO on a broken stream. */
+static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err)
+{
+    *n = 0;
+    g->zs.next_out = out;
+    g->zs.avail_out = (uInt)cap;
+    while (g->zs.avail_out > 0) {
+        if (g->member_end) {
+            /* Another member may follow (multi-member gzip); anything else is corrupt. */
+            if (g->zs.avail_in == 0 && !g->in_eof) {
+                tp_status st = gz_refill(g, err);
+                if (st != TP_OK)
+                    return st;
+            }
+            if (g->zs.avail_in == 0)
+                break; /* clean end */
+            if (g->zs.next_in[0] != 0x1f ||
+                (g->zs.avail_in >= 2 && g->zs.next_in[1] != 0x8b))
+                return tp_error__at(err, TP_E_GZIP, g->out_total + (cap - g->zs.avail_out), NULL,
+                                    "corrupt gzip stream: unexpected bytes after a member");
+            if (inflateReset(&g->zs) != Z_OK)
+                return tp_error__set(err, TP_E_GZIP, "inflateReset failed");
+            g->member_end = 0;
+        }
+        if (g->zs.avail_in == 0 && !g->in_eof) {
+            tp_status st = gz_refill(g, err);
+            if (st != TP_OK)
+                return st;
+        }
+        int zr = inflate(&g->zs, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            g->member_end = 1;
+            continue;
+        }
+        if (zr == Z_OK)
+            continue;
+        if (zr == Z_BUF_ERROR && g->zs.avail_in == 0 && !g->in_eof)
+            continue;
+        uint64_t at = g->out_total + (cap - g->zs.avail_out);
+        if (zr == Z_BUF_ERROR && g->in_eof) {
+            *n = cap - g->zs.avail_out;
+            g->out_total += *n;
+            if (*n) /* hand out what we have; the error comes on the next call */
+                return TP_OK;
+            return tp_error__at(err, TP_E_GZIP, at, NULL,
+                                "truncated gzip stream: it ends after %llu uncompressed bytes",
+                                (unsigned long long)at);
+        }
+        return tp_error__at(err, TP_E_GZIP, at, NULL,
+                            "corrupt gzip stream after %llu uncompressed bytes: %s",
+                            (unsigned long long)at, g->zs.msg ? g->zs.msg : "inflate error");
+    }
+    *n = cap - g->zs.avail_out;
+    g->out_total += *n;
+    return *n ? TP_OK : TP_DONE;
+}
+
+/* ---- inflate thread ---------------------------------------------------------- */
+
+typedef struct blk {
+    uint8_t *data;
+    size_t len;
+    tp_status st; /* TP_OK: data; TP_DONE: end; < 0: stream error in err */
+    tp_error err;
+} blk;
+
+typedef struct ring {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    blk b[NBLK];
+    unsigned head, tail; /* filled blocks are [head, tail) modulo NBLK */
+    int stop;
+    gz *g;
+} ring;
+
+static void *ring_main(void *arg)
+{
+    ring *rg = arg;
+    for (;;) {
+        pthread_mutex_lock(&rg->mu);
+        while (!rg->stop && rg->tail - rg->head == NBLK)
+            pthread_cond_wait(&rg->cv, &rg->mu);
+        int stop = rg->stop;
+        blk *b = &rg->b[rg->tail % NBLK];
+        pthread_mutex_unlock(&rg->mu);
+        if (stop)
+            return NULL;
+        b->len = 0;
+        b->st = gz_produce(rg->g, b->data, CHUNK, &b->len, &b->err);
+        pthread_mutex_lock(&rg->mu);
+        rg->tail++;
+        pthread_cond_broadcast(&rg->cv);
+        pthread_mutex_unlock(&rg->mu);
+        if (b->st != TP_OK)
+            return NULL;
+    }
+}
+
+/* ---- the reader -------------------------------------------------------------- */
+
+struct tp_reader {
+    tp_source *src;
+    const tp_allocator *alloc;
+    uint32_t flags, decode_flags;
+    size_t max_record;
+
+    uint8_t *buf; /* window of uncompressed bytes; [pos, end) not yet consumed */
+    size_t cap, pos, end;
+    uint64_t base; /* stream offset of buf[0] */
+    int started, eof;
+
+    tp_status stream_st; /* a broken stream, reported once the data before it is used */
+    tp_error stream_err;
+    int stream_reported;
+
+    gz *g;
+    ring *rg;
+    int ring_live;
+    unsigned ring_take; /* blocks consumed */
+
+    tp_cursor raw;
+    tp_reader_stats stats;
+};
+
+tp_status tp_reader_options_init(tp_reader_options *o, uint32_t version)
+{
+    if (!o || version != TP_READER_OPTIONS_VERSION)
+        return TP_E_INVALID;
+    tp_reader_options d = TP_READER_OPTIONS_INIT;
+    *o = d;
+    return TP_OK;
+}
+
+tp_status tp_reader_new(tp_reader **out, tp_source *src, const tp_reader_options *opts,
+                        tp_error *err)
+{
+    if (!out || !src)
+        return tp_error__set(err, TP_E_INVALID, "tp_reader_new: NULL argument");
+    tp_reader_options o = TP_READER_OPTIONS_INIT;
+    if (opts) {
+        if (opts->version != TP_READER_OPTIONS_VERSION)
+            return tp_error__set(err, TP_E_INVALID, "tp_reader_options: unknown version %u",
+                                 opts->version);
+        o = *opts;
+    }
+    uint64_t maxr = o.max_record_bytes ? o.max_record_bytes : TP_READER_DEFAULT_MAX_RECORD;
+    if (maxr > ((uint64_t)1 << 30))
+        return tp_error__set(err, TP_E_INVALID, "max_record_bytes over 1 GiB");
+    tp_reader *r = tp__calloc(o.alloc, 1, sizeof *r);
+    if (!r)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory creating a reader");
+    r->src = src;
+    r->alloc = o.alloc;
+    r->flags = o.flags;
+    r->decode_flags = o.decode_flags;
+    r->max_record = (size_t)maxr;
+    r->cap = r->max_record + 2 * CHUNK + PAD;
+    r->buf = tp__malloc(o.alloc, r->cap);
+    if (!r->buf) {
+        tp__free(o.alloc, r);
+        return tp_error__set(err, TP_E_NOMEM, "out of memory creating a reader");
+    }
+    tp_error_clear(&r->stream_err);
+    *out = r;
+    return TP_OK;
+}
+
+static void ring_stop(tp_reader *r)
+{
+    if (!r->ring_live)
+        return;
+    pthread_mutex_lock(&r->rg->mu);
+    r->rg->stop = 1;
+    pthread_cond_broadcast(&r->rg->cv);
+    pthread_mutex_unlock(&r->rg->mu);
+    pthread_join(r->rg->thread, NULL);
+    pthread_mutex_destroy(&r->rg->mu);
+    pthread_cond_destroy(&r->rg->cv);
+    r->ring_live = 0;
+}
+
+void tp_reader_free(tp_reader *r)
+{
+    if (!r)
+        return;
+    ring_stop(r);
+    if (r->rg) {
+        for (int i = 0; i < NBLK; i++)
+            tp__free(r->alloc, r->rg->b[i].data);
+        tp__free(r->alloc, r->rg);
+    }
+    if (r->g) {
+        if (r->g->live)
+            inflateEnd(&r->g->zs);
+        tp__free(r->alloc, r->g->in);
+        tp__free(r->alloc, r->g);
+    }
+    tp__free(r->alloc, r->buf);
+    tp__free(r->alloc, r);
+}
+
+static void stream_fail(tp_reader *r, tp_status st, const tp_error *e)
+{
+    r->eof = 1;
+    r->stream_st = st;
+    if (e)
+        r->stream_err = *e;
+    r->stream_err.code = st;
+}
+
+/* Make room for a chunk at the end of the window (keeps [pos, end)). */
+static void compact(tp_reader *r)
+{
+    if (r->cap - r->end >= CHUNK + PAD || r->pos == 0)
+        return;
+    memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+    r->base += r->pos;
+    r->end -= r->pos;
+    r->pos = 0;
+}
+
+/* Start: detect gzip by its magic bytes, set up inflate (and its thread). */
+static tp_status start(tp_reader *r, tp_error *err)
+{
+    r->started = 1;
+    size_t n = 0;
+    /* Read until we have two bytes (or the end) to look at the magic. */
+    while (r->end < 2) {
+        tp_error e;
+        tp_status st = tp_source__read(r->src, r->buf + r->end, CHUNK, &n, &e);
+        if (st != TP_OK) {
+            stream_fail(r, st, &e);
+            return TP_OK;
+        }
+        if (n == 0)
+            break;
+        r->end += n;
+    }
+    if (r->end < 2 || r->buf[0] != 0x1f || r->buf[1] != 0x8b || (r->flags & TP_READ_NO_GZIP)) {
+        if (r->end == 0)
+            r->eof = 1;
+        return TP_OK;
+    }
+    r->stats.gzip = 1;
+    gz *g = tp__calloc(r->alloc, 1, sizeof *g);
+    if (!g)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
+    r->g = g;
+    g->src = r->src;
+    g->in = tp__malloc(r->alloc, CHUNK);
+    if (!g->in)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
+    /* The bytes already read are compressed input. */
+    memcpy(g->in, r->buf, r->end);
+    if (inflateInit2(&g->zs, 15 + 16) != Z_OK)
+        return tp_error__set(err, TP_E_NOMEM, "inflateInit2 failed");
+    g->live = 1;
+    g->zs.next_in = g->in;
+    g->zs.avail_in = (uInt)r->end;
+    r->end = 0;
+    if (r->flags & TP_READ_NO_THREAD)
+        return TP_OK;
+    ring *rg = tp__calloc(r->alloc, 1, sizeof *rg);
+    if (!rg)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
+    r->rg = rg;
+    rg->g = g;
+    for (int i = 0; i < NBLK; i++) {
+        rg->b[i].data = tp__malloc(r->alloc, CHUNK);
+        if (!rg->b[i].data)
+            return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
+    }
+    if (pthread_mutex_init(&rg->mu, NULL) != 0)
+        return tp_error__set(err, TP_E_NOMEM, "pthread_mutex_init failed");
+    if (pthread_cond_init(&rg->cv, NULL) != 0) {
+        pthread_mutex_destroy(&rg->mu);
+        return tp_error__set(err, TP_E_NOMEM, "pthread_cond_init failed");
+    }
+    if (pthread_create(&rg->thread, NULL, ring_main, rg) != 0) {
+        /* No thread to be had: inflate inline instead. */
+        pthread_mutex_destroy(&rg->mu);
+        pthread_cond_destroy(&rg->cv);
+        for (int i = 0; i < NBLK; i++)
+            tp__free(r->alloc, rg->b[i].data);
+        tp__free(r->alloc, rg);
+        r->rg = NULL;
+        return TP_OK;
+    }
+    r->ring_live = 1;
+    return TP_OK;
+}
+
+/* Bring more uncompressed bytes into the window. Sets eof (and a pending
+ * stream error) at the end. Returns only hard failures (TP_E_NOMEM). */
+static tp_status pull(tp_reader *r, tp_error *err)
+{
+    if (!r->started) {
+        tp_status st = start(r, err);
+        if (st != TP_OK || r->end > r->pos || r->eof)
+            return st;
+    }
+    if (r->eof)
+        return TP_OK;
+    compact(r);
+    size_t room = r->cap - r->end - PAD;
+    if (room > CHUNK)
+        room = CHUNK;
+    size_t n = 0;
+    tp_error e;
+    tp_status st;
+    if (r->ring_live) {
+        ring *rg = r->rg;
+        pthread_mutex_lock(&rg->mu);
+        while (rg->tail == r->ring_take)
+            pthread_cond_wait(&rg->cv, &rg->mu);
+        pthread_mutex_unlock(&rg->mu);
+        blk *b = &rg->b[r->ring_take % NBLK];
+        /* Blocks are CHUNK bytes and the window always has CHUNK of room. */
+        memcpy(r->buf + r->end, b->data, b->len);
+        n = b->len;
+        st = b->st;
+        e = b->err;
+        pthread_mutex_lock(&rg->mu);
+        r->ring_take++;
+        rg->head++;
+        pthread_cond_broadcast(&rg->cv);
+        pthread_mutex_unlock(&rg->mu);
+    } else if (r->g) {
+        st = gz_produce(r->g, r->buf + r->end, room, &n, &e);
+    } else {
+        st = tp_source__read(r->src, r->buf + r->end, room, &n, &e);
+        if (st == TP_OK && n == 0)
+            st = TP_DONE;
+    }
+    r->end += n;
+    if (st == TP_DONE)
+        r->eof = 1;
+    else if (st < 0)
+        stream_fail(r, st, &e);
+    return TP_OK;
+}
+
+static uint64_t off_of(const tp_reader *r, size_t i)
+{
+    return r->base + i;
+}
+
+/* End of input: a pending stream error, once, then TP_DONE. */
+static tp_status finish(tp_reader *r, tp_error *err)
+{
+    r->stats.bytes = r->base + r->end;
+    if (r->stream_st != TP_OK && !r->stream_reported) {
+        r->stream_reported = 1;
+        if (err)
+            *err = r->stream_err;
+        return r->stream_st;
+    }
+    return TP_DONE;
+}
+
+/* The span of the object or array at pos: FOUND (*len set), OPEN (the
+ * input ended first), BIG (longer than max_record). Pulls as needed. */
+enum { SPAN_FOUND, SPAN_OPEN, SPAN_BIG };
+
+static int find_span(tp_reader *r, size_t *len, tp_json_span *st, size_t *scanned,
+                     tp_error *err, tp_status *hard)
+{
+    *hard = TP_OK;
+    for (;;) {
+        int done = 0;
+        size_t have = r->end - r->pos;
+        size_t lim = have < r->max_record ? have : r->max_record;
+        if (*scanned < lim)
+            *scanned += tp_json__span_feed(st, r->buf + r->pos + *scanned, r->buf + r->pos + lim,
+                                           &done);
+        if (done) {
+            *len = *scanned;
+            return SPAN_FOUND;
+        }
+        if (*scanned >= r->max_record)
+            return SPAN_BIG;
+        if (r->eof)
+            return SPAN_OPEN;
+        *hard = pull(r, err);
+        if (*hard != TP_OK)
+            return SPAN_OPEN;
+    }
+}
+
+/* Is the '{' at pos the start of a parsable object (valid JSON)? */
+static int parsable_at(tp_reader *r, tp_error *err, tp_status *hard)
+{
+    tp_trade scratch;
+    size_t used;
+    tp_error e;
+    *hard = TP_OK;
+    int s = tp_record__scan(&scratch, r->buf + r->pos, r->buf + r->end, r->decode_flags, &used, &e);
+    if (s == TP_SCAN_OK || s == TP_SCAN_INVALID)
+        return 1;
+    tp_json_span st = {0, 0, 0, 0};
+    size_t scanned = 0, len = 0;
+    int f = find_span(r, &len, &st, &scanned, err, hard);
+    if (f == SPAN_BIG)
+        return 1; /* reported as oversized when reached */
+    if (f != SPAN_FOUND)
+        return 0;
+    return tp_record__decode_ref(&scratch, r->buf + r->pos, len, r->decode_flags, &e) !=
+           TP_E_PARSE;
+}
+
+/* A run of bytes that is not JSON starts at pos: skip to the next '{' that
+ * starts a parsable object (or the end); the whole run is one error. */
+static tp_status junk(tp_reader *r, const char *why, tp_error *err)
+{
+    uint64_t at = off_of(r, r->pos);
+    char reason[TP_ERROR_MESSAGE_MAX];
+    uint8_t c0 = r->buf[r->pos];
+    if (why)
+        snprintf(reason, sizeof reason, "%s", why);
+    else if (c0 >= 0x20 && c0 < 0x7f)
+        snprintf(reason, sizeof reason, "not JSON: unexpected byte '%c'", c0);
+    else
+        snprintf(reason, sizeof reason, "not JSON: unexpected byte 0x%02x", c0);
+    r->pos++;
+    for (;;) {
+        uint8_t *q = memchr(r->buf + r->pos, '{', r->end - r->pos);
+        if (!q) {
+            r->pos = r->end;
+            if (r->eof)
+                break;
+            tp_status hard = pull(r, err);
+            if (hard != TP_OK)
+                return hard;
+            continue;
+        }
+        r->pos = (size_t)(q - r->buf);
+        tp_status hard;
+        int ok = parsable_at(r, err, &hard);
+        if (hard != TP_OK)
+            return hard;
+        if (ok)
+            break;
+        r->pos++;
+    }
+    r->stats.errors++;
+    r->stats.record_offset = at;
+    return tp_error__at(err, TP_E_RECORD, at, NULL, "%s", reason);
+}
+
+/* Skip an oversized value without buffering it. */
+static tp_status skip_big(tp_reader *r, tp_json_span *st, tp_error *err)
+{
+    uint64_t at = off_of(r, r->pos);
+    size_t scanned = r->max_record;
+    r->pos += scanned;
+    for (;;) {
+        int done = 0;
+        r->pos += tp_json__span_feed(st, r->buf + r->pos, r->buf + r->end, &done);
+        if (done || r->eof)
+            break;
+        tp_status hard = pull(r, err);
+        if (hard != TP_OK)
+            return hard;
+    }
+    r->stats.errors++;
+    r->stats.record_offset = at;
+    return tp_error__at(err, TP_E_TOO_LARGE, at, NULL,
+                        "record larger than the limit of %zu bytes: skipped", r->max_record);
+}
+
+static tp_status general(tp_reader *r, tp_trade *out, tp_error *err)
+{
+    uint8_t c = r->buf[r->pos];
+    if (c != '{' && c != '[')
+        return junk(r, NULL, err);
+    tp_json_span st = {0, 0, 0, 0};
+    size_t scanned = 0, len = 0;
+    tp_status hard;
+    int f = find_span(r, &len, &st, &scanned, err, &hard);
+    if (hard != TP_OK)
+        return hard;
+    if (f == SPAN_BIG)
+        return skip_big(r, &st, err);
+    uint64_t at = off_of(r, r->pos);
+    if (f == SPAN_OPEN) {
+        if (r->stream_st != TP_OK) {
+            /* The stream broke inside this record: it counts as one. */
+            r->pos = r->end;
+            r->stats.errors++;
+            r->stats.record_offset = at;
+            return tp_error__at(err, TP_E_RECORD, at, NULL,
+                                "record cut off by the end of a broken stream");
+        }
+        return junk(r, c == '{' ? "not JSON: object not closed before the end of input"
+                                : "not JSON: array not closed before the end of input",
+                    err);
+    }
+    tp_error e;
+    tp_status s = tp_record__decode_ref(out, r->buf + r->pos, len, r->decode_flags, &e);
+    if (s == TP_E_PARSE) {
+        char why[TP_ERROR_MESSAGE_MAX];
+        snprintf(why, sizeof why, "%.150s", e.message);
+        return junk(r, why, err);
+    }
+    r->stats.record_offset = at;
+    if (s == TP_OK) {
+        r->raw = tp_cursor_make(r->buf + r->pos, len);
+        r->pos += len;
+        r->stats.records++;
+        return TP_OK;
+    }
+    r->pos += len;
+    r->stats.errors++;
+    if (err) {
+        *err = e;
+        err->offset = at;
+    }
+    return s;
+}
+
+tp_status tp_reader_next(tp_reader *r, tp_trade *out, tp_error *err)
+{
+    if (!r || !out)
+        return tp_error__set(err, TP_E_INVALID, "tp_reader_next: NULL argument");
+    r->raw = tp_cursor_make(NULL, 0);
+    for (;;) {
+        while (r->pos < r->end && tp_json__is_ws(r->buf[r->pos]))
+            r->pos++;
+        if (r->pos == r->end) {
+            if (r->eof && r->started)
+                return finish(r, err);
+            tp_status hard = pull(r, err);
+            if (hard != TP_OK)
+                return hard;
+            continue;
+        }
+        if (r->buf[r->pos] == '{') {
+            size_t used = 0;
+            int s = tp_record__scan(out, r->buf + r->pos, r->buf + r->end, r->decode_flags, &used,
+                                    err);
+            if (s == TP_SCAN_OK) {
+                r->stats.record_offset = off_of(r, r->pos);
+                r->raw = tp_cursor_make(r->buf + r->pos, used);
+                r->pos += used;
+                r->stats.records++;
+                return TP_OK;
+            }
+            if (s == TP_SCAN_INVALID) {
+                uint64_t at = off_of(r, r->pos);
+                r->stats.record_offset = at;
+                r->pos += used;
+                r->stats.errors++;
+                if (err)
+                    err->offset = at;
+                return TP_E_RECORD;
+            }
+            if (s == TP_SCAN_MORE && !r->eof && r->end - r->pos < r->max_record) {
+                tp_status hard = pull(r, err);
+                if (hard != TP_OK)
+                    return hard;
+                continue;
+            }
+        }
+        return general(r, out, err);
+    }
+}
+
+tp_cursor tp_reader_raw(const tp_reader *r)
+{
+    return r->raw;
+}
+
+void tp_reader_stats_get(const tp_reader *r, tp_reader_stats *out)
+{
+    *out = r->stats;
+    out->bytes = r->base + r->end;
+}

@@ -1,0 +1,638 @@
+/* Floor 2: the trade record's JSON codec.
+ *
+ * Two decoders share one validator: a specialised scanner for flat objects
+ * of plain ASCII strings (the hot path), and jansson (the reference) for
+ * anything unusual: escapes, non-ASCII, nesting, exponents, long numbers.
+ * Both hand the validator the same views of the known fields, so they agree
+ * by construction; the differential fuzz target checks that they do.
+ * Numbers are always taken from their text, never from a double. */
+#include "record_int.h"
+
+#include "json_int.h"
+
+#include <jansson.h>
+
+enum { F_SYMBOL, F_PRICE, F_VOLUME, F_TIMESTAMP, F_TRADE_ID, F_SIDE, F_EXCHANGE, F_COUNT };
+enum { T_ABSENT, T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
+
+static const char *const field_names[F_COUNT] = {"symbol",   "price", "volume",  "timestamp",
+                                                 "trade_id", "side",  "exchange"};
+
+/* What a decoder saw of one known field: its type, its text (decoded string
+ * or number text) and where its value starts in the input. */
+typedef struct fview {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+    int type;
+} fview;
+
+static int field_index(const uint8_t *k, size_t n)
+{
+    switch (n) {
+    case 4:
+        return memcmp(k, "side", 4) == 0 ? F_SIDE : -1;
+    case 5:
+        return memcmp(k, "price", 5) == 0 ? F_PRICE : -1;
+    case 6:
+        if (memcmp(k, "symbol", 6) == 0)
+            return F_SYMBOL;
+        return memcmp(k, "volume", 6) == 0 ? F_VOLUME : -1;
+    case 8:
+        if (memcmp(k, "trade_id", 8) == 0)
+            return F_TRADE_ID;
+        return memcmp(k, "exchange", 8) == 0 ? F_EXCHANGE : -1;
+    case 9:
+        return memcmp(k, "timestamp", 9) == 0 ? F_TIMESTAMP : -1;
+    default:
+        return -1;
+    }
+}
+
+static const char *type_name(int t)
+{
+    switch (t) {
+    case T_STRING:
+        return "a string";
+    case T_NUMBER:
+        return "a number";
+    case T_TRUE:
+    case T_FALSE:
+        return "a boolean";
+    case T_NULL:
+        return "null";
+    case T_OBJECT:
+        return "an object";
+    case T_ARRAY:
+        return "an array";
+    default:
+        return "absent";
+    }
+}
+
+static tp_status field_error(tp_error *err, const fview *f, int idx, const char *fmt, ...)
+    TP_PRINTF(4, 5);
+static tp_status field_error(tp_error *err, const fview *f, int idx, const char *fmt, ...)
+{
+    char msg[TP_ERROR_MESSAGE_MAX - TP_ERROR_FIELD_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tp_error__at(err, TP_E_RECORD, f->off, field_names[idx], "%s: %s", field_names[idx],
+                        msg);
+}
+
+/* Copy a string field into dst (cap bytes with NUL); 0 if it does not fit or
+ * holds a NUL. */
+static int copy_str(char *dst, size_t cap, const fview *f)
+{
+    if (f->len >= cap || memchr(f->p, 0, f->len))
+        return 0;
+    memcpy(dst, f->p, f->len);
+    dst[f->len] = '\0';
+    return 1;
+}
+
+/* Epoch seconds, or milliseconds when the magnitude is 1e11 or more. */
+static tp_status epoch_to_us(const fview *f, int64_t *us)
+{
+    tp_cursor t = tp_cursor_make(f->p, f->len);
+    int64_t n;
+    if (tp_int_parse(&n, t, NULL) == TP_OK) {
+        int64_t mag = n < 0 ? -n : n;
+        int64_t mult = mag >= INT64_C(100000000000) ? 1000 : 1000000;
+        if (n == INT64_MIN || __builtin_mul_overflow(n, mult, us))
+            return TP_E_RANGE;
+        return TP_OK;
+    }
+    int64_t e8; /* a fraction: epoch seconds with up to 8 decimals */
+    if (tp_price_parse(&e8, t, NULL) != TP_OK)
+        return TP_E_RANGE;
+    /* |e8| < 2^63 means the number is below 1e11: seconds, never milliseconds. */
+    *us = e8 / 100;
+    return TP_OK;
+}
+
+/* The one validator: fill `out` from the views, or say what is wrong. */
+static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_t flags,
+                          tp_error *err)
+{
+    const int lenient = (flags & TP_DECODE_LENIENT) != 0;
+    for (int i = F_SYMBOL; i <= F_VOLUME; i++) {
+        if (f[i].type == T_ABSENT)
+            return tp_error__at(err, TP_E_RECORD, obj_off, field_names[i], "missing field %s",
+                                field_names[i]);
+    }
+    const fview *sym = &f[F_SYMBOL];
+    if (sym->type != T_STRING)
+        return field_error(err, sym, F_SYMBOL, "is %s, not a string", type_name(sym->type));
+    if (sym->len == 0)
+        return field_error(err, sym, F_SYMBOL, "is empty");
+    if (sym->len >= TP_SYMBOL_MAX) {
+        return field_error(err, sym, F_SYMBOL, "is longer than %d bytes", TP_SYMBOL_MAX - 1);
+    }
+    if (memchr(sym->p, 0, sym->len))
+        return field_error(err, sym, F_SYMBOL, "contains a NUL character");
+
+    const fview *pr = &f[F_PRICE];
+    if (pr->type != T_NUMBER)
+        return field_error(err, pr, F_PRICE, "is %s, not a number", type_name(pr->type));
+    tp_error perr;
+    int64_t price;
+    if (tp_price_parse(&price, tp_cursor_make(pr->p, pr->len), &perr) != TP_OK)
+        return field_error(err, pr, F_PRICE, "%s", perr.message);
+    if (price <= 0)
+        return field_error(err, pr, F_PRICE, "must be greater than 0");
+
+    const fview *vo = &f[F_VOLUME];
+    if (vo->type != T_NUMBER)
+        return field_error(err, vo, F_VOLUME, "is %s, not a number", type_name(vo->type));
+    int64_t volume;
+    tp_status vst = tp_int_parse(&volume, tp_cursor_make(vo->p, vo->len), &perr);
+    if (vst == TP_E_RANGE)
+        return field_error(err, vo, F_VOLUME, "integer out of range");
+    if (vst != TP_OK)
+        return field_error(err, vo, F_VOLUME,
+                           "must be an integer written without fraction or exponent");
+    if (volume < 0)
+        return field_error(err, vo, F_VOLUME, "must be >= 0");
+
+    out->price_e8 = price;
+    out->volume = volume;
+    memcpy(out->symbol, sym->p, sym->len);
+    out->symbol[sym->len] = '\0';
+    out->symbol_len = (uint32_t)sym->len;
+    out->flags = 0;
+    out->ts_kind = TP_TS_NONE;
+    out->ts_us = 0;
+    out->timestamp[0] = '\0';
+    out->trade_id[0] = '\0';
+    out->side[0] = '\0';
+    out->exchange[0] = '\0';
+
+    const fview *ts = &f[F_TIMESTAMP];
+    if (ts->type == T_STRING || ts->type == T_NUMBER) {
+        int fits = copy_str(out->timestamp, sizeof out->timestamp, ts);
+        if (!fits && !lenient)
+            return field_error(err, ts, F_TIMESTAMP, "is too long or contains a NUL");
+        if (fits) {
+            int64_t us = 0;
+            tp_status tst;
+            if (ts->type == T_STRING)
+                tst = tp_time_parse_iso8601(&us, tp_cursor_make(ts->p, ts->len), &perr);
+            else
+                tst = epoch_to_us(ts, &us);
+            if (tst != TP_OK && !lenient) {
+                if (ts->type == T_STRING)
+                    return field_error(err, ts, F_TIMESTAMP, "%s", perr.message);
+                return field_error(err, ts, F_TIMESTAMP, "epoch time out of range");
+            }
+            out->ts_kind = ts->type == T_STRING ? TP_TS_STRING : TP_TS_NUMBER;
+            if (tst == TP_OK) {
+                out->ts_us = us;
+                out->flags |= TP_TRADE_TS_PARSED;
+            }
+        } else {
+            out->timestamp[0] = '\0';
+        }
+    } else if (ts->type != T_ABSENT && !lenient) {
+        return field_error(err, ts, F_TIMESTAMP, "is %s, not a string or a number",
+                           type_name(ts->type));
+    }
+
+    static const struct {
+        int idx;
+        size_t off, cap;
+        uint32_t flag;
+    } opt[] = {
+        {F_TRADE_ID, offsetof(tp_trade, trade_id), TP_TRADE_ID_MAX, TP_TRADE_HAS_TRADE_ID},
+        {F_SIDE, offsetof(tp_trade, side), TP_SIDE_MAX, TP_TRADE_HAS_SIDE},
+        {F_EXCHANGE, offsetof(tp_trade, exchange), TP_EXCHANGE_MAX, TP_TRADE_HAS_EXCHANGE},
+    };
+    for (size_t k = 0; k < TP_ARRAY_LEN(opt); k++) {
+        const fview *o = &f[opt[k].idx];
+        if (o->type == T_ABSENT)
+            continue;
+        char *dst = (char *)out + opt[k].off;
+        if (o->type == T_STRING && copy_str(dst, opt[k].cap, o)) {
+            out->flags |= opt[k].flag;
+            continue;
+        }
+        dst[0] = '\0';
+        if (lenient)
+            continue;
+        if (o->type != T_STRING)
+            return field_error(err, o, opt[k].idx, "is %s, not a string", type_name(o->type));
+        return field_error(err, o, opt[k].idx, "is longer than %zu bytes or contains a NUL",
+                           opt[k].cap - 1);
+    }
+    return TP_OK;
+}
+
+/* ---- the specialised scanner --------------------------------------------- */
+
+/* Bytes that stop a plain string: '"', '\\', control characters, non-ASCII. */
+static inline int plain_stop(uint8_t c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+/* Find the first stop byte in [p, end); returns end if none. Eight bytes at
+ * a time where there is room (SWAR: bytes < 0x20 or >= 0x80, '"', '\\'). */
+static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (ones * '"');
+        uint64_t b = w ^ (ones * '\\');
+        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
+        t &= highs;
+        if (t) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(t) >> 3);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && !plain_stop(*p))
+        p++;
+    return p;
+}
+
+#define SKIP_WS(p, end)                                                                           \
+    while ((p) < (end) && tp_json__is_ws(*(p)))                                                   \
+    (p)++
+
+int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_t flags,
+                    size_t *used, tp_error *err)
+{
+    fview f[F_COUNT];
+    for (int i = 0; i < F_COUNT; i++)
+        f[i].type = T_ABSENT;
+    const uint8_t *p = s + 1;
+    SKIP_WS(p, end);
+    if (p >= end)
+        return TP_SCAN_MORE;
+    if (*p == '}') {
+        p++;
+        goto close;
+    }
+    for (;;) {
+        if (p >= end)
+            return TP_SCAN_MORE;
+        if (*p != '"')
+            return TP_SCAN_FALLBACK;
+        const uint8_t *k = p + 1;
+        const uint8_t *q = find_stop(k, end);
+        if (q >= end)
+            return TP_SCAN_MORE;
+        if (*q != '"')
+            return TP_SCAN_FALLBACK;
+        int idx = field_index(k, (size_t)(q - k));
+        p = q + 1;
+        SKIP_WS(p, end);
+        if (p >= end)
+            return TP_SCAN_MORE;
+        if (*p != ':')
+            return TP_SCAN_FALLBACK;
+        p++;
+        SKIP_WS(p, end);
+        if (p >= end)
+            return TP_SCAN_MORE;
+        fview v;
+        v.off = (size_t)(p - s);
+        uint8_t c = *p;
+        if (c == '"') {
+            const uint8_t *b = p + 1;
+            q = find_stop(b, end);
+            if (q >= end)
+                return TP_SCAN_MORE;
+            if (*q != '"')
+                return TP_SCAN_FALLBACK;
+            v.p = b;
+            v.len = (size_t)(q - b);
+            v.type = T_STRING;
+            p = q + 1;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            const uint8_t *b = p;
+            int plain = 1; /* digits, '-' and '.' only: jansson and we read it alike */
+            while (p < end) {
+                uint8_t d = *p;
+                if ((d >= '0' && d <= '9') || d == '.' || d == '-')
+                    p++;
+                else if (d == 'e' || d == 'E' || d == '+') {
+                    plain = 0;
+                    p++;
+                } else
+                    break;
+            }
+            if (p >= end)
+                return TP_SCAN_MORE;
+            /* Exponents and long numbers may be out of a double's range,
+             * where jansson refuses the whole object: let it decide. */
+            if (!plain || p - b > 20 || !tp_json__number_ok(b, (size_t)(p - b)))
+                return TP_SCAN_FALLBACK;
+            v.p = b;
+            v.len = (size_t)(p - b);
+            v.type = T_NUMBER;
+        } else if (c == 't' || c == 'f' || c == 'n') {
+            static const char *const lit[3] = {"true", "false", "null"};
+            int li = c == 't' ? 0 : c == 'f' ? 1 : 2;
+            size_t ll = strlen(lit[li]);
+            if ((size_t)(end - p) < ll + 1)
+                return TP_SCAN_MORE;
+            if (memcmp(p, lit[li], ll) != 0)
+                return TP_SCAN_FALLBACK;
+            v.p = p;
+            v.len = ll;
+            v.type = li == 0 ? T_TRUE : li == 1 ? T_FALSE : T_NULL;
+            p += ll;
+        } else {
+            return TP_SCAN_FALLBACK; /* nested object or array, or not JSON */
+        }
+        if (idx >= 0)
+            f[idx] = v; /* a repeated key: the last one wins, as in jansson */
+        SKIP_WS(p, end);
+        if (p >= end)
+            return TP_SCAN_MORE;
+        if (*p == ',') {
+            p++;
+            SKIP_WS(p, end);
+            continue;
+        }
+        if (*p == '}') {
+            p++;
+            break;
+        }
+        return TP_SCAN_FALLBACK;
+    }
+close:
+    *used = (size_t)(p - s);
+    if (validate(out, f, 0, flags, err) != TP_OK)
+        return TP_SCAN_INVALID;
+    return TP_SCAN_OK;
+}
+
+/* ---- the reference path (jansson) ----------------------------------------- */
+
+/* Read a JSON string literal at p (valid JSON, already checked by jansson);
+ * decode it into key[cap] if it fits, set *klen (or cap when it did not
+ * fit); returns the byte after the closing quote. */
+static const uint8_t *read_key(const uint8_t *p, char *key, size_t cap, size_t *klen)
+{
+    size_t n = 0;
+    int fits = 1;
+    p++; /* opening quote */
+    while (*p != '"') {
+        uint32_t cp;
+        if (*p == '\\') {
+            p++;
+            switch (*p) {
+            case 'b':
+                cp = '\b';
+                break;
+            case 'f':
+                cp = '\f';
+                break;
+            case 'n':
+                cp = '\n';
+                break;
+            case 'r':
+                cp = '\r';
+                break;
+            case 't':
+                cp = '\t';
+                break;
+            case 'u': {
+                cp = 0;
+                for (int i = 1; i <= 4; i++) {
+                    uint8_t h = p[i];
+                    cp = cp * 16 + (uint32_t)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+                }
+                p += 4;
+                break;
+            }
+            default:
+                cp = *p; /* '"', '\\', '/' */
+            }
+            p++;
+            /* Known keys are ASCII: anything else just makes the key unknown. */
+            if (cp >= 0x80)
+                fits = 0;
+        } else {
+            cp = *p++;
+        }
+        if (n + 1 < cap && fits)
+            key[n++] = (char)cp;
+        else
+            fits = 0;
+    }
+    *klen = fits ? n : cap;
+    return p + 1;
+}
+
+/* Skip one JSON value (valid JSON) starting at p; returns the byte after it. */
+static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end)
+{
+    if (*p == '{' || *p == '[') {
+        tp_json_span st = {0, 0, 0, 0};
+        int done;
+        return p + tp_json__span_feed(&st, p, end, &done);
+    }
+    if (*p == '"') {
+        p++;
+        while (*p != '"')
+            p += *p == '\\' ? 2 : 1;
+        return p + 1;
+    }
+    while (p < end && !tp_json__is_ws(*p) && *p != ',' && *p != '}' && *p != ']')
+        p++;
+    return p;
+}
+
+tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uint32_t flags,
+                                tp_error *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb((const char *)s, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
+    if (!root) {
+        uint64_t at = je.position > 0 ? (uint64_t)je.position - 1 : 0;
+        if (json_error_code(&je) == json_error_numeric_overflow)
+            return tp_error__at(err, TP_E_RECORD, at, NULL,
+                                "number out of range at byte %llu: %s", (unsigned long long)at,
+                                je.text);
+        return tp_error__at(err, TP_E_PARSE, at, NULL, "not JSON at byte %llu: %s",
+                            (unsigned long long)at, je.text);
+    }
+    tp_status st;
+    const uint8_t *p = s, *end = s + len;
+    while (p < end && tp_json__is_ws(*p))
+        p++;
+    size_t obj_off = (size_t)(p - s);
+    if (!json_is_object(root)) {
+        st = tp_error__at(err, TP_E_RECORD, obj_off, NULL, "%s, not a JSON object",
+                          json_is_array(root) ? "an array" : "a scalar");
+        goto done;
+    }
+    fview f[F_COUNT];
+    for (int i = 0; i < F_COUNT; i++)
+        f[i].type = T_ABSENT;
+    /* jansson has the types and the decoded strings; numbers are taken from
+     * their text, found by walking the object's top-level members. */
+    p++;
+    while (p < end) {
+        while (tp_json__is_ws(*p) || *p == ',')
+            p++;
+        if (*p == '}')
+            break;
+        char key[16];
+        size_t klen;
+        p = read_key(p, key, sizeof key, &klen);
+        while (tp_json__is_ws(*p) || *p == ':')
+            p++;
+        const uint8_t *v = p;
+        p = skip_value(p, end);
+        int idx = klen < sizeof key ? field_index((const uint8_t *)key, klen) : -1;
+        if (idx < 0)
+            continue;
+        json_t *jv = json_object_get(root, field_names[idx]);
+        fview *fv = &f[idx];
+        fv->off = (size_t)(v - s);
+        fv->p = v;
+        fv->len = (size_t)(p - v);
+        switch (json_typeof(jv)) {
+        case JSON_STRING:
+            fv->type = T_STRING;
+            fv->p = (const uint8_t *)json_string_value(jv);
+            fv->len = json_string_length(jv);
+            break;
+        case JSON_INTEGER:
+        case JSON_REAL:
+            fv->type = T_NUMBER;
+            break;
+        case JSON_TRUE:
+            fv->type = T_TRUE;
+            break;
+        case JSON_FALSE:
+            fv->type = T_FALSE;
+            break;
+        case JSON_NULL:
+            fv->type = T_NULL;
+            break;
+        case JSON_OBJECT:
+            fv->type = T_OBJECT;
+            break;
+        case JSON_ARRAY:
+            fv->type = T_ARRAY;
+            break;
+        }
+    }
+    st = validate(out, f, obj_off, flags, err);
+done:
+    json_decref(root);
+    return st;
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+void tp_trade_init(tp_trade *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+tp_status tp_record_decode(tp_trade *out, tp_cursor in, uint32_t flags, tp_error *err)
+{
+    if (!out || (!in.ptr && in.len))
+        return tp_error__set(err, TP_E_INVALID, "tp_record_decode: NULL argument");
+    if (!(flags & TP_DECODE_REFERENCE)) {
+        const uint8_t *p = in.ptr, *end = in.ptr + in.len;
+        while (p < end && tp_json__is_ws(*p))
+            p++;
+        if (p < end && *p == '{') {
+            size_t used = 0;
+            size_t base = (size_t)(p - in.ptr);
+            int r = tp_record__scan(out, p, end, flags, &used, err);
+            if (r == TP_SCAN_OK || r == TP_SCAN_INVALID) {
+                const uint8_t *q = p + used;
+                while (q < end && tp_json__is_ws(*q))
+                    q++;
+                if (q != end)
+                    return tp_error__at(err, TP_E_PARSE, (uint64_t)(q - in.ptr), NULL,
+                                        "not JSON at byte %zu: end of input expected",
+                                        (size_t)(q - in.ptr));
+                if (r == TP_SCAN_OK)
+                    return TP_OK;
+                if (err && err->offset != TP_NO_OFFSET)
+                    err->offset += base;
+                return TP_E_RECORD;
+            }
+        }
+    }
+    if (in.len == 0)
+        return tp_error__at(err, TP_E_PARSE, 0, NULL, "not JSON at byte 0: empty input");
+    return tp_record__decode_ref(out, in.ptr, in.len, flags, err);
+}
+
+tp_status tp_record_encode(tp_buf *out, const tp_trade *t, uint32_t flags, tp_error *err)
+{
+    if (!out || !t)
+        return tp_error__set(err, TP_E_INVALID, "tp_record_encode: NULL argument");
+    size_t slen = strnlen(t->symbol, sizeof t->symbol);
+    if (slen == 0 || slen == sizeof t->symbol)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "symbol",
+                            "symbol is empty or not NUL-terminated");
+    if (t->ts_kind > TP_TS_NUMBER)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "timestamp", "unknown ts_kind %u",
+                            t->ts_kind);
+    size_t start = out->len;
+    char num[TP_PRICE_STR_MAX];
+    tp_status st = tp_buf_append_str(out, "{\"symbol\":", err);
+    if (st == TP_OK)
+        st = tp_json__append_string(out, t->symbol, slen, err);
+    if (st == TP_OK) {
+        tp_price_format(num, t->price_e8);
+        st = tp_buf_appendf(out, err, ",\"price\":%s,\"volume\":%lld", num,
+                            (long long)t->volume);
+    }
+    if (st == TP_OK && t->ts_kind != TP_TS_NONE) {
+        size_t tl = strnlen(t->timestamp, sizeof t->timestamp);
+        if (t->ts_kind == TP_TS_NUMBER && !tp_json__number_ok((const uint8_t *)t->timestamp, tl))
+            st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "timestamp",
+                              "timestamp text is not a JSON number");
+        if (st == TP_OK)
+            st = tp_buf_append_str(out, ",\"timestamp\":", err);
+        if (st == TP_OK)
+            st = t->ts_kind == TP_TS_NUMBER ? tp_buf_append(out, t->timestamp, tl, err)
+                                            : tp_json__append_string(out, t->timestamp, tl, err);
+    }
+    static const struct {
+        const char *key;
+        size_t off, cap;
+        uint32_t flag;
+    } opt[] = {
+        {",\"trade_id\":", offsetof(tp_trade, trade_id), TP_TRADE_ID_MAX, TP_TRADE_HAS_TRADE_ID},
+        {",\"side\":", offsetof(tp_trade, side), TP_SIDE_MAX, TP_TRADE_HAS_SIDE},
+        {",\"exchange\":", offsetof(tp_trade, exchange), TP_EXCHANGE_MAX, TP_TRADE_HAS_EXCHANGE},
+    };
+    for (size_t k = 0; st == TP_OK && k < TP_ARRAY_LEN(opt); k++) {
+        if (!(t->flags & opt[k].flag))
+            continue;
+        const char *v = (const char *)t + opt[k].off;
+        st = tp_buf_append_str(out, opt[k].key, err);
+        if (st == TP_OK)
+            st = tp_json__append_string(out, v, strnlen(v, opt[k].cap), err);
+    }
+    if (st == TP_OK)
+        st = tp_buf_append(out, (flags & TP_ENCODE_NEWLINE) ? "}\n" : "}",
+                           (flags & TP_ENCODE_NEWLINE) ? 2 : 1, err);
+    if (st != TP_OK && out->ptr) {
+        out->len = start; /* leave no half-written object behind */
+        out->ptr[start] = 0;
+    }
+    return st;
+}
