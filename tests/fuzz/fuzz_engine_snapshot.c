@@ -47,7 +47,7 @@ static void try_restore(const uint8_t *data, size_t size, const tp_engine_option
                 abort();
             /* A tick after the last one restored must be accepted. */
             char seq[TP_SEQUENCE_MAX + 1] = "1";
-            if (p.last_sequence[0]) {
+            if (p.last_sequence[0] && strcmp(p.last_sequence, "0") != 0) {
                 size_t n = strlen(p.last_sequence);
                 memcpy(seq, p.last_sequence, n);
                 seq[n] = '0';
