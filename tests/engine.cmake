@@ -5,3 +5,10 @@ if(TP_BUILD_TESTS AND TARGET tp-consumer)
              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run $<TARGET_FILE:tp-consumer>)
     set_tests_properties(consumer_e2e PROPERTIES ENVIRONMENT "${TP_TEST_ENV}" TIMEOUT 300)
 endif()
+
+# The engine benchmark program (not a test; run tests/bench/engine/run).
+if(TP_BUILD_TESTS)
+    add_executable(bench_engine EXCLUDE_FROM_ALL
+                   ${CMAKE_CURRENT_SOURCE_DIR}/bench/engine/bench_engine.c)
+    target_link_libraries(bench_engine PRIVATE tradepipe_static)
+endif()
