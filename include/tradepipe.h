@@ -8,6 +8,7 @@
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
 #include "tradepipe/stats.h"
+#include "tradepipe/store.h"
 #include "tradepipe/record.h"
 #include "tradepipe/version.h"
 
