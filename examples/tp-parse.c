@@ -128,7 +128,7 @@ static void parse_one(run *R, const char *path)
     }
     tp_reader_options o;
     tp_reader_options_init(&o, TP_READER_OPTIONS_VERSION);
-    o.decode_flags = TP_DECODE_LENIENT;
+    o.decode_flags = TP_DECODE_MINIMAL;
     if (tp_reader_new(&rd, src, &o, &err) != TP_OK) {
         fprintf(stderr, "tp-parse: %s: %s\n", path, err.message);
         tp_source_free(src);

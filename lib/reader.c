@@ -28,6 +28,8 @@ typedef struct gz {
     int in_eof;
     int member_end;  /* the last inflate call ended a member */
     uint64_t out_total;
+    tp_status failed; /* a stream error, returned once the bytes before it are out */
+    tp_error fail_err;
 } gz;
 
 static tp_status gz_refill(gz *g, tp_error *err)
@@ -43,9 +45,40 @@ static tp_status gz_refill(gz *g, tp_error *err)
     return TP_OK;
 }
 
+static tp_status gz_produce_once(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err);
+
 /* Produce up to `cap` uncompressed bytes into `out`. TP_OK with *n > 0,
- * TP_DONE at the clean end, TP_E_GZIP / TP_E_IO on a broken stream. */
+ * TP_DONE at the clean end, TP_E_GZIP / TP_E_IO on a broken stream; the
+ * bytes inflated before a failure are handed out first. */
 static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err)
+{
+    if (g->failed != TP_OK) {
+        *n = 0;
+        if (err)
+            *err = g->fail_err;
+        return g->failed;
+    }
+    tp_error e;
+    tp_status st = gz_produce_once(g, out, cap, n, &e);
+    if (st < 0 && *n > 0) {
+        g->failed = st;
+        g->fail_err = e;
+        return TP_OK;
+    }
+    if (st < 0 && err)
+        *err = e;
+    return st;
+}
+
+/* Account for what the current call inflated, and return `st`. */
+static tp_status gz_out(gz *g, size_t cap, size_t *n, tp_status st)
+{
+    *n = cap - g->zs.avail_out;
+    g->out_total += *n;
+    return st;
+}
+
+static tp_status gz_produce_once(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error *err)
 {
     *n = 0;
     g->zs.next_out = out;
@@ -56,14 +89,15 @@ static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error
             if (g->zs.avail_in == 0 && !g->in_eof) {
                 tp_status st = gz_refill(g, err);
                 if (st != TP_OK)
-                    return st;
+                    return gz_out(g, cap, n, st);
             }
             if (g->zs.avail_in == 0)
                 break; /* clean end */
-            if (g->zs.next_in[0] != 0x1f ||
-                (g->zs.avail_in >= 2 && g->zs.next_in[1] != 0x8b))
-                return tp_error__at(err, TP_E_GZIP, g->out_total + (cap - g->zs.avail_out), NULL,
-                                    "corrupt gzip stream: unexpected bytes after a member");
+            if (g->zs.next_in[0] != 0x1f || (g->zs.avail_in >= 2 && g->zs.next_in[1] != 0x8b))
+                return gz_out(g, cap, n,
+                              tp_error__at(err, TP_E_GZIP, g->out_total + (cap - g->zs.avail_out),
+                                           NULL,
+                                           "corrupt gzip stream: unexpected bytes after a member"));
             if (inflateReset(&g->zs) != Z_OK)
                 return tp_error__set(err, TP_E_GZIP, "inflateReset failed");
             g->member_end = 0;
@@ -71,7 +105,7 @@ static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error
         if (g->zs.avail_in == 0 && !g->in_eof) {
             tp_status st = gz_refill(g, err);
             if (st != TP_OK)
-                return st;
+                return gz_out(g, cap, n, st);
         }
         int zr = inflate(&g->zs, Z_NO_FLUSH);
         if (zr == Z_STREAM_END) {
@@ -83,11 +117,9 @@ static tp_status gz_produce(gz *g, uint8_t *out, size_t cap, size_t *n, tp_error
         if (zr == Z_BUF_ERROR && g->zs.avail_in == 0 && !g->in_eof)
             continue;
         uint64_t at = g->out_total + (cap - g->zs.avail_out);
+        *n = cap - g->zs.avail_out;
+        g->out_total += *n;
         if (zr == Z_BUF_ERROR && g->in_eof) {
-            *n = cap - g->zs.avail_out;
-            g->out_total += *n;
-            if (*n) /* hand out what we have; the error comes on the next call */
-                return TP_OK;
             return tp_error__at(err, TP_E_GZIP, at, NULL,
                                 "truncated gzip stream: it ends after %llu uncompressed bytes",
                                 (unsigned long long)at);
@@ -117,8 +149,20 @@ typedef struct ring {
     blk b[NBLK];
     unsigned head, tail; /* filled blocks are [head, tail) modulo NBLK */
     int stop;
-    gz *g;
+    gz *g;           /* inflate into the blocks, or ... */
+    tp_source *src;  /* ... read plain bytes into them */
 } ring;
+
+/* One block's worth of bytes from the producer side. */
+static tp_status ring_produce(ring *rg, blk *b)
+{
+    if (rg->g)
+        return gz_produce(rg->g, b->data, CHUNK, &b->len, &b->err);
+    tp_status st = tp_source__read(rg->src, b->data, CHUNK, &b->len, &b->err);
+    if (st == TP_OK && b->len == 0)
+        st = TP_DONE;
+    return st;
+}
 
 static void *ring_main(void *arg)
 {
@@ -133,7 +177,7 @@ static void *ring_main(void *arg)
         if (stop)
             return NULL;
         b->len = 0;
-        b->st = gz_produce(rg->g, b->data, CHUNK, &b->len, &b->err);
+        b->st = ring_produce(rg, b);
         pthread_mutex_lock(&rg->mu);
         rg->tail++;
         pthread_cond_broadcast(&rg->cv);
@@ -141,6 +185,51 @@ static void *ring_main(void *arg)
         if (b->st != TP_OK)
             return NULL;
     }
+}
+
+/* ---- read-ahead thread for plain input ------------------------------------------
+ * One read is in flight into the window's free tail while the parser works
+ * on [pos, end): no extra copy, and the window only moves while it is idle. */
+
+typedef struct readahead {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    tp_source *src;
+    uint8_t *dst;
+    size_t cap, got;
+    tp_status st;
+    tp_error err;
+    int pending; /* a request is waiting or running */
+    int stop;
+} readahead;
+
+static void *ra_main(void *arg)
+{
+    readahead *ra = arg;
+    pthread_mutex_lock(&ra->mu);
+    for (;;) {
+        while (!ra->stop && ra->pending != 1)
+            pthread_cond_wait(&ra->cv, &ra->mu);
+        if (ra->stop)
+            break;
+        ra->pending = 2; /* running */
+        uint8_t *dst = ra->dst;
+        size_t cap = ra->cap;
+        pthread_mutex_unlock(&ra->mu);
+        size_t got = 0;
+        tp_error e;
+        tp_status st = tp_source__read(ra->src, dst, cap, &got, &e);
+        pthread_mutex_lock(&ra->mu);
+        ra->got = got;
+        ra->st = st;
+        if (st != TP_OK)
+            ra->err = e;
+        ra->pending = 0;
+        pthread_cond_broadcast(&ra->cv);
+    }
+    pthread_mutex_unlock(&ra->mu);
+    return NULL;
 }
 
 /* ---- the reader -------------------------------------------------------------- */
@@ -163,6 +252,8 @@ struct tp_reader {
     gz *g;
     ring *rg;
     int ring_live;
+    readahead *ra;
+    int ra_live, ra_issued;
     unsigned ring_take; /* blocks consumed */
 
     tp_cursor raw;
@@ -226,10 +317,48 @@ static void ring_stop(tp_reader *r)
     r->ring_live = 0;
 }
 
+static void ra_stop(tp_reader *r)
+{
+    if (!r->ra_live)
+        return;
+    pthread_mutex_lock(&r->ra->mu);
+    r->ra->stop = 1;
+    pthread_cond_broadcast(&r->ra->cv);
+    pthread_mutex_unlock(&r->ra->mu);
+    pthread_join(r->ra->thread, NULL);
+    pthread_mutex_destroy(&r->ra->mu);
+    pthread_cond_destroy(&r->ra->cv);
+    r->ra_live = 0;
+}
+
+static tp_status start_readahead(tp_reader *r, tp_error *err)
+{
+    readahead *ra = tp__calloc(r->alloc, 1, sizeof *ra);
+    if (!ra)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory setting up read-ahead");
+    r->ra = ra;
+    ra->src = r->src;
+    if (pthread_mutex_init(&ra->mu, NULL) != 0)
+        return TP_OK; /* no thread: read inline */
+    if (pthread_cond_init(&ra->cv, NULL) != 0) {
+        pthread_mutex_destroy(&ra->mu);
+        return TP_OK;
+    }
+    if (pthread_create(&ra->thread, NULL, ra_main, ra) != 0) {
+        pthread_mutex_destroy(&ra->mu);
+        pthread_cond_destroy(&ra->cv);
+        return TP_OK;
+    }
+    r->ra_live = 1;
+    return TP_OK;
+}
+
 void tp_reader_free(tp_reader *r)
 {
     if (!r)
         return;
+    ra_stop(r);
+    tp__free(r->alloc, r->ra);
     ring_stop(r);
     if (r->rg) {
         for (int i = 0; i < NBLK; i++)
@@ -266,6 +395,8 @@ static void compact(tp_reader *r)
     r->pos = 0;
 }
 
+static tp_status start_ring(tp_reader *r, gz *g, tp_error *err);
+
 /* Start: detect gzip by its magic bytes, set up inflate (and its thread). */
 static tp_status start(tp_reader *r, tp_error *err)
 {
@@ -284,9 +415,15 @@ static tp_status start(tp_reader *r, tp_error *err)
         r->end += n;
     }
     if (r->end < 2 || r->buf[0] != 0x1f || r->buf[1] != 0x8b || (r->flags & TP_READ_NO_GZIP)) {
-        if (r->end == 0)
+        if (r->end == 0) {
             r->eof = 1;
-        return TP_OK;
+            return TP_OK;
+        }
+        /* Plain input: a thread reads ahead (the kernel's copy overlaps
+         * parsing); memory needs no such help. */
+        if (tp_source__is_memory(r->src) || (r->flags & TP_READ_NO_THREAD))
+            return TP_OK;
+        return start_readahead(r, err);
     }
     r->stats.gzip = 1;
     gz *g = tp__calloc(r->alloc, 1, sizeof *g);
@@ -307,11 +444,17 @@ static tp_status start(tp_reader *r, tp_error *err)
     r->end = 0;
     if (r->flags & TP_READ_NO_THREAD)
         return TP_OK;
+    return start_ring(r, g, err);
+}
+
+static tp_status start_ring(tp_reader *r, gz *g, tp_error *err)
+{
     ring *rg = tp__calloc(r->alloc, 1, sizeof *rg);
     if (!rg)
         return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
     r->rg = rg;
     rg->g = g;
+    rg->src = r->src;
     for (int i = 0; i < NBLK; i++) {
         rg->b[i].data = tp__malloc(r->alloc, CHUNK);
         if (!rg->b[i].data)
@@ -348,14 +491,46 @@ static tp_status pull(tp_reader *r, tp_error *err)
     }
     if (r->eof)
         return TP_OK;
-    compact(r);
+    if (!r->ra_issued) /* never move the window under a read in flight */
+        compact(r);
     size_t room = r->cap - r->end - PAD;
     if (room > CHUNK)
         room = CHUNK;
     size_t n = 0;
     tp_error e;
     tp_status st;
-    if (r->ring_live) {
+    if (r->ra_live) {
+        readahead *ra = r->ra;
+        pthread_mutex_lock(&ra->mu);
+        if (!r->ra_issued) {
+            ra->dst = r->buf + r->end;
+            ra->cap = room;
+            ra->pending = 1;
+            pthread_cond_broadcast(&ra->cv);
+        }
+        while (ra->pending)
+            pthread_cond_wait(&ra->cv, &ra->mu);
+        n = ra->got;
+        st = ra->st;
+        if (st != TP_OK)
+            e = ra->err;
+        r->ra_issued = 0;
+        if (st == TP_OK && n == 0)
+            st = TP_DONE;
+        r->end += n;
+        n = 0;
+        if (st == TP_OK) {
+            /* Read ahead into the free tail while the caller parses. */
+            compact(r);
+            size_t room2 = r->cap - r->end - PAD;
+            ra->dst = r->buf + r->end;
+            ra->cap = room2 > CHUNK ? CHUNK : room2;
+            ra->pending = 1;
+            r->ra_issued = 1;
+            pthread_cond_broadcast(&ra->cv);
+        }
+        pthread_mutex_unlock(&ra->mu);
+    } else if (r->ring_live) {
         ring *rg = r->rg;
         pthread_mutex_lock(&rg->mu);
         while (rg->tail == r->ring_take)

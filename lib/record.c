@@ -25,6 +25,10 @@ typedef struct fview {
     size_t len;
     size_t off;
     int type;
+    int plain; /* a string known to hold no NUL; a number already converted below */
+    int is_int; /* with plain numbers: written without fraction or exponent */
+    int64_t e8; /* with plain numbers: the value in 1e-8 units */
+    int64_t ival; /* with plain integers: the value */
 } fview;
 
 static int field_index(const uint8_t *k, size_t n)
@@ -87,7 +91,7 @@ static tp_status field_error(tp_error *err, const fview *f, int idx, const char 
  * holds a NUL. */
 static int copy_str(char *dst, size_t cap, const fview *f)
 {
-    if (f->len >= cap || memchr(f->p, 0, f->len))
+    if (f->len >= cap || (!f->plain && memchr(f->p, 0, f->len)))
         return 0;
     memcpy(dst, f->p, f->len);
     dst[f->len] = '\0';
@@ -118,7 +122,7 @@ static tp_status epoch_to_us(const fview *f, int64_t *us)
 static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_t flags,
                           tp_error *err)
 {
-    const int lenient = (flags & TP_DECODE_LENIENT) != 0;
+    const int lenient = (flags & (TP_DECODE_LENIENT | TP_DECODE_MINIMAL)) != 0;
     for (int i = F_SYMBOL; i <= F_VOLUME; i++) {
         if (f[i].type == T_ABSENT)
             return tp_error__at(err, TP_E_RECORD, obj_off, field_names[i], "missing field %s",
@@ -132,15 +136,15 @@ static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_
     if (sym->len >= TP_SYMBOL_MAX) {
         return field_error(err, sym, F_SYMBOL, "is longer than %d bytes", TP_SYMBOL_MAX - 1);
     }
-    if (memchr(sym->p, 0, sym->len))
+    if (!sym->plain && memchr(sym->p, 0, sym->len))
         return field_error(err, sym, F_SYMBOL, "contains a NUL character");
 
     const fview *pr = &f[F_PRICE];
     if (pr->type != T_NUMBER)
         return field_error(err, pr, F_PRICE, "is %s, not a number", type_name(pr->type));
     tp_error perr;
-    int64_t price;
-    if (tp_price_parse(&price, tp_cursor_make(pr->p, pr->len), &perr) != TP_OK)
+    int64_t price = pr->e8;
+    if (!pr->plain && tp_price_parse(&price, tp_cursor_make(pr->p, pr->len), &perr) != TP_OK)
         return field_error(err, pr, F_PRICE, "%s", perr.message);
     if (price <= 0)
         return field_error(err, pr, F_PRICE, "must be greater than 0");
@@ -148,8 +152,12 @@ static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_
     const fview *vo = &f[F_VOLUME];
     if (vo->type != T_NUMBER)
         return field_error(err, vo, F_VOLUME, "is %s, not a number", type_name(vo->type));
-    int64_t volume;
-    tp_status vst = tp_int_parse(&volume, tp_cursor_make(vo->p, vo->len), &perr);
+    int64_t volume = vo->ival;
+    tp_status vst = TP_OK;
+    if (!vo->plain)
+        vst = tp_int_parse(&volume, tp_cursor_make(vo->p, vo->len), &perr);
+    else if (!vo->is_int)
+        vst = TP_E_PARSE;
     if (vst == TP_E_RANGE)
         return field_error(err, vo, F_VOLUME, "integer out of range");
     if (vst != TP_OK)
@@ -171,12 +179,17 @@ static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_
     out->side[0] = '\0';
     out->exchange[0] = '\0';
 
+    if (flags & TP_DECODE_MINIMAL)
+        return TP_OK;
     const fview *ts = &f[F_TIMESTAMP];
     if (ts->type == T_STRING || ts->type == T_NUMBER) {
         int fits = copy_str(out->timestamp, sizeof out->timestamp, ts);
         if (!fits && !lenient)
             return field_error(err, ts, F_TIMESTAMP, "is too long or contains a NUL");
-        if (fits) {
+        if (fits && lenient) {
+            /* The lenient rule ignores timestamps: keep the text, parse nothing. */
+            out->ts_kind = ts->type == T_STRING ? TP_TS_STRING : TP_TS_NUMBER;
+        } else if (fits) {
             int64_t us = 0;
             tp_status tst;
             if (ts->type == T_STRING)
@@ -268,6 +281,82 @@ static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
     while ((p) < (end) && tp_json__is_ws(*(p)))                                                   \
     (p)++
 
+static inline uint64_t ld64(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* A number in plain notation: -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 10
+ * integer and 8 fraction digits (so its 1e-8 value fits), converted while
+ * scanning. Anything else (exponents, more digits) returns NULL and is left
+ * to the general path. On success v->e8, v->is_int, v->ival are set. */
+static inline const uint8_t *scan_plain_number(const uint8_t *p, const uint8_t *end, fview *v)
+{
+    int neg = *p == '-';
+    p += neg;
+    if (p >= end || *p < '0' || *p > '9')
+        return NULL;
+    uint64_t ip = 0;
+    const uint8_t *d = p;
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9')
+            ip = ip * 10 + (uint64_t)(*p++ - '0');
+        if (p - d > 10)
+            return NULL;
+    }
+    uint64_t fp = 0;
+    int fd = 0;
+    v->is_int = 1;
+    if (p < end && *p == '.') {
+        v->is_int = 0;
+        const uint8_t *f = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            fp = fp * 10 + (uint64_t)(*p++ - '0');
+        fd = (int)(p - f);
+        if (fd == 0 || fd > 8)
+            return NULL;
+    }
+    if (p >= end || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))
+        return NULL;
+    static const uint64_t pow10[9] = {100000000, 10000000, 1000000, 100000, 10000,
+                                      1000,      100,      10,      1};
+    uint64_t e8 = ip * (uint64_t)TP_PRICE_SCALE + fp * pow10[fd];
+    if (e8 > (uint64_t)INT64_MAX)
+        return NULL;
+    v->e8 = neg ? -(int64_t)e8 : (int64_t)e8;
+    v->ival = neg ? -(int64_t)ip : (int64_t)ip;
+    return p;
+}
+
+/* Match the known keys of compact JSON by 8-byte compares: `symbol":`,
+ * `volume":`, `price":`, `timestamp":`. Returns the field (or -1 when this
+ * shortcut does not apply) and sets *after past the ':'. Needs 16 bytes. */
+static inline int quick_key(const uint8_t *k, const uint8_t **after)
+{
+    uint64_t w = ld64(k);
+    if (w == ld64("symbol\":")) {
+        *after = k + 8;
+        return F_SYMBOL;
+    }
+    if (w == ld64("volume\":")) {
+        *after = k + 8;
+        return F_VOLUME;
+    }
+    if ((w & 0x00ffffffffffffffULL) == (ld64("price\":_") & 0x00ffffffffffffffULL)) {
+        *after = k + 7;
+        return F_PRICE;
+    }
+    if (w == ld64("timestam") && k[8] == 'p' && k[9] == '"' && k[10] == ':') {
+        *after = k + 11;
+        return F_TIMESTAMP;
+    }
+    return -2;
+}
+
 int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_t flags,
                     size_t *used, tp_error *err)
 {
@@ -288,28 +377,32 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         if (*p != '"')
             return TP_SCAN_FALLBACK;
         const uint8_t *k = p + 1;
-        const uint8_t *q = find_stop(k, end);
-        if (q >= end)
-            return TP_SCAN_MORE;
-        if (*q != '"')
-            return TP_SCAN_FALLBACK;
-        int idx = field_index(k, (size_t)(q - k));
-        p = q + 1;
-        SKIP_WS(p, end);
-        if (p >= end)
-            return TP_SCAN_MORE;
-        if (*p != ':')
-            return TP_SCAN_FALLBACK;
-        p++;
+        int idx = end - k >= 16 ? quick_key(k, &p) : -2;
+        if (idx == -2) {
+            const uint8_t *q = find_stop(k, end);
+            if (q >= end)
+                return TP_SCAN_MORE;
+            if (*q != '"')
+                return TP_SCAN_FALLBACK;
+            idx = field_index(k, (size_t)(q - k));
+            p = q + 1;
+            SKIP_WS(p, end);
+            if (p >= end)
+                return TP_SCAN_MORE;
+            if (*p != ':')
+                return TP_SCAN_FALLBACK;
+            p++;
+        }
         SKIP_WS(p, end);
         if (p >= end)
             return TP_SCAN_MORE;
         fview v;
         v.off = (size_t)(p - s);
+        v.plain = 1;
         uint8_t c = *p;
         if (c == '"') {
             const uint8_t *b = p + 1;
-            q = find_stop(b, end);
+            const uint8_t *q = find_stop(b, end);
             if (q >= end)
                 return TP_SCAN_MORE;
             if (*q != '"')
@@ -320,30 +413,37 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
             p = q + 1;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             const uint8_t *b = p;
-            int plain = 1; /* digits, '-' and '.' only: jansson and we read it alike */
-            while (p < end) {
-                uint8_t d = *p;
-                if ((d >= '0' && d <= '9') || d == '.' || d == '-')
-                    p++;
-                else if (d == 'e' || d == 'E' || d == '+') {
-                    plain = 0;
-                    p++;
-                } else
-                    break;
+            const uint8_t *q = scan_plain_number(p, end, &v);
+            if (q) {
+                p = q;
+            } else {
+                /* Not plain: check the syntax here, convert in the validator. */
+                int plain = 1;
+                v.plain = 0;
+                while (p < end) {
+                    uint8_t d = *p;
+                    if ((d >= '0' && d <= '9') || d == '.' || d == '-')
+                        p++;
+                    else if (d == 'e' || d == 'E' || d == '+') {
+                        plain = 0;
+                        p++;
+                    } else
+                        break;
+                }
+                if (p >= end)
+                    return TP_SCAN_MORE;
+                /* Exponents and long numbers may be out of a double's range,
+                 * where jansson refuses the whole object: let it decide. */
+                if (!plain || p - b > 20 || !tp_json__number_ok(b, (size_t)(p - b)))
+                    return TP_SCAN_FALLBACK;
             }
-            if (p >= end)
-                return TP_SCAN_MORE;
-            /* Exponents and long numbers may be out of a double's range,
-             * where jansson refuses the whole object: let it decide. */
-            if (!plain || p - b > 20 || !tp_json__number_ok(b, (size_t)(p - b)))
-                return TP_SCAN_FALLBACK;
             v.p = b;
             v.len = (size_t)(p - b);
             v.type = T_NUMBER;
         } else if (c == 't' || c == 'f' || c == 'n') {
             static const char *const lit[3] = {"true", "false", "null"};
             int li = c == 't' ? 0 : c == 'f' ? 1 : 2;
-            size_t ll = strlen(lit[li]);
+            size_t ll = li == 1 ? 5 : 4;
             if ((size_t)(end - p) < ll + 1)
                 return TP_SCAN_MORE;
             if (memcmp(p, lit[li], ll) != 0)
@@ -455,14 +555,78 @@ static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
+/* Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF),
+ * as jansson requires of strings. */
+static int utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1fu;
+            min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0fu;
+            min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07u;
+            min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i + j] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* Where the object or array starting the input ends (0 if it does not
+ * start with one or never closes). */
+static size_t value_end(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && tp_json__is_ws(s[i]))
+        i++;
+    if (i == len || (s[i] != '{' && s[i] != '['))
+        return 0;
+    tp_json_span st = {0, 0, 0, 0};
+    int done = 0;
+    size_t n = tp_json__span_feed(&st, s + i, s + len, &done);
+    return done ? i + n : 0;
+}
+
 tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uint32_t flags,
                                 tp_error *err)
 {
     json_error_t je;
-    json_t *root = json_loadb((const char *)s, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
+    json_t *root = json_loadb((const char *)s, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+                          &je);
     if (!root) {
         uint64_t at = je.position > 0 ? (uint64_t)je.position - 1 : 0;
-        if (json_error_code(&je) == json_error_numeric_overflow)
+        /* Invalid UTF-8 and numbers beyond a double are still balanced JSON
+         * values: the record is invalid, not the framing. */
+        size_t vend = json_error_code(&je) == json_error_invalid_utf8 ? value_end(s, len) : 0;
+        if (vend && !utf8_valid(s, vend))
+            return tp_error__at(err, TP_E_RECORD, at, NULL, "invalid UTF-8 at byte %llu",
+                                (unsigned long long)at);
+        if (json_error_code(&je) == json_error_numeric_overflow && at < value_end(s, len))
             return tp_error__at(err, TP_E_RECORD, at, NULL,
                                 "number out of range at byte %llu: %s", (unsigned long long)at,
                                 je.text);
@@ -502,6 +666,7 @@ tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uin
             continue;
         json_t *jv = json_object_get(root, field_names[idx]);
         fview *fv = &f[idx];
+        fv->plain = 0;
         fv->off = (size_t)(v - s);
         fv->p = v;
         fv->len = (size_t)(p - v);

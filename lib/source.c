@@ -159,3 +159,8 @@ tp_status tp_source__read(tp_source *s, uint8_t *buf, size_t cap, size_t *n, tp_
         return tp_error__set(err, TP_E_INVALID, "bad source");
     }
 }
+
+int tp_source__is_memory(const tp_source *s)
+{
+    return s->kind == SRC_MEMORY;
+}

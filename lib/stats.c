@@ -14,6 +14,7 @@ struct tp_stats {
     size_t n, cap;
     uint32_t *slots; /* index + 1 into entries; 0 = empty */
     uint32_t *hashes;
+    uint64_t *keys; /* per slot: the symbol's first 8 bytes, zero padded */
     size_t nslots;  /* power of two */
     uint64_t records;
     const tp_symbol_stats **order; /* sorted view, built on demand */
@@ -22,10 +23,22 @@ struct tp_stats {
 
 static uint32_t hash_sym(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return (uint32_t)(h ^ (h >> 32));
+    /* Eight bytes at a time (ticker symbols are short), then a final mix. */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        s += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
 tp_status tp_stats_new(tp_stats **out, const tp_allocator *alloc, tp_error *err)
@@ -37,7 +50,8 @@ tp_status tp_stats_new(tp_stats **out, const tp_allocator *alloc, tp_error *err)
     s->nslots = 64;
     s->slots = tp__calloc(alloc, s->nslots, sizeof *s->slots);
     s->hashes = tp__calloc(alloc, s->nslots, sizeof *s->hashes);
-    if (!s->slots || !s->hashes) {
+    s->keys = tp__calloc(alloc, s->nslots, sizeof *s->keys);
+    if (!s->slots || !s->hashes || !s->keys) {
         tp_stats_free(s);
         return tp_error__set(err, TP_E_NOMEM, "out of memory creating stats");
     }
@@ -52,6 +66,7 @@ void tp_stats_free(tp_stats *s)
     tp__free(s->alloc, s->entries);
     tp__free(s->alloc, s->slots);
     tp__free(s->alloc, s->hashes);
+    tp__free(s->alloc, s->keys);
     tp__free(s->alloc, s->order);
     tp__free(s->alloc, s);
 }
@@ -61,9 +76,11 @@ static tp_status grow_table(tp_stats *s, tp_error *err)
     size_t ns = s->nslots * 2;
     uint32_t *slots = tp__calloc(s->alloc, ns, sizeof *slots);
     uint32_t *hashes = tp__calloc(s->alloc, ns, sizeof *hashes);
-    if (!slots || !hashes) {
+    uint64_t *keys = tp__calloc(s->alloc, ns, sizeof *keys);
+    if (!slots || !hashes || !keys) {
         tp__free(s->alloc, slots);
         tp__free(s->alloc, hashes);
+        tp__free(s->alloc, keys);
         return tp_error__set(err, TP_E_NOMEM, "out of memory growing stats");
     }
     for (size_t i = 0; i < s->nslots; i++) {
@@ -74,11 +91,14 @@ static tp_status grow_table(tp_stats *s, tp_error *err)
             j = (j + 1) & (ns - 1);
         slots[j] = s->slots[i];
         hashes[j] = s->hashes[i];
+        keys[j] = s->keys[i];
     }
     tp__free(s->alloc, s->slots);
     tp__free(s->alloc, s->hashes);
+    tp__free(s->alloc, s->keys);
     s->slots = slots;
     s->hashes = hashes;
+    s->keys = keys;
     s->nslots = ns;
     return TP_OK;
 }
@@ -97,14 +117,24 @@ static void add_u128(uint64_t *hi, uint64_t *lo, int64_t v)
 tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err)
 {
     size_t n = t->symbol_len ? t->symbol_len : strnlen(t->symbol, sizeof t->symbol);
-    uint32_t h = hash_sym(t->symbol, n);
+    /* symbol[] is TP_SYMBOL_MAX bytes: reading 8 is always in bounds. A
+     * whole-word load then a mask avoids a store-forwarding stall. */
+    uint64_t k8;
+    memcpy(&k8, t->symbol, 8);
+    if (n < 8)
+        k8 &= (UINT64_C(1) << (8 * n)) - 1;
+    uint32_t h = n <= 8 ? (uint32_t)((k8 * 0x9e3779b97f4a7c15ULL) >> 32) : hash_sym(t->symbol, n);
     size_t mask = s->nslots - 1, j = h & mask;
     tp_symbol_stats *e = NULL;
     while (s->slots[j]) {
-        tp_symbol_stats *c = &s->entries[s->slots[j] - 1];
-        if (s->hashes[j] == h && memcmp(c->symbol, t->symbol, n) == 0 && c->symbol[n] == 0) {
-            e = c;
-            break;
+        if (s->hashes[j] == h && s->keys[j] == k8) {
+            /* Short symbols are decided by the zero-padded key alone. */
+            tp_symbol_stats *c = &s->entries[s->slots[j] - 1];
+            if (n <= 8 ? c->symbol[n] == 0 && (n == 8 || k8 >> (8 * n) == 0)
+                       : c->symbol[n] == 0 && memcmp(c->symbol, t->symbol, n) == 0) {
+                e = c;
+                break;
+            }
         }
         j = (j + 1) & mask;
     }
@@ -126,6 +156,7 @@ tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err)
         e->max_price_e8 = INT64_MIN;
         s->slots[j] = (uint32_t)(s->n + 1);
         s->hashes[j] = h;
+        s->keys[j] = k8;
         s->n++;
         s->sorted = 0;
         if (s->n * 2 > s->nslots) {

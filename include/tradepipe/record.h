@@ -57,10 +57,16 @@ typedef struct tp_trade {
 /**
  * Only symbol, price and volume must be valid (the Firehose parser's rule);
  * timestamp and the optional strings are kept when they are well-typed and
- * fit, and otherwise ignored. Without it, a present timestamp must be an
+ * fit, and otherwise ignored. The timestamp is kept as text only (ts_kind
+ * and timestamp[] set, never TP_TRADE_TS_PARSED). Without it, a present timestamp must be an
  * ISO-8601 string or an epoch number, and the optional fields strings.
  */
 #define TP_DECODE_LENIENT 0x1u
+/**
+ * Decode symbol, price and volume only: timestamp and the optional strings
+ * are skipped (left empty), whatever they hold. Implies TP_DECODE_LENIENT.
+ */
+#define TP_DECODE_MINIMAL 0x4u
 /** Skip the specialised scanner and decode through jansson (the reference path). */
 #define TP_DECODE_REFERENCE 0x2u
 

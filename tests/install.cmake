@@ -1,0 +1,6 @@
+# Install into a temporary prefix and build an outside program against it.
+if(TP_BUILD_TESTS AND NOT TP_FUZZ AND NOT TP_SANITIZE)
+    add_test(NAME install
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/install/run ${PROJECT_SOURCE_DIR}
+                     ${PROJECT_BINARY_DIR})
+endif()
