@@ -131,7 +131,11 @@ typedef struct tp_engine_stats {
     uint64_t symbols;
 } tp_engine_stats;
 
-/** One thread at a time per engine. */
+/**
+ * One thread at a time per engine. Memory: about 1 KiB plus 16 bytes per
+ * window tick for each symbol (window 20: ~1.3 KiB a symbol); bound it with
+ * max_symbols.
+ */
 typedef struct tp_engine tp_engine;
 
 /**

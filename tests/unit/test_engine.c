@@ -550,8 +550,10 @@ START_TEST(test_random_against_model)
     memset(&m, 0, sizeof m);
     tp_engine_options o = TP_ENGINE_OPTIONS_INIT;
     o.window = 1 + (uint32_t)(rnd() % 30);
-    o.drop_pct_e8 = (int64_t)(rnd() % (uint64_t)TP_PCT_E8(5));
-    o.take_profit_pct_e8 = (int64_t)(rnd() % (uint64_t)TP_PCT_E8(6));
+    /* Whole percentages half the time, so exact boundaries get hit. */
+    o.drop_pct_e8 = rnd() % 2 ? TP_PCT_E8(rnd() % 5) : (int64_t)(rnd() % (uint64_t)TP_PCT_E8(5));
+    o.take_profit_pct_e8 =
+        rnd() % 2 ? TP_PCT_E8(rnd() % 6) : (int64_t)(rnd() % (uint64_t)TP_PCT_E8(6));
     if (rnd() % 2) {
         o.flags = TP_ENGINE_STOP_LOSS;
         o.stop_loss_pct_e8 = (int64_t)(rnd() % (uint64_t)TP_PCT_E8(8));
@@ -576,7 +578,7 @@ START_TEST(test_random_against_model)
         else
             seq = ms->last_seq + 1 + rnd() % 3;
         /* A random walk with jumps, sometimes exactly on a threshold. */
-        int64_t step_e8 = (int64_t)(rnd() % 400000000) - 200000000;
+        int64_t step_e8 = ((int64_t)(rnd() % 40000) - 20000) * 10000;
         if (rnd() % 20 == 0)
             step_e8 *= 10;
         int64_t price = px[s] + step_e8;
@@ -585,6 +587,14 @@ START_TEST(test_random_against_model)
         if (ms->qty && rnd() % 8 == 0) /* land exactly on the take-profit */
             price = (int64_t)(((i128)ms->entry * (TP_PCT_E8(100) + o.take_profit_pct_e8)) /
                               TP_PCT_E8(100));
+        if (!ms->qty && ms->n && rnd() % 8 == 0) { /* land exactly on the drop */
+            int64_t ref = 0;
+            for (size_t k = ms->n > o.window ? ms->n - o.window : 0; k < ms->n; k++)
+                ref = ms->hist[k] > ref ? ms->hist[k] : ref;
+            price = (int64_t)(((i128)ref * (TP_PCT_E8(100) - o.drop_pct_e8)) / TP_PCT_E8(100));
+            if (price < 1)
+                price = 1;
+        }
         char seqs[32];
         snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)seq);
         tp_tick t = mk(ms->name, "shard-0", seqs, price);
