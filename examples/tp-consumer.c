@@ -34,14 +34,18 @@ static const char usage[] =
     "  --stop-loss-pct P       also sell when more than P% under the entry (off)\n"
     "  --order-size N          shares per buy (100)\n"
     "  --max-symbols N         refuse ticks of new symbols past N (100000)\n"
-    "  --positions file:PATH   load engine state from PATH and save it back\n"
-    "                          atomically as ticks are applied\n"
+    "  --positions file:PATH   load engine state from PATH; save it back\n"
+    "                          atomically after events (at most once per\n"
+    "                          --checkpoint-ms) and at the end\n"
+    "  --checkpoint-ms N       least time between two positions saves (1000;\n"
+    "                          0: after every event)\n"
     "  --trades file:DIR       write each completed trade to\n"
     "                          DIR/completed-trades/SYMBOL/<key>.json\n"
     "Percentages are exact decimals (2.5 is fine). With --positions, running the\n"
-    "same input again changes nothing and prints no new events; a trade is\n"
-    "archived before the positions that follow it are saved, so a crash never\n"
-    "loses one.\n"
+    "same input again changes nothing and prints no new events. A trade is\n"
+    "archived before any later positions save, so after a crash running the\n"
+    "same input again redoes what was not saved and gives the same positions\n"
+    "and trades (a trade is overwritten, never duplicated).\n"
     "\n"
     "Malformed records are reported on stderr as PATH:BYTE_OFFSET: reason\n"
     "(offsets count uncompressed bytes) and skipped, as tp-parse does; so is a\n"
@@ -63,6 +67,7 @@ typedef struct consumer {
     tp_buf line;
     uint64_t records, malformed, refused, applied, dups, buys, sells;
     int dirty; /* applied ticks not saved yet */
+    int64_t checkpoint_ns, last_save_ns;
     int rc;
 } consumer;
 
@@ -157,11 +162,16 @@ static int print_event(consumer *C, const tp_engine_event *ev, const tp_trade *t
     return 0;
 }
 
-static int save_positions(consumer *C)
+/* Save if something changed; unless `force`, at most once per checkpoint. */
+static int save_positions(consumer *C, int force)
 {
     tp_error err;
     if (!C->positions || !C->dirty)
         return 0;
+    int64_t now = tp_time_mono_ns();
+    if (!force && now - C->last_save_ns < C->checkpoint_ns)
+        return 0;
+    C->last_save_ns = now;
     if (tp_positions_store_save(C->positions, C->engine, NULL, 0, &err) != TP_OK) {
         fprintf(stderr, "tp-consumer: saving positions: %s\n", err.message);
         return 2;
@@ -220,7 +230,7 @@ static int on_trade(consumer *C, const tp_trade *t, uint64_t offset)
         } else {
             C->buys++;
         }
-        if (save_positions(C))
+        if (save_positions(C, 0))
             return 2;
         if (print_event(C, &ev[i], t))
             return 2;
@@ -322,6 +332,7 @@ int main(int argc, char **argv)
 {
     consumer C;
     memset(&C, 0, sizeof C);
+    C.checkpoint_ns = 1000000000;
     tp_engine_options_init(&C.opts, TP_ENGINE_OPTIONS_VERSION);
     const char *source = NULL, *events = NULL, *positions = NULL, *trades = NULL;
     for (int i = 1; i < argc; i++) {
@@ -365,6 +376,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--order-size")) {
             if (parse_count(a, v, 1, INT64_MAX, &C.opts.order_size))
                 return 2;
+        } else if (!strcmp(a, "--checkpoint-ms")) {
+            if (parse_count(a, v, 0, INT64_MAX / 1000000, &x))
+                return 2;
+            C.checkpoint_ns = x * 1000000;
         } else if (!strcmp(a, "--max-symbols")) {
             if (parse_count(a, v, 1, UINT32_MAX, &x))
                 return 2;
@@ -417,7 +432,7 @@ int main(int argc, char **argv)
     }
     rc = run(&C);
     /* What was applied is saved even when the input broke off. */
-    if (save_positions(&C))
+    if (save_positions(&C, 1))
         rc = 2;
     if (fflush(C.events) != 0) {
         fprintf(stderr, "tp-consumer: cannot write events: %s\n", strerror(errno));
