@@ -132,9 +132,9 @@ static int print_event(consumer *C, const tp_engine_event *ev, const tp_trade *t
         st = json_string(b, ev->symbol);
     tp_price_format(px, ev->price_e8);
     if (st == TP_OK)
-        st = tp_buf_appendf(b, NULL, ",\"side\":\"%s\",\"price\":%s,\"quantity\":%lld,\"timestamp\":",
-                            ev->side == TP_SIDE_BUY ? "buy" : "sell", px,
-                            (long long)ev->quantity);
+        st = tp_buf_appendf(b, NULL,
+                            ",\"side\":\"%s\",\"price\":%s,\"quantity\":%lld,\"timestamp\":",
+                            ev->side == TP_SIDE_BUY ? "buy" : "sell", px, (long long)ev->quantity);
     if (st == TP_OK) {
         if (t->ts_kind == TP_TS_STRING)
             st = json_string(b, t->timestamp);
@@ -252,8 +252,7 @@ static void summary(consumer *C)
             "already applied; %llu buys, %llu sells\n",
             (unsigned long long)C->records, (unsigned long long)C->malformed,
             (unsigned long long)C->refused, (unsigned long long)C->applied,
-            (unsigned long long)C->dups, (unsigned long long)C->buys,
-            (unsigned long long)C->sells);
+            (unsigned long long)C->dups, (unsigned long long)C->buys, (unsigned long long)C->sells);
     if (!all)
         return;
     for (size_t i = 0; i < n; i++)
@@ -313,8 +312,7 @@ static int run(consumer *C)
         if (st == TP_E_RECORD || st == TP_E_TOO_LARGE) {
             C->records++; /* a malformed record still takes its sequence */
             C->malformed++;
-            fprintf(stderr, "%s:%llu: %s\n", C->path, (unsigned long long)err.offset,
-                    err.message);
+            fprintf(stderr, "%s:%llu: %s\n", C->path, (unsigned long long)err.offset, err.message);
             if (C->rc < 1)
                 C->rc = 1;
             continue;

@@ -3,8 +3,8 @@
  * Each symbol keeps the maximum of its last `window` prices in a monotonic
  * deque (a ring of (tick index, price) with strictly decreasing prices), so
  * the reference costs O(1) amortised per tick whatever the window. */
-#include "core_int.h"
 #include "tradepipe/engine.h"
+#include "core_int.h"
 
 #include <zlib.h>
 
@@ -29,7 +29,7 @@ typedef struct sym {
     char entry_seq[TP_SEQUENCE_MAX];
     char last_shard[TP_SHARD_MAX];
     char last_seq[TP_SEQUENCE_MAX];
-    uint64_t *dq_idx;  /* window entries, in the same allocation as the sym */
+    uint64_t *dq_idx; /* window entries, in the same allocation as the sym */
     int64_t *dq_price;
 } sym;
 
@@ -38,7 +38,7 @@ struct tp_engine {
     const tp_allocator *alloc;
     sym **syms; /* in order of first appearance */
     size_t nsyms, cap_syms;
-    uint32_t *table; /* open addressing: index+1 into syms, 0 = empty */
+    uint32_t *table;  /* open addressing: index+1 into syms, 0 = empty */
     size_t table_cap; /* a power of two, at least twice nsyms */
     tp_engine_stats stats;
 };
@@ -60,8 +60,8 @@ static tp_status check_options(const tp_engine_options *o, tp_error *err)
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "version",
                             "unknown engine options version %u", (unsigned)o->version);
     if (o->flags & ~TP_ENGINE_STOP_LOSS)
-        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "flags",
-                            "unknown engine flags 0x%x", (unsigned)o->flags);
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "flags", "unknown engine flags 0x%x",
+                            (unsigned)o->flags);
     if (o->window < 1 || o->window > TP_ENGINE_MAX_WINDOW)
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "window",
                             "window must be 1..%u ticks, not %u", TP_ENGINE_MAX_WINDOW,
@@ -105,10 +105,7 @@ tp_status tp_engine_new(tp_engine **out, const tp_engine_options *opts, tp_error
     return TP_OK;
 }
 
-static void sym_free(const tp_allocator *a, sym *s)
-{
-    tp__free(a, s);
-}
+static void sym_free(const tp_allocator *a, sym *s) { tp__free(a, s); }
 
 void tp_engine_free(tp_engine *e)
 {
@@ -121,10 +118,7 @@ void tp_engine_free(tp_engine *e)
     tp__free(e->alloc, e);
 }
 
-void tp_engine_options_get(const tp_engine *e, tp_engine_options *out)
-{
-    *out = e->opt;
-}
+void tp_engine_options_get(const tp_engine *e, tp_engine_options *out) { *out = e->opt; }
 
 void tp_engine_stats_get(const tp_engine *e, tp_engine_stats *out)
 {
@@ -302,8 +296,8 @@ static void fill_event(tp_engine_event *ev, const sym *s, const tp_tick *t)
     ev->ts_us = t->ts_us;
 }
 
-tp_status tp_engine_apply(tp_engine *e, const tp_tick *t, tp_engine_event *events,
-                          size_t *n_events, tp_error *err)
+tp_status tp_engine_apply(tp_engine *e, const tp_tick *t, tp_engine_event *events, size_t *n_events,
+                          tp_error *err)
 {
     if (!e || !t || !n_events || !events)
         return tp_error__set(err, TP_E_INVALID, "tp_engine_apply: NULL argument");
@@ -439,27 +433,21 @@ static void fill_position(const sym *s, tp_position *out)
     memcpy(out->last_sequence, s->last_seq, (size_t)s->last_seq_len + 1);
 }
 
-tp_status tp_engine_position(const tp_engine *e, tp_cursor symbol, tp_position *out,
-                             tp_error *err)
+tp_status tp_engine_position(const tp_engine *e, tp_cursor symbol, tp_position *out, tp_error *err)
 {
-    const sym *s = symbol.len ? find_sym(e, symbol.ptr, symbol.len,
-                                         hash_bytes(symbol.ptr, symbol.len))
-                              : NULL;
+    const sym *s =
+        symbol.len ? find_sym(e, symbol.ptr, symbol.len, hash_bytes(symbol.ptr, symbol.len)) : NULL;
     if (!s)
-        return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "symbol",
-                            "no tick of symbol '%.*s' yet", (int)(symbol.len > 64 ? 64 : symbol.len),
-                            symbol.len ? (const char *)symbol.ptr : "");
+        return tp_error__at(
+            err, TP_E_NOT_FOUND, TP_NO_OFFSET, "symbol", "no tick of symbol '%.*s' yet",
+            (int)(symbol.len > 64 ? 64 : symbol.len), symbol.len ? (const char *)symbol.ptr : "");
     fill_position(s, out);
     return TP_OK;
 }
 
-size_t tp_engine_symbol_count(const tp_engine *e)
-{
-    return e->nsyms;
-}
+size_t tp_engine_symbol_count(const tp_engine *e) { return e->nsyms; }
 
-tp_status tp_engine_position_at(const tp_engine *e, size_t index, tp_position *out,
-                                tp_error *err)
+tp_status tp_engine_position_at(const tp_engine *e, size_t index, tp_position *out, tp_error *err)
 {
     if (index >= e->nsyms)
         return tp_error__set(err, TP_E_NOT_FOUND, "symbol index %zu past the end (%zu symbols)",
@@ -513,8 +501,8 @@ static uint64_t get_u64(const uint8_t *p)
 
 static tp_status snap_symbol(const tp_engine *e, const sym *s, tp_buf *out, tp_error *err)
 {
-    size_t need = (size_t)SNAP_MIN_SYMBOL + s->name_len + s->entry_shard_len +
-                  s->entry_seq_len + s->last_shard_len + s->last_seq_len + (size_t)s->dq_len * 16;
+    size_t need = (size_t)SNAP_MIN_SYMBOL + s->name_len + s->entry_shard_len + s->entry_seq_len +
+                  s->last_shard_len + s->last_seq_len + (size_t)s->dq_len * 16;
     tp_status st = tp_buf_reserve(out, need, err);
     if (st != TP_OK)
         return st;
@@ -564,8 +552,7 @@ tp_status tp_engine_snapshot(const tp_engine *e, tp_cursor symbol, tp_buf *out, 
         if (!one)
             return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "symbol",
                                 "no tick of symbol '%.*s' yet",
-                                (int)(symbol.len > 64 ? 64 : symbol.len),
-                                (const char *)symbol.ptr);
+                                (int)(symbol.len > 64 ? 64 : symbol.len), (const char *)symbol.ptr);
     }
     size_t start = out->len;
     uint8_t hdr[SNAP_HEADER_SIZE];
@@ -604,8 +591,8 @@ typedef struct rd {
 
 static tp_status truncated(const rd *r, tp_error *err, const char *what)
 {
-    return tp_error__at(err, TP_E_PARSE, r->at, what, "snapshot truncated at byte %zu (%s)",
-                        r->at, what);
+    return tp_error__at(err, TP_E_PARSE, r->at, what, "snapshot truncated at byte %zu (%s)", r->at,
+                        what);
 }
 
 static int take(rd *r, size_t n)
@@ -616,8 +603,7 @@ static int take(rd *r, size_t n)
     return 1;
 }
 
-static tp_status corrupt(const rd *r, size_t at, const char *field, tp_error *err,
-                         const char *why)
+static tp_status corrupt(const rd *r, size_t at, const char *field, tp_error *err, const char *why)
 {
     (void)r;
     return tp_error__at(err, TP_E_STATE, at, field, "corrupt snapshot at byte %zu: %s %s", at,
@@ -663,14 +649,14 @@ static tp_status read_sym(tp_engine *e, rd *r, sym *s, tp_error *err)
     s->buys = get_u64(q + 40);
     s->sells = get_u64(q + 48);
     size_t at_strs = r->at;
-    if ((st = read_str(r, s->entry_shard, &s->entry_shard_len, TP_SHARD_MAX, "entry_shard",
-                       err)) != TP_OK ||
+    if ((st = read_str(r, s->entry_shard, &s->entry_shard_len, TP_SHARD_MAX, "entry_shard", err)) !=
+            TP_OK ||
         (st = read_str(r, s->entry_seq, &s->entry_seq_len, TP_SEQUENCE_MAX, "entry_sequence",
                        err)) != TP_OK ||
-        (st = read_str(r, s->last_shard, &s->last_shard_len, TP_SHARD_MAX, "last_shard",
-                       err)) != TP_OK ||
-        (st = read_str(r, s->last_seq, &s->last_seq_len, TP_SEQUENCE_MAX, "last_sequence",
-                       err)) != TP_OK)
+        (st = read_str(r, s->last_shard, &s->last_shard_len, TP_SHARD_MAX, "last_shard", err)) !=
+            TP_OK ||
+        (st = read_str(r, s->last_seq, &s->last_seq_len, TP_SEQUENCE_MAX, "last_sequence", err)) !=
+            TP_OK)
         return st;
 
     /* The position must be one the engine could have reached. */
@@ -686,8 +672,8 @@ static tp_status read_sym(tp_engine *e, rd *r, sym *s, tp_error *err)
         if (check_sequence((const uint8_t *)s->entry_seq, s->entry_seq_len, NULL) != TP_OK)
             return corrupt(r, at_strs, "entry_sequence", err, "is not a sequence number");
     }
-    if (s->sells > s->buys || s->buys - s->sells != (s->qty ? 1u : 0u) ||
-        s->buys > s->ticks || s->sells > s->ticks - s->buys)
+    if (s->sells > s->buys || s->buys - s->sells != (s->qty ? 1u : 0u) || s->buys > s->ticks ||
+        s->sells > s->ticks - s->buys)
         return corrupt(r, at_nums + 32, "counters", err, "do not add up");
     if (s->sells == 0 && s->pnl_e8 != 0)
         return corrupt(r, at_nums + 24, "realized_pnl", err, "is set without a sell");
@@ -731,8 +717,8 @@ static tp_status read_sym(tp_engine *e, rd *r, sym *s, tp_error *err)
 static tp_status param_mismatch(tp_error *err, const char *field, int64_t snap, int64_t mine)
 {
     return tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, field,
-                        "snapshot made with %s = %lld, the engine has %lld", field,
-                        (long long)snap, (long long)mine);
+                        "snapshot made with %s = %lld, the engine has %lld", field, (long long)snap,
+                        (long long)mine);
 }
 
 tp_status tp_engine_restore(tp_engine *e, tp_cursor snap, tp_error *err)
@@ -758,14 +744,14 @@ tp_status tp_engine_restore(tp_engine *e, tp_cursor snap, tp_error *err)
     uint32_t version = get_u32(snap.ptr + 4);
     if (version != TP_ENGINE_SNAPSHOT_VERSION)
         return tp_error__at(err, TP_E_UNSUPPORTED, 4, "version",
-                            "snapshot version %u, this library reads version %d",
-                            (unsigned)version, TP_ENGINE_SNAPSHOT_VERSION);
+                            "snapshot version %u, this library reads version %d", (unsigned)version,
+                            TP_ENGINE_SNAPSHOT_VERSION);
     uint32_t want = get_u32(snap.ptr + snap.len - 4);
     uint32_t got = (uint32_t)crc32(0L, snap.ptr, (uInt)(snap.len - 4));
     if (want != got)
         return tp_error__at(err, TP_E_CHECKSUM, snap.len - 4, NULL,
-                            "snapshot checksum mismatch (CRC-32 %08x, stored %08x)",
-                            (unsigned)got, (unsigned)want);
+                            "snapshot checksum mismatch (CRC-32 %08x, stored %08x)", (unsigned)got,
+                            (unsigned)want);
     r.len = snap.len - 4;
 
     if (get_u32(snap.ptr + 8) != e->opt.flags)

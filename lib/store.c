@@ -120,8 +120,8 @@ void tp_trade_archive_free(tp_trade_archive *a)
     tp__free(a->alloc, a);
 }
 
-tp_status tp_trade_archive_open(tp_trade_archive **out, const char *uri,
-                                const tp_allocator *alloc, tp_error *err)
+tp_status tp_trade_archive_open(tp_trade_archive **out, const char *uri, const tp_allocator *alloc,
+                                tp_error *err)
 {
     if (!out || !uri)
         return tp_error__set(err, TP_E_INVALID, "tp_trade_archive_open: NULL argument");
@@ -168,8 +168,8 @@ tp_status tp_completed_trade_key(char out[TP_TRADE_KEY_MAX], const tp_engine_eve
     crc = crc32(crc, (const Bytef *)"", 1);
     crc = crc32(crc, (const Bytef *)ev->shard, (uInt)strlen(ev->shard));
     /* 17 + 3*127 + 1 + 129 + 1 + 129 + 1 + 8 + 5 + NUL < TP_TRADE_KEY_MAX */
-    snprintf(out + n, TP_TRADE_KEY_MAX - n, "/%s-%s-%08lx.json", ev->entry_sequence,
-             ev->sequence, (unsigned long)(crc & 0xffffffffUL));
+    snprintf(out + n, TP_TRADE_KEY_MAX - n, "/%s-%s-%08lx.json", ev->entry_sequence, ev->sequence,
+             (unsigned long)(crc & 0xffffffffUL));
     return TP_OK;
 }
 

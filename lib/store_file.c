@@ -110,9 +110,9 @@ static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *s
     tp_buf_init(&out, f->alloc, 0);
     tp_buf_init(&scratch, f->alloc, 0);
     size_t count = tp_engine_symbol_count(e);
-    tp_status st = tp_buf_appendf(&out, err,
-                                  "{\"format\":\"%s\",\"version\":%d,\"symbols\":%zu,\"params\":",
-                                  POS_FORMAT, POS_VERSION, count);
+    tp_status st = tp_buf_appendf(
+        &out, err, "{\"format\":\"%s\",\"version\":%d,\"symbols\":%zu,\"params\":", POS_FORMAT,
+        POS_VERSION, count);
     if (st == TP_OK)
         st = append_params(&out, &o, err);
     if (st == TP_OK)
@@ -186,8 +186,9 @@ static tp_status check_header(file_store *f, json_t *h, const tp_engine_options 
         if (!json_equal(v, json_object_get(got, key))) {
             char msg[120];
             char *mine = json_dumps(v, JSON_ENCODE_ANY);
-            snprintf(msg, sizeof msg, "differs: the file was written with other engine "
-                                      "parameters (the engine has %s)",
+            snprintf(msg, sizeof msg,
+                     "differs: the file was written with other engine "
+                     "parameters (the engine has %s)",
                      mine ? mine : "?");
             free(mine);
             st = bad_line(err, TP_E_STATE, f->path, 1, 0, key, msg);
@@ -251,12 +252,11 @@ static tp_status load_symbol(file_store *f, json_t *obj, uint32_t line, uint64_t
         bad = "last_sequence";
     else {
         json_t *t = json_object_get(obj, "entry_time");
-        if (p.entry_ts_us == TP_ENGINE_NO_TIME ? !json_is_null(t)
-                                               : !json_is_string(t) ||
-                                                     strncmp(json_string_value(t), when + 1,
-                                                             strlen(when) - 2) != 0 ||
-                                                     strlen(json_string_value(t)) !=
-                                                         strlen(when) - 2)
+        if (p.entry_ts_us == TP_ENGINE_NO_TIME
+                ? !json_is_null(t)
+                : !json_is_string(t) ||
+                      strncmp(json_string_value(t), when + 1, strlen(when) - 2) != 0 ||
+                      strlen(json_string_value(t)) != strlen(when) - 2)
             bad = "entry_time";
     }
     if (bad)
@@ -308,8 +308,7 @@ static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
                 st = bad_line(err, TP_E_PARSE, f->path, 1, 0, "symbols", "is not a count");
             if (st == TP_OK)
                 want_symbols = (size_t)json_integer_value(n);
-        }
-        else
+        } else
             st = load_symbol(f, obj, line, pos, tmpe, &blob, err);
         json_decref(obj);
         obj = NULL;

@@ -122,8 +122,7 @@ tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err
             if (e != EEXIST)
                 st = io_error(err, "cannot create directory", p, e);
             else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
-                st = tp_error__set(err, TP_E_IO, "cannot create directory %s: a file is there",
-                                   p);
+                st = tp_error__set(err, TP_E_IO, "cannot create directory %s: a file is there", p);
         }
         p[i] = c;
     }

@@ -36,7 +36,7 @@ extern "C" {
 #define TP_SHARD_MAX 129
 
 /** One percent in the 1e-8 units the percentage options use. */
-#define TP_PCT_E8(whole) ((int64_t)(whole) * INT64_C(100000000))
+#define TP_PCT_E8(whole) ((int64_t)(whole)*INT64_C(100000000))
 
 /* tp_engine_options.flags */
 #define TP_ENGINE_STOP_LOSS 0x1u /* stop_loss_pct_e8 is in force */
@@ -49,20 +49,22 @@ extern "C" {
 #define TP_ENGINE_DEFAULT_MAX_SYMBOLS 100000u
 
 typedef struct tp_engine_options {
-    uint32_t version;             /* TP_ENGINE_OPTIONS_VERSION */
-    uint32_t flags;               /* TP_ENGINE_* */
-    uint32_t window;              /* previous ticks in the reference, 1..TP_ENGINE_MAX_WINDOW */
-    uint32_t max_symbols;         /* 0 = TP_ENGINE_DEFAULT_MAX_SYMBOLS */
-    int64_t drop_pct_e8;          /* 0 <= x <= 100%: buy below reference by more than this */
-    int64_t take_profit_pct_e8;   /* >= 0: sell above entry by more than this */
-    int64_t stop_loss_pct_e8;     /* 0 <= x <= 100%, with TP_ENGINE_STOP_LOSS */
-    int64_t order_size;           /* > 0: quantity bought */
-    const tp_allocator *alloc;    /* NULL = malloc/free */
+    uint32_t version;           /* TP_ENGINE_OPTIONS_VERSION */
+    uint32_t flags;             /* TP_ENGINE_* */
+    uint32_t window;            /* previous ticks in the reference, 1..TP_ENGINE_MAX_WINDOW */
+    uint32_t max_symbols;       /* 0 = TP_ENGINE_DEFAULT_MAX_SYMBOLS */
+    int64_t drop_pct_e8;        /* 0 <= x <= 100%: buy below reference by more than this */
+    int64_t take_profit_pct_e8; /* >= 0: sell above entry by more than this */
+    int64_t stop_loss_pct_e8;   /* 0 <= x <= 100%, with TP_ENGINE_STOP_LOSS */
+    int64_t order_size;         /* > 0: quantity bought */
+    const tp_allocator *alloc;  /* NULL = malloc/free */
 } tp_engine_options;
 #define TP_ENGINE_OPTIONS_VERSION 1
-#define TP_ENGINE_OPTIONS_INIT                                                                    \
-    {TP_ENGINE_OPTIONS_VERSION, 0, TP_ENGINE_DEFAULT_WINDOW, 0, TP_PCT_E8(2), TP_PCT_E8(5),      \
-     0, 100, NULL}
+#define TP_ENGINE_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        TP_ENGINE_OPTIONS_VERSION, 0, TP_ENGINE_DEFAULT_WINDOW, 0, TP_PCT_E8(2), TP_PCT_E8(5), 0,  \
+            100, NULL                                                                              \
+    }
 
 /** Set `o` to TP_ENGINE_OPTIONS_INIT. @return TP_OK; TP_E_INVALID for an unknown version. */
 TP_API tp_status tp_engine_options_init(tp_engine_options *o, uint32_t version);
@@ -114,7 +116,7 @@ typedef struct tp_position {
     uint64_t ticks;          /* applied ticks (duplicates excluded) */
     uint64_t buys;
     uint64_t sells;
-    int64_t reference_e8;    /* the reference the next tick would see, 0 = none */
+    int64_t reference_e8; /* the reference the next tick would see, 0 = none */
     char symbol[TP_SYMBOL_MAX];
     char entry_shard[TP_SHARD_MAX];
     char entry_sequence[TP_SEQUENCE_MAX];

@@ -87,8 +87,7 @@ TP_API tp_status tp_positions_store_open(tp_positions_store **out, const char *u
  *         where); TP_E_CHECKSUM; the engine's restore errors (parameters
  *         that differ: TP_E_STATE naming the parameter); TP_E_NOMEM.
  */
-TP_API tp_status tp_positions_store_load(tp_positions_store *s, tp_engine *engine,
-                                         tp_error *err);
+TP_API tp_status tp_positions_store_load(tp_positions_store *s, tp_engine *engine, tp_error *err);
 
 /** Save (see the vtable). @return TP_OK; TP_E_IO; TP_E_NOMEM; the backend's errors. */
 TP_API tp_status tp_positions_store_save(tp_positions_store *s, const tp_engine *engine,

@@ -38,8 +38,8 @@ static void try_restore(const uint8_t *data, size_t size, const tp_engine_option
             abort();
         if (tp_engine_new(&f, o, &err) != TP_OK ||
             tp_engine_restore(f, tp_buf_cursor(&a), &err) != TP_OK ||
-            tp_engine_snapshot(f, tp_cursor_from_str(""), &b, &err) != TP_OK ||
-            a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0)
+            tp_engine_snapshot(f, tp_cursor_from_str(""), &b, &err) != TP_OK || a.len != b.len ||
+            memcmp(a.ptr, b.ptr, a.len) != 0)
             abort(); /* what restores must round-trip exactly */
         for (size_t i = 0; i < tp_engine_symbol_count(e) && i < 8; i++) {
             tp_position p;

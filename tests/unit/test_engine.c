@@ -37,8 +37,7 @@ static tp_engine *new_engine(const tp_engine_options *o)
 }
 
 /* Apply `price` as the next tick of `sym` (sequence = *seq, incremented). */
-static size_t step(tp_engine *e, const char *sym, int64_t price, uint64_t *seq,
-                   tp_engine_event *ev)
+static size_t step(tp_engine *e, const char *sym, int64_t price, uint64_t *seq, tp_engine_event *ev)
 {
     char s[32];
     snprintf(s, sizeof s, "%llu", (unsigned long long)++*seq);
@@ -66,8 +65,7 @@ static const struct {
     {"drop_pct", 1, 0, 20, TP_PCT_E8(100) + 1, TP_PCT_E8(5), 0, 100},
     {"take_profit_pct", 1, 0, 20, TP_PCT_E8(2), -1, 0, 100},
     {"stop_loss_pct", 1, TP_ENGINE_STOP_LOSS, 20, TP_PCT_E8(2), TP_PCT_E8(5), -1, 100},
-    {"stop_loss_pct", 1, TP_ENGINE_STOP_LOSS, 20, TP_PCT_E8(2), TP_PCT_E8(5),
-     TP_PCT_E8(101), 100},
+    {"stop_loss_pct", 1, TP_ENGINE_STOP_LOSS, 20, TP_PCT_E8(2), TP_PCT_E8(5), TP_PCT_E8(101), 100},
     {"order_size", 1, 0, 20, TP_PCT_E8(2), TP_PCT_E8(5), 0, 0},
     {"order_size", 1, 0, 20, TP_PCT_E8(2), TP_PCT_E8(5), 0, -5},
 };
@@ -126,33 +124,104 @@ static const struct {
     {"no reference on the first tick", 20, "2", "5", NULL, 100, {"1", NULL}, ""},
     {"a drop of exactly 2% does not buy", 20, "2", "5", NULL, 100, {"100", "98", NULL}, ""},
     {"a drop just over 2% buys", 20, "2", "5", NULL, 100, {"100", "97.99999999", NULL}, "1:B"},
-    {"a gain of exactly 5% does not sell", 20, "2", "5", NULL, 100,
-     {"100", "97", "101.85", NULL}, "1:B"},
-    {"a gain just over 5% sells", 20, "2", "5", NULL, 100,
-     {"100", "97", "101.85000001", NULL}, "1:B 2:S:485.000001"},
-    {"the window drops ticks older than W (W=3)", 3, "2", "5", NULL, 100,
-     {"200", "197", "197", "197", "195.5", NULL}, ""},
-    {"the window reaches back W ticks (W=4)", 4, "2", "5", NULL, 100,
-     {"200", "197", "197", "197", "195.5", NULL}, "4:B"},
-    {"fewer than W ticks: the highest of those", 20, "2", "5", NULL, 100,
-     {"10", "50", "48", NULL}, "2:B"},
-    {"W=1: the previous tick only", 1, "2", "5", NULL, 100,
-     {"100", "99", "97", "90", NULL}, "2:B"},
-    {"when long only SELL is checked", 20, "2", "5", NULL, 100,
-     {"100", "90", "50", "10", "94.5", NULL}, "1:B"},
-    {"the window holds ticks while long", 2, "2", "5", NULL, 10,
-     {"100", "90", "94.4", "95", "94", NULL}, "1:B 3:S:50"},
-    {"stop-loss exactly at 10% does not sell", 20, "2", "5", "10", 100,
-     {"100", "90", "81", NULL}, "1:B"},
-    {"stop-loss sells below", 20, "2", "5", "10", 100,
-     {"100", "90", "80.99999999", NULL}, "1:B 2:S:-900.000001"},
+    {"a gain of exactly 5% does not sell",
+     20,
+     "2",
+     "5",
+     NULL,
+     100,
+     {"100", "97", "101.85", NULL},
+     "1:B"},
+    {"a gain just over 5% sells",
+     20,
+     "2",
+     "5",
+     NULL,
+     100,
+     {"100", "97", "101.85000001", NULL},
+     "1:B 2:S:485.000001"},
+    {"the window drops ticks older than W (W=3)",
+     3,
+     "2",
+     "5",
+     NULL,
+     100,
+     {"200", "197", "197", "197", "195.5", NULL},
+     ""},
+    {"the window reaches back W ticks (W=4)",
+     4,
+     "2",
+     "5",
+     NULL,
+     100,
+     {"200", "197", "197", "197", "195.5", NULL},
+     "4:B"},
+    {"fewer than W ticks: the highest of those",
+     20,
+     "2",
+     "5",
+     NULL,
+     100,
+     {"10", "50", "48", NULL},
+     "2:B"},
+    {"W=1: the previous tick only", 1, "2", "5", NULL, 100, {"100", "99", "97", "90", NULL}, "2:B"},
+    {"when long only SELL is checked",
+     20,
+     "2",
+     "5",
+     NULL,
+     100,
+     {"100", "90", "50", "10", "94.5", NULL},
+     "1:B"},
+    {"the window holds ticks while long",
+     2,
+     "2",
+     "5",
+     NULL,
+     10,
+     {"100", "90", "94.4", "95", "94", NULL},
+     "1:B 3:S:50"},
+    {"stop-loss exactly at 10% does not sell",
+     20,
+     "2",
+     "5",
+     "10",
+     100,
+     {"100", "90", "81", NULL},
+     "1:B"},
+    {"stop-loss sells below",
+     20,
+     "2",
+     "5",
+     "10",
+     100,
+     {"100", "90", "80.99999999", NULL},
+     "1:B 2:S:-900.000001"},
     {"stop-loss off by default", 20, "2", "5", NULL, 100, {"100", "90", "0.01", NULL}, "1:B"},
-    {"fractional thresholds are exact", 20, "2.5", "0.1", NULL, 7,
-     {"100", "97.5", "97.49999999", "97.59749998", "97.59749999", NULL}, "2:B 4:S:0.6825"},
-    {"drop 0: any drop buys; take-profit 0: any gain sells", 20, "0", "0", NULL, 1,
-     {"100", "100", "99.99999999", "99.99999999", "100", NULL}, "2:B 4:S:0.00000001"},
-    {"after a sell the symbol can buy again", 2, "2", "5", NULL, 1,
-     {"100", "90", "100", "50", NULL}, "1:B 2:S:10 3:B"},
+    {"fractional thresholds are exact",
+     20,
+     "2.5",
+     "0.1",
+     NULL,
+     7,
+     {"100", "97.5", "97.49999999", "97.59749998", "97.59749999", NULL},
+     "2:B 4:S:0.6825"},
+    {"drop 0: any drop buys; take-profit 0: any gain sells",
+     20,
+     "0",
+     "0",
+     NULL,
+     1,
+     {"100", "100", "99.99999999", "99.99999999", "100", NULL},
+     "2:B 4:S:0.00000001"},
+    {"after a sell the symbol can buy again",
+     2,
+     "2",
+     "5",
+     NULL,
+     1,
+     {"100", "90", "100", "50", NULL},
+     "1:B 2:S:10 3:B"},
 };
 
 START_TEST(test_scenarios)
@@ -188,8 +257,8 @@ START_TEST(test_scenarios)
                 ck_assert_uint_eq(ev.side, TP_SIDE_SELL);
                 ck_assert_int_eq(ev.entry_price_e8, entry);
                 ck_assert_int_eq(ev.pnl_e8, (px - entry) * scen[_i].size);
-                ck_assert_uint_eq(ev.reason, px > entry ? TP_REASON_TAKE_PROFIT
-                                                        : TP_REASON_STOP_LOSS);
+                ck_assert_uint_eq(ev.reason,
+                                  px > entry ? TP_REASON_TAKE_PROFIT : TP_REASON_STOP_LOSS);
                 tp_price_format(pnl, ev.pnl_e8);
                 snprintf(part, sizeof part, "%s%d:S:%s", *got ? " " : "", k, pnl);
             }
@@ -208,11 +277,13 @@ START_TEST(test_event_and_position_fields)
     tp_engine_event ev;
     size_t n;
     tp_error err;
-    tp_tick t = mk("AAPL", "shardId-000000000001", "49590338271490256608559692538361571095921575989136588898", P("187.23"));
+    tp_tick t = mk("AAPL", "shardId-000000000001",
+                   "49590338271490256608559692538361571095921575989136588898", P("187.23"));
     t.ts_us = 1000;
     ck_assert_int_eq(tp_engine_apply(e, &t, &ev, &n, &err), TP_OK);
     ck_assert_uint_eq(n, 0);
-    t = mk("AAPL", "shardId-000000000001", "49590338271490256608559692538361571095921575989136588899", P("180"));
+    t = mk("AAPL", "shardId-000000000001",
+           "49590338271490256608559692538361571095921575989136588899", P("180"));
     t.ts_us = 2000;
     ck_assert_int_eq(tp_engine_apply(e, &t, &ev, &n, &err), TP_OK);
     ck_assert_uint_eq(n, 1);
@@ -235,7 +306,8 @@ START_TEST(test_event_and_position_fields)
     ck_assert_str_eq(pos.entry_sequence, pos.last_sequence);
     ck_assert_str_eq(pos.last_shard, "shardId-000000000001");
 
-    t = mk("AAPL", "shardId-000000000001", "49590338271490256608559692538361571095921575989136588900", P("190"));
+    t = mk("AAPL", "shardId-000000000001",
+           "49590338271490256608559692538361571095921575989136588900", P("190"));
     t.ts_us = 3000;
     ck_assert_int_eq(tp_engine_apply(e, &t, &ev, &n, &err), TP_OK);
     ck_assert_uint_eq(n, 1);
@@ -250,8 +322,7 @@ START_TEST(test_event_and_position_fields)
     ck_assert_int_eq(pos.entry_ts_us, TP_ENGINE_NO_TIME);
     ck_assert_str_eq(pos.entry_sequence, "");
 
-    ck_assert_int_eq(tp_engine_position(e, tp_cursor_from_str("MSFT"), &pos, &err),
-                     TP_E_NOT_FOUND);
+    ck_assert_int_eq(tp_engine_position(e, tp_cursor_from_str("MSFT"), &pos, &err), TP_E_NOT_FOUND);
     ck_assert_str_eq(err.field, "symbol");
     ck_assert_int_eq(tp_engine_position(e, tp_cursor_from_str(""), &pos, &err), TP_E_NOT_FOUND);
     ck_assert_uint_eq(tp_engine_symbol_count(e), 1);
@@ -357,8 +428,7 @@ static const struct {
     {"a", "11", 1},  /* next */
     {"a", "100", 1}, /* longer number, newer */
     {"b", "10", 1},  /* another shard: a different tick */
-    {"b", "1", 1},
-    {"", "10", 1},
+    {"b", "1", 1},   {"", "10", 1},
 };
 
 START_TEST(test_duplicates)
@@ -656,8 +726,7 @@ static void feed(tp_engine *e, int from, int n, char *log, size_t logcap)
         if (ne && log) {
             char line[512];
             snprintf(line, sizeof line, "%s %u %lld %lld %s %s\n", ev.symbol, ev.side,
-                     (long long)ev.price_e8, (long long)ev.pnl_e8, ev.sequence,
-                     ev.entry_sequence);
+                     (long long)ev.price_e8, (long long)ev.pnl_e8, ev.sequence, ev.entry_sequence);
             ck_assert_uint_lt(strlen(log) + strlen(line), logcap);
             strcat(log, line);
         }
@@ -720,8 +789,7 @@ START_TEST(test_snapshot_one_symbol)
     tp_error err;
     tp_buf_init(&one, NULL, 0);
     ck_assert_int_eq(tp_engine_snapshot(a, tp_cursor_from_str("Y3"), &one, &err), TP_OK);
-    ck_assert_int_eq(tp_engine_snapshot(a, tp_cursor_from_str("NOPE"), &one, &err),
-                     TP_E_NOT_FOUND);
+    ck_assert_int_eq(tp_engine_snapshot(a, tp_cursor_from_str("NOPE"), &one, &err), TP_E_NOT_FOUND);
     tp_engine *b = new_engine(&o);
     ck_assert_int_eq(tp_engine_restore(b, tp_buf_cursor(&one), &err), TP_OK);
     ck_assert_uint_eq(tp_engine_symbol_count(b), 1);
@@ -844,8 +912,7 @@ START_TEST(test_restore_corrupt)
     uint64_t s2 = 0;
     step(b, "KEEP", 100, &s2, &e2);
     tp_status st = tp_engine_restore(b, tp_cursor_make(buf, len), &err);
-    ck_assert_msg(st == bad_snaps[_i].want, "%s: got %d (%s)", bad_snaps[_i].name, st,
-                  err.message);
+    ck_assert_msg(st == bad_snaps[_i].want, "%s: got %d (%s)", bad_snaps[_i].name, st, err.message);
     ck_assert_int_eq(err.code, st);
     ck_assert_str_eq(err.field, bad_snaps[_i].field);
     if (bad_snaps[_i].want_offset >= 0)
@@ -961,7 +1028,4 @@ static Suite *engine_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tpt_run_suite(engine_suite());
-}
+int main(void) { return tpt_run_suite(engine_suite()); }

@@ -195,8 +195,7 @@ static const struct {
     {"params edited", "\"take_profit_pct\":\"5\"", "\"take_profit_pct\":\"6\"", 0, TP_E_STATE,
      "take_profit_pct", 1},
     {"quantity edited", "\"quantity\":100", "\"quantity\":200", 0, TP_E_STATE, "quantity", 0},
-    {"pnl edited", "\"realized_pnl\":\"", "\"realized_pnl\":\"1", 0, TP_E_STATE, "realized_pnl",
-     0},
+    {"pnl edited", "\"realized_pnl\":\"", "\"realized_pnl\":\"1", 0, TP_E_STATE, "realized_pnl", 0},
     {"last sequence edited", "\"last_sequence\":\"", "\"last_sequence\":\"9", 0, TP_E_STATE,
      "last_sequence", 0},
     {"state not base64", "\"state\":\"", "\"state\":\"!", 0, TP_E_PARSE, "state", 2},
@@ -309,8 +308,7 @@ START_TEST(test_positions_io_errors)
     ck_assert_str_eq(err.field, "positions");
     ck_assert_int_eq(tp_positions_store_open(&s, "file:", NULL, &err), TP_E_CONFIG);
     tp_trade_archive *a = NULL;
-    ck_assert_int_eq(tp_trade_archive_open(&a, "s3://bucket/prefix", NULL, &err),
-                     TP_E_UNSUPPORTED);
+    ck_assert_int_eq(tp_trade_archive_open(&a, "s3://bucket/prefix", NULL, &err), TP_E_UNSUPPORTED);
     ck_assert_int_eq(tp_trade_archive_open(&a, "bucket", NULL, &err), TP_E_CONFIG);
     ck_assert_str_eq(err.field, "trades");
     ck_assert_int_eq(tp_positions_store_new(&s, NULL, NULL, NULL, &err), TP_E_INVALID);
@@ -411,8 +409,7 @@ START_TEST(test_trade_key)
     char key[TP_TRADE_KEY_MAX];
     tp_error err;
     ck_assert_int_eq(tp_completed_trade_key(key, &ev, &err), TP_OK);
-    ck_assert_msg(strncmp(key, key_rows[_i].key_dir, strlen(key_rows[_i].key_dir)) == 0, "%s",
-                  key);
+    ck_assert_msg(strncmp(key, key_rows[_i].key_dir, strlen(key_rows[_i].key_dir)) == 0, "%s", key);
     const char *rest = key + strlen(key_rows[_i].key_dir);
     ck_assert_int_eq(strncmp(rest, "12-40-", 6), 0);
     ck_assert_uint_eq(strlen(rest), strlen("12-40-") + 8 + strlen(".json"));
@@ -560,10 +557,7 @@ static tp_status mem_put(void *payload, const char *key, tp_cursor body, const c
     return TP_OK;
 }
 
-static void mem_free(void *payload)
-{
-    ((mem_archive *)payload)->freed++;
-}
+static void mem_free(void *payload) { ((mem_archive *)payload)->freed++; }
 
 static const tp_trade_archive_vtable mem_vt = {TP_TRADE_ARCHIVE_VTABLE_VERSION, 0, mem_put,
                                                mem_free};
@@ -596,10 +590,7 @@ END_TEST
  * kills it (SIGKILL) at a random moment. Whatever the moment, the file must
  * load as one complete state: the initial one or one the child wrote. */
 
-static long rnd_us(unsigned *seed, long max)
-{
-    return (long)(rand_r(seed) % (unsigned)max);
-}
+static long rnd_us(unsigned *seed, long max) { return (long)(rand_r(seed) % (unsigned)max); }
 
 START_TEST(test_crash_positions_file)
 {
@@ -620,8 +611,8 @@ START_TEST(test_crash_positions_file)
         if (pid == 0) {
             /* Round r: one tick per symbol per save, the state moves on. */
             for (int k = 0;; k++) {
-                feed(e, 3000 + (round * 1000 + k) * 300, 3000 + (round * 1000 + k + 1) * 300,
-                     300, NULL);
+                feed(e, 3000 + (round * 1000 + k) * 300, 3000 + (round * 1000 + k + 1) * 300, 300,
+                     NULL);
                 if (tp_positions_store_save(s, e, NULL, 0, NULL) != TP_OK)
                     _exit(3);
             }
@@ -731,7 +722,4 @@ static Suite *store_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tpt_run_suite(store_suite());
-}
+int main(void) { return tpt_run_suite(store_suite()); }

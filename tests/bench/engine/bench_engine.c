@@ -29,7 +29,7 @@ int main(int argc, char **argv)
         px[s] = 10000000000;
     }
     tp_tick *ticks = malloc(n * sizeof *ticks);
-    char (*seqs)[12] = malloc(n * sizeof *seqs);
+    char(*seqs)[12] = malloc(n * sizeof *seqs);
     if (!ticks || !seqs)
         return 1;
     uint64_t x = 42;
