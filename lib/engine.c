@@ -435,6 +435,8 @@ static void fill_position(const sym *s, tp_position *out)
 
 tp_status tp_engine_position(const tp_engine *e, tp_cursor symbol, tp_position *out, tp_error *err)
 {
+    if (!e || !out || (symbol.len && !symbol.ptr))
+        return tp_error__set(err, TP_E_INVALID, "tp_engine_position: NULL argument");
     const sym *s =
         symbol.len ? find_sym(e, symbol.ptr, symbol.len, hash_bytes(symbol.ptr, symbol.len)) : NULL;
     if (!s)
@@ -449,6 +451,8 @@ size_t tp_engine_symbol_count(const tp_engine *e) { return e->nsyms; }
 
 tp_status tp_engine_position_at(const tp_engine *e, size_t index, tp_position *out, tp_error *err)
 {
+    if (!e || !out)
+        return tp_error__set(err, TP_E_INVALID, "tp_engine_position_at: NULL argument");
     if (index >= e->nsyms)
         return tp_error__set(err, TP_E_NOT_FOUND, "symbol index %zu past the end (%zu symbols)",
                              index, e->nsyms);
@@ -546,6 +550,8 @@ static tp_status snap_symbol(const tp_engine *e, const sym *s, tp_buf *out, tp_e
 
 tp_status tp_engine_snapshot(const tp_engine *e, tp_cursor symbol, tp_buf *out, tp_error *err)
 {
+    if (!e || !out || (symbol.len && !symbol.ptr))
+        return tp_error__set(err, TP_E_INVALID, "tp_engine_snapshot: NULL argument");
     const sym *one = NULL;
     if (symbol.len) {
         one = find_sym(e, symbol.ptr, symbol.len, hash_bytes(symbol.ptr, symbol.len));

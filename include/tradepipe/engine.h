@@ -20,7 +20,9 @@
  *
  * Idempotence: each symbol remembers the (shard, sequence) of its last
  * applied tick. A tick of the same shard whose sequence is not greater (a
- * redelivery, or a replay of what was already applied) changes nothing.
+ * redelivery, or a replay of what was already applied) changes nothing; a
+ * tick of another shard than the symbol's last is applied (sequences of
+ * different shards do not compare).
  * Sequences are decimal digit strings without leading zeros (Kinesis
  * sequence numbers have up to 129 digits) compared as numbers. */
 
@@ -166,7 +168,8 @@ TP_API tp_status tp_engine_apply(tp_engine *e, const tp_tick *tick, tp_engine_ev
                                  size_t *n_events, tp_error *err);
 
 /**
- * A symbol's state. @return TP_OK; TP_E_NOT_FOUND (no tick of that symbol yet).
+ * A symbol's state. @return TP_OK; TP_E_NOT_FOUND (no tick of that symbol yet);
+ * TP_E_INVALID (a NULL argument).
  */
 TP_API tp_status tp_engine_position(const tp_engine *e, tp_cursor symbol, tp_position *out,
                                     tp_error *err);
@@ -176,7 +179,7 @@ TP_API size_t tp_engine_symbol_count(const tp_engine *e);
 
 /**
  * The state of the `index`-th symbol, in order of first appearance.
- * @return TP_OK; TP_E_NOT_FOUND past the end.
+ * @return TP_OK; TP_E_NOT_FOUND past the end; TP_E_INVALID (a NULL argument).
  */
 TP_API tp_status tp_engine_position_at(const tp_engine *e, size_t index, tp_position *out,
                                        tp_error *err);
@@ -192,7 +195,7 @@ TP_API void tp_engine_stats_get(const tp_engine *e, tp_engine_stats *out);
  * `out`: a versioned, checksummed binary form holding the engine parameters
  * and, per symbol, the position, counters, last (shard, sequence) and the
  * price window — everything the future depends on.
- * @return TP_OK; TP_E_NOT_FOUND (no such symbol); buffer errors.
+ * @return TP_OK; TP_E_NOT_FOUND (no such symbol); TP_E_INVALID; buffer errors.
  */
 TP_API tp_status tp_engine_snapshot(const tp_engine *e, tp_cursor symbol, tp_buf *out,
                                     tp_error *err);
