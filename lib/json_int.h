@@ -29,7 +29,8 @@ tp_status tp_json__append_string(tp_buf *out, const char *s, size_t len, tp_erro
 
 static inline int tp_json__is_ws(uint8_t c)
 {
-    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    /* Most bytes are above ' ': one compare rejects them. */
+    return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
 }
 
 #endif

@@ -1,6 +1,6 @@
 /* Floor 2: the streaming Firehose-file reader.
  *
- * Uncompressed bytes pass through one window of max_record + 2 chunks; a
+ * Uncompressed bytes pass through one window of max_record + 8 chunks; a
  * record is decoded where it lies (no copy), by the specialised scanner
  * when it can and by jansson otherwise. Memory stays bounded whatever the
  * input size. For gzip input an inflate thread runs ahead of the parser
@@ -292,7 +292,7 @@ tp_status tp_reader_new(tp_reader **out, tp_source *src, const tp_reader_options
     r->flags = o.flags;
     r->decode_flags = o.decode_flags;
     r->max_record = (size_t)maxr;
-    r->cap = r->max_record + 2 * CHUNK + PAD;
+    r->cap = r->max_record + 8 * CHUNK + PAD;
     r->buf = tp__malloc(o.alloc, r->cap);
     if (!r->buf) {
         tp__free(o.alloc, r);
@@ -519,12 +519,12 @@ static tp_status pull(tp_reader *r, tp_error *err)
             st = TP_DONE;
         r->end += n;
         n = 0;
-        if (st == TP_OK) {
-            /* Read ahead into the free tail while the caller parses. */
-            compact(r);
-            size_t room2 = r->cap - r->end - PAD;
+        if (st == TP_OK && r->cap - r->end >= CHUNK + PAD) {
+            /* Read ahead into the free tail while the caller parses. When
+             * the tail is short, the next pull compacts first (moving only
+             * the few bytes of a record cut by the window's end). */
             ra->dst = r->buf + r->end;
-            ra->cap = room2 > CHUNK ? CHUNK : room2;
+            ra->cap = CHUNK;
             ra->pending = 1;
             r->ra_issued = 1;
             pthread_cond_broadcast(&ra->cv);

@@ -11,6 +11,9 @@
 #include "json_int.h"
 
 #include <jansson.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { F_SYMBOL, F_PRICE, F_VOLUME, F_TIMESTAMP, F_TRADE_ID, F_SIDE, F_EXCHANGE, F_COUNT };
 enum { T_ABSENT, T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
@@ -251,10 +254,24 @@ static inline int plain_stop(uint8_t c)
     return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
 }
 
-/* Find the first stop byte in [p, end); returns end if none. Eight bytes at
- * a time where there is room (SWAR: bytes < 0x20 or >= 0x80, '"', '\\'). */
+/* Find the first stop byte in [p, end); returns end if none. Sixteen bytes
+ * at a time with SSE2 (one signed compare catches both control characters
+ * and non-ASCII), eight with SWAR elsewhere. */
 static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
 {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#else
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     while (end - p >= 8) {
         uint64_t w;
@@ -272,6 +289,7 @@ static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
         }
         p += 8;
     }
+#endif
     while (p < end && !plain_stop(*p))
         p++;
     return p;
@@ -288,42 +306,84 @@ static inline uint64_t ld64(const void *p)
     return w;
 }
 
+/* SWAR helpers: with x = 8 input bytes XOR '0' (first byte lowest), the
+ * number of leading ASCII digits, and their value. */
+static inline unsigned digit_run(uint64_t x)
+{
+    /* A byte is a non-digit if its high bit was set, or if its low 7 bits
+     * plus 0x76 reach 0x80 (values 0x0a and up); no carry crosses bytes. */
+    uint64_t m = (((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | x) &
+                 0x8080808080808080ULL;
+    return m ? (unsigned)__builtin_ctzll(m) >> 3 : 8;
+}
+
+static inline uint64_t digits_value(uint64_t x, unsigned k)
+{
+    /* Move the k digits to the top (leading zeros below), then combine
+     * pairs, quads and octets with three multiplies. */
+    uint64_t v = x << (8 * (8 - k));
+    v = v * 10 + (v >> 8);
+    v = (((v & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32))) +
+         (((v >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    return v;
+}
+
 /* A number in plain notation: -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 10
  * integer and 8 fraction digits (so its 1e-8 value fits), converted while
  * scanning. Anything else (exponents, more digits) returns NULL and is left
  * to the general path. On success v->e8, v->is_int, v->ival are set. */
 static inline const uint8_t *scan_plain_number(const uint8_t *p, const uint8_t *end, fview *v)
 {
+    static const uint64_t pow10[9] = {100000000, 10000000, 1000000, 100000, 10000,
+                                      1000,      100,      10,      1};
     int neg = *p == '-';
     p += neg;
     if (p >= end || *p < '0' || *p > '9')
         return NULL;
-    uint64_t ip = 0;
-    const uint8_t *d = p;
-    if (*p == '0') {
-        p++;
-    } else {
-        while (p < end && *p >= '0' && *p <= '9')
-            ip = ip * 10 + (uint64_t)(*p++ - '0');
-        if (p - d > 10)
-            return NULL;
-    }
-    uint64_t fp = 0;
+    uint64_t ip = 0, fp = 0;
     int fd = 0;
-    v->is_int = 1;
-    if (p < end && *p == '.') {
-        v->is_int = 0;
-        const uint8_t *f = ++p;
-        while (p < end && *p >= '0' && *p <= '9')
-            fp = fp * 10 + (uint64_t)(*p++ - '0');
-        fd = (int)(p - f);
-        if (fd == 0 || fd > 8)
-            return NULL;
+    if (end - p >= 18) {
+        /* Eight bytes at a time: up to 7 integer and 8 fraction digits. */
+        uint64_t x = ld64(p) ^ 0x3030303030303030ULL;
+        unsigned k = digit_run(x);
+        if (k == 8 || (k > 1 && *p == '0'))
+            return NULL; /* long, or a leading zero: the general path decides */
+        ip = digits_value(x, k);
+        p += k;
+        v->is_int = *p != '.';
+        if (!v->is_int) {
+            uint64_t y = ld64(p + 1) ^ 0x3030303030303030ULL;
+            unsigned kf = digit_run(y);
+            if (kf == 0 || (kf == 8 && p[9] >= '0' && p[9] <= '9'))
+                return NULL;
+            fp = digits_value(y, kf);
+            fd = (int)kf;
+            p += 1 + kf;
+        }
+    } else {
+        const uint8_t *d = p;
+        if (*p == '0') {
+            p++;
+        } else {
+            while (p < end && *p >= '0' && *p <= '9')
+                ip = ip * 10 + (uint64_t)(*p++ - '0');
+            if (p - d > 10)
+                return NULL;
+        }
+        v->is_int = 1;
+        if (p < end && *p == '.') {
+            v->is_int = 0;
+            const uint8_t *f = ++p;
+            while (p < end && *p >= '0' && *p <= '9')
+                fp = fp * 10 + (uint64_t)(*p++ - '0');
+            fd = (int)(p - f);
+            if (fd == 0 || fd > 8)
+                return NULL;
+        }
     }
     if (p >= end || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))
         return NULL;
-    static const uint64_t pow10[9] = {100000000, 10000000, 1000000, 100000, 10000,
-                                      1000,      100,      10,      1};
     uint64_t e8 = ip * (uint64_t)TP_PRICE_SCALE + fp * pow10[fd];
     if (e8 > (uint64_t)INT64_MAX)
         return NULL;
@@ -396,7 +456,11 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         SKIP_WS(p, end);
         if (p >= end)
             return TP_SCAN_MORE;
-        fview v;
+        /* Write straight into the field's view (a repeated key: the last one
+         * wins, as in jansson); unknown keys go to a scratch view. */
+        fview scratch;
+        fview *vp = idx >= 0 ? &f[idx] : &scratch;
+#define v (*vp)
         v.off = (size_t)(p - s);
         v.plain = 1;
         uint8_t c = *p;
@@ -455,8 +519,12 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         } else {
             return TP_SCAN_FALLBACK; /* nested object or array, or not JSON */
         }
-        if (idx >= 0)
-            f[idx] = v; /* a repeated key: the last one wins, as in jansson */
+#undef v
+        if (p < end && *p == ',') { /* compact JSON: no whitespace to skip */
+            p++;
+            SKIP_WS(p, end);
+            continue;
+        }
         SKIP_WS(p, end);
         if (p >= end)
             return TP_SCAN_MORE;
