@@ -74,7 +74,7 @@ static int feed(tp_engine *e, int from, int to, int nsym, tp_engine_event *last_
         t.shard = tp_cursor_from_str("shardId-000000000000");
         t.sequence = tp_cursor_from_str(seq);
         t.price_e8 = 9000000000 + (int64_t)((x >> 8) % 2000000000);
-        t.ts_us = (k % 7 == 0) ? TP_ENGINE_NO_TIME : 1761137915123000 + k * 1000;
+        t.ts_us = (k % 7 == 0) ? TP_ENGINE_NO_TIME : 1761137915123000 + (int64_t)k * 1000;
         tp_engine_event ev;
         size_t n;
         tp_error err;
@@ -503,13 +503,30 @@ START_TEST(test_archive_dir)
     ck_assert_str_eq(body, (char *)want.ptr);
     char *sub = path_in("completed-trades/BRK.B");
     ck_assert_int_eq(count_files(sub), 1);
-    /* A trade of a symbol that looks like a path stays inside. */
+    /* A trade of a symbol that looks like a path stays inside: nothing new
+     * appears next to the archive's directory (a fresh one, in its own
+     * fresh parent, so no stranger's file can be mistaken for ours). */
+    char *parent = tpt_mkdtemp();
+    char *inner = malloc(strlen(parent) + 16);
+    sprintf(inner, "%s/inner", parent);
+    ck_assert_int_eq(mkdir(inner, 0700), 0);
+    char *inner_uri = malloc(strlen(inner) + 8);
+    sprintf(inner_uri, "file:%s", inner);
+    tp_trade_archive *a2 = NULL;
+    ck_assert_int_eq(tp_trade_archive_open(&a2, inner_uri, NULL, &err), TP_OK);
     ev = sell_event("../x");
+    ck_assert_int_eq(tp_trade_archive_put(a2, &ev, &o, &err), TP_OK);
     ck_assert_int_eq(tp_trade_archive_put(a, &ev, &o, &err), TP_OK);
-    char *outside = malloc(strlen(dir) + 8);
-    sprintf(outside, "%s/../x", dir);
+    tp_trade_archive_free(a2);
+    ck_assert_int_eq(count_files(parent), 1); /* the trade, inside inner/ */
+    char *outside = malloc(strlen(parent) + 8);
+    sprintf(outside, "%s/x", parent);
     struct stat sb;
     ck_assert_int_ne(stat(outside, &sb), 0);
+    tpt_rmtree(parent);
+    free(parent);
+    free(inner);
+    free(inner_uri);
     char *top = path_in("completed-trades");
     ck_assert_int_eq(count_files(top), 2);
     free(top);
