@@ -114,57 +114,68 @@ static void add_u128(uint64_t *hi, uint64_t *lo, int64_t v)
     *lo = (uint64_t)x;
 }
 
-tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err)
+/* The entry for symbol `sym` (n bytes; sym points into a TP_SYMBOL_MAX array,
+ * so reading 8 bytes is in bounds), created empty if new. */
+static tp_status lookup(tp_stats *s, const char *sym, size_t n, tp_symbol_stats **out,
+                        tp_error *err)
 {
-    size_t n = t->symbol_len ? t->symbol_len : strnlen(t->symbol, sizeof t->symbol);
-    /* symbol[] is TP_SYMBOL_MAX bytes: reading 8 is always in bounds. A
-     * whole-word load then a mask avoids a store-forwarding stall. */
+    /* A whole-word load then a mask avoids a store-forwarding stall. */
     uint64_t k8;
-    memcpy(&k8, t->symbol, 8);
+    memcpy(&k8, sym, 8);
     if (n < 8)
         k8 &= (UINT64_C(1) << (8 * n)) - 1;
-    uint32_t h = n <= 8 ? (uint32_t)((k8 * 0x9e3779b97f4a7c15ULL) >> 32) : hash_sym(t->symbol, n);
+    uint32_t h = n <= 8 ? (uint32_t)((k8 * 0x9e3779b97f4a7c15ULL) >> 32) : hash_sym(sym, n);
     size_t mask = s->nslots - 1, j = h & mask;
-    tp_symbol_stats *e = NULL;
     while (s->slots[j]) {
         if (s->hashes[j] == h && s->keys[j] == k8) {
             /* Short symbols are decided by the zero-padded key alone. */
             tp_symbol_stats *c = &s->entries[s->slots[j] - 1];
-            if (n <= 8 ? c->symbol[n] == 0 && (n == 8 || k8 >> (8 * n) == 0)
-                       : c->symbol[n] == 0 && memcmp(c->symbol, t->symbol, n) == 0) {
-                e = c;
-                break;
+            if (c->symbol[n] == 0 && (n <= 8 || memcmp(c->symbol, sym, n) == 0)) {
+                *out = c;
+                return TP_OK;
             }
         }
         j = (j + 1) & mask;
     }
-    if (!e) {
-        if (s->n >= INT32_MAX)
-            return tp_error__set(err, TP_E_LIMIT, "too many symbols");
-        if (s->n == s->cap) {
-            size_t nc = s->cap ? s->cap * 2 : 16;
-            tp_symbol_stats *ne = tp__realloc(s->alloc, s->entries, nc * sizeof *ne);
-            if (!ne)
-                return tp_error__set(err, TP_E_NOMEM, "out of memory adding a symbol");
-            s->entries = ne;
-            s->cap = nc;
-        }
-        e = &s->entries[s->n];
-        memset(e, 0, sizeof *e);
-        memcpy(e->symbol, t->symbol, n);
-        e->min_price_e8 = INT64_MAX;
-        e->max_price_e8 = INT64_MIN;
-        s->slots[j] = (uint32_t)(s->n + 1);
-        s->hashes[j] = h;
-        s->keys[j] = k8;
-        s->n++;
-        s->sorted = 0;
-        if (s->n * 2 > s->nslots) {
-            tp_status st = grow_table(s, err);
-            if (st != TP_OK)
-                return st;
-        }
+    if (s->n >= INT32_MAX)
+        return tp_error__set(err, TP_E_LIMIT, "too many symbols");
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16;
+        tp_symbol_stats *ne = tp__realloc(s->alloc, s->entries, nc * sizeof *ne);
+        if (!ne)
+            return tp_error__set(err, TP_E_NOMEM, "out of memory adding a symbol");
+        s->entries = ne;
+        s->cap = nc;
     }
+    if ((s->n + 1) * 2 > s->nslots) {
+        tp_status st = grow_table(s, err);
+        if (st != TP_OK)
+            return st;
+        mask = s->nslots - 1;
+        for (j = h & mask; s->slots[j]; j = (j + 1) & mask)
+            ;
+    }
+    tp_symbol_stats *e = &s->entries[s->n];
+    memset(e, 0, sizeof *e);
+    memcpy(e->symbol, sym, n);
+    e->min_price_e8 = INT64_MAX;
+    e->max_price_e8 = INT64_MIN;
+    s->slots[j] = (uint32_t)(s->n + 1);
+    s->hashes[j] = h;
+    s->keys[j] = k8;
+    s->n++;
+    s->sorted = 0;
+    *out = e;
+    return TP_OK;
+}
+
+tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err)
+{
+    size_t n = t->symbol_len ? t->symbol_len : strnlen(t->symbol, sizeof t->symbol);
+    tp_symbol_stats *e;
+    tp_status st = lookup(s, t->symbol, n, &e, err);
+    if (st != TP_OK)
+        return st;
     e->count++;
     if (t->price_e8 < e->min_price_e8)
         e->min_price_e8 = t->price_e8;
@@ -173,6 +184,34 @@ tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err)
     add_u128(&e->price_sum_hi, &e->price_sum_lo, t->price_e8);
     add_u128(&e->volume_sum_hi, &e->volume_sum_lo, t->volume);
     s->records++;
+    return TP_OK;
+}
+
+static void add_pair(uint64_t *hi, uint64_t *lo, uint64_t bhi, uint64_t blo)
+{
+    u128 x = ((u128)*hi << 64) | *lo;
+    x += ((u128)bhi << 64) | blo;
+    *hi = (uint64_t)(x >> 64);
+    *lo = (uint64_t)x;
+}
+
+tp_status tp_stats_merge(tp_stats *dst, const tp_stats *src, tp_error *err)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const tp_symbol_stats *from = &src->entries[i];
+        tp_symbol_stats *e;
+        tp_status st = lookup(dst, from->symbol, strnlen(from->symbol, TP_SYMBOL_MAX), &e, err);
+        if (st != TP_OK)
+            return st;
+        e->count += from->count;
+        if (from->min_price_e8 < e->min_price_e8)
+            e->min_price_e8 = from->min_price_e8;
+        if (from->max_price_e8 > e->max_price_e8)
+            e->max_price_e8 = from->max_price_e8;
+        add_pair(&e->price_sum_hi, &e->price_sum_lo, from->price_sum_hi, from->price_sum_lo);
+        add_pair(&e->volume_sum_hi, &e->volume_sum_lo, from->volume_sum_hi, from->volume_sum_lo);
+    }
+    dst->records += src->records;
     return TP_OK;
 }
 

@@ -16,8 +16,8 @@ if(TP_BUILD_TESTS)
                      $<TARGET_FILE:sigv4_sign_driver> --count 1500 --seed 20251125)
     set_tests_properties(sigv4_botocore_diff PROPERTIES ENVIRONMENT "${TP_TEST_ENV}"
                          TIMEOUT 600)
-endif()
 
-# The benchmark (not in ctest): tests/bench/sigv4/run builds on this target.
-add_executable(sigv4_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/sigv4/bench_sigv4.c)
-target_link_libraries(sigv4_bench PRIVATE tradepipe_static)
+    # The benchmark (not in ctest): tests/bench/sigv4/run builds this target.
+    add_executable(sigv4_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/sigv4/bench_sigv4.c)
+    target_link_libraries(sigv4_bench PRIVATE tradepipe_static)
+endif()

@@ -31,6 +31,11 @@ typedef struct tp_symbol_stats {
 TP_API tp_status tp_stats_new(tp_stats **out, const tp_allocator *alloc, tp_error *err);
 /** Count `t` under its symbol. @return TP_OK; TP_E_NOMEM; TP_E_LIMIT past 2^31 symbols. */
 TP_API tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err);
+/**
+ * Add every symbol of `src` into `dst` (counts, sums, min and max), as if
+ * dst had seen src's records too. @return TP_OK; TP_E_NOMEM; TP_E_LIMIT.
+ */
+TP_API tp_status tp_stats_merge(tp_stats *dst, const tp_stats *src, tp_error *err);
 /** Number of distinct symbols. */
 TP_API size_t tp_stats_symbols(const tp_stats *s);
 /** Total records counted. */

@@ -8,25 +8,8 @@
 
 #include "tradepipe.h"
 
-typedef struct drip {
-    const uint8_t *p;
-    size_t len, pos, step;
-} drip;
+#include "../drip_source.h"
 
-static tp_status drip_read(void *payload, uint8_t *buf, size_t cap, size_t *n, tp_error *err)
-{
-    (void)err;
-    drip *d = payload;
-    size_t k = d->len - d->pos;
-    if (k > d->step)
-        k = d->step;
-    if (k > cap)
-        k = cap;
-    memcpy(buf, d->p + d->pos, k);
-    d->pos += k;
-    *n = k;
-    return TP_OK;
-}
 
 /* A small rolling digest of what the reader returned. */
 static uint64_t run(tp_source *src, uint32_t flags, uint64_t *count)

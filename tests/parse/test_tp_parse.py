@@ -25,8 +25,11 @@ def rec(sym, price, vol, extra=""):
     return '{"symbol":"%s","price":%s,"volume":%s%s}' % (sym, price, vol, extra)
 
 
-def run(args, stdin=None):
-    p = subprocess.run([TP_PARSE] + args, input=stdin, capture_output=True, timeout=120)
+def run(args, stdin=None, split=None):
+    env = dict(os.environ)
+    if split is not None:
+        env["TP_PARSE_SPLIT_BYTES"] = str(split)
+    p = subprocess.run([TP_PARSE] + args, input=stdin, capture_output=True, timeout=120, env=env)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -201,6 +204,44 @@ def test_table_matches_baseline(d):
     want = sorted(l for l in base.split("\n") if "|" in l)
     got = sorted(l for l in out.split("\n") if "|" in l)
     expect(got == want, "table vs baseline:\n%s\n---\n%s" % ("\n".join(got), "\n".join(want)))
+
+
+def test_two_halves_same_as_one(d):
+    # Files parsed in two halves (threads) give exactly the output of one pass,
+    # also when the guessed cut lies in a string, in junk, or in a bad record.
+    import random
+    rnd = random.Random(5)
+    cases = []
+    body = "".join(rec("S%d" % (i % 9), "%d.%02d" % (i % 500 + 1, i % 100), i) for i in range(3000))
+    cases.append(body)
+    # errors sprinkled on both sides of the middle
+    parts = []
+    for i in range(3000):
+        r = rnd.random()
+        if r < 0.03:
+            parts.append("junk%d" % i)
+        elif r < 0.06:
+            parts.append(rec("B%d" % i, '"x"', 1))
+        elif r < 0.08:
+            parts.append("[1,{\"a\":2}]")
+        else:
+            parts.append(rec("S%d" % (i % 7), i + 1, i) + ("\n" if r < 0.5 else ""))
+    cases.append("".join(parts))
+    # "}{" inside strings everywhere: the first guess lands inside a string
+    cases.append("".join(rec("Q", 1, i, ',"note":"}{}{ }{"') for i in range(3000)))
+    # a junk run across the middle
+    half = [rec("A", 1, i) for i in range(1500)]
+    cases.append("".join(half) + "xx}{ yy}\n{ zz" * 200 + "".join(half))
+    # an unterminated string across the middle swallows the cut
+    cases.append("".join(half) + '{"symbol":"A","note":"' + "}{" * 500 + "".join(half))
+    for k, data in enumerate(cases):
+        path = write(d, "c%d.json" % k, data)
+        one = run(["--json", path], split=0)
+        two = run(["--json", path], split=1000)
+        expect(one == two, "case %d: split output differs:\n%r\n%r" % (k, one[1][:300], two[1][:300]))
+        one = run([path], split=0)
+        two = run([path], split=1000)
+        expect(one == two, "case %d: table output differs" % k)
 
 
 def main():

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "core_int.h"
+#include "drip_source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,26 +66,6 @@ static char *run_mem(const char *data, size_t len, uint32_t flags, uint64_t max_
     return s;
 }
 
-/* A callback source handing out at most `step` bytes per call. */
-typedef struct drip {
-    const uint8_t *p;
-    size_t len, pos, step;
-} drip;
-
-static tp_status drip_read(void *payload, uint8_t *buf, size_t cap, size_t *n, tp_error *err)
-{
-    (void)err;
-    drip *d = payload;
-    size_t k = d->len - d->pos;
-    if (k > d->step)
-        k = d->step;
-    if (k > cap)
-        k = cap;
-    memcpy(buf, d->p + d->pos, k);
-    d->pos += k;
-    *n = k;
-    return TP_OK;
-}
 
 static char *run_drip(const void *data, size_t len, size_t step, uint32_t flags)
 {

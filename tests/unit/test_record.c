@@ -193,8 +193,8 @@ START_TEST(test_roundtrip)
 {
     static const char *const ins[] = {
         "{\"symbol\":\"AAPL\",\"price\":187.23,\"volume\":1200,\"timestamp\":\"2025-10-22T12:58:35.123Z\"}",
-        "{\"symbol\":\"B\\\"Q\\\\\",\"price\":0.00000001,\"volume\":0,\"timestamp\":1761137915123,"
-        "\"trade_id\":\"t-1\",\"side\":\"buy\",\"exchange\":\"XNAS\"}",
+        ("{\"symbol\":\"B\\\"Q\\\\\",\"price\":0.00000001,\"volume\":0,\"timestamp\":1761137915123,"
+         "\"trade_id\":\"t-1\",\"side\":\"buy\",\"exchange\":\"XNAS\"}"),
         "{\"symbol\":\"\\u00e9\\n\",\"price\":92233720368.54775807,\"volume\":9223372036854775807}",
     };
     for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++) {

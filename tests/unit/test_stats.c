@@ -103,6 +103,31 @@ START_TEST(test_many_symbols_and_oom)
 }
 END_TEST
 
+START_TEST(test_merge)
+{
+    /* Two halves merged equal the whole. */
+    tp_stats *whole, *a, *b;
+    ck_assert_int_eq(tp_stats_new(&whole, NULL, NULL), TP_OK);
+    ck_assert_int_eq(tp_stats_new(&a, NULL, NULL), TP_OK);
+    ck_assert_int_eq(tp_stats_new(&b, NULL, NULL), TP_OK);
+    for (int i = 0; i < 3000; i++) {
+        char sym[32];
+        snprintf(sym, sizeof sym, i % 3 ? "S%d" : "LONG_SYMBOL_%d", i % 97);
+        tp_trade t = mk(sym, (int64_t)(i * 7919 % 100000 + 1), i);
+        ck_assert_int_eq(tp_stats_add(whole, &t, NULL), TP_OK);
+        ck_assert_int_eq(tp_stats_add(i < 1234 ? a : b, &t, NULL), TP_OK);
+    }
+    ck_assert_int_eq(tp_stats_merge(a, b, NULL), TP_OK);
+    ck_assert_uint_eq(tp_stats_symbols(a), tp_stats_symbols(whole));
+    ck_assert_uint_eq(tp_stats_records(a), 3000);
+    for (size_t i = 0; i < tp_stats_symbols(whole); i++)
+        ck_assert_mem_eq(tp_stats_get(a, i), tp_stats_get(whole, i), sizeof(tp_symbol_stats));
+    tp_stats_free(whole);
+    tp_stats_free(a);
+    tp_stats_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("stats");
@@ -110,6 +135,7 @@ int main(void)
     tcase_add_test(tc, test_basic_and_sorted);
     tcase_add_test(tc, test_exact_big_sums);
     tcase_add_test(tc, test_many_symbols_and_oom);
+    tcase_add_test(tc, test_merge);
     suite_add_tcase(s, tc);
     return tpt_run_suite(s);
 }

@@ -1,0 +1,27 @@
+#ifndef TP_STORE_INT_H
+#define TP_STORE_INT_H
+
+/* Internal helpers shared by the local store backends (not installed). */
+
+#include "core_int.h"
+#include "tradepipe/store.h"
+
+/* Replace the file `path` by `len` bytes at `data`, atomically: a temporary
+ * file in the same directory, fsync, rename over `path`, fsync of the
+ * directory. On failure `path` is untouched and the temporary removed.
+ * @return TP_OK; TP_E_IO naming the path and the system error; TP_E_NOMEM. */
+tp_status tp_store__write_atomic(const tp_allocator *a, const char *path, const void *data,
+                                 size_t len, tp_error *err);
+
+/* Create `dir` and its missing parents (like mkdir -p).
+ * @return TP_OK; TP_E_IO naming the directory; TP_E_NOMEM. */
+tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err);
+
+/* Read the whole file `path` into `out` (appended). A missing file gives
+ * TP_E_NOT_FOUND. @return TP_OK; TP_E_NOT_FOUND; TP_E_IO; buffer errors. */
+tp_status tp_store__read_file(const char *path, tp_buf *out, tp_error *err);
+
+/* A copy of `s` (n bytes, NUL added) from `a`; NULL when out of memory. */
+char *tp_store__strndup(const tp_allocator *a, const char *s, size_t n);
+
+#endif

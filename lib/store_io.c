@@ -1,0 +1,160 @@
+/* Floor 5: file helpers of the local store backends: atomic replace,
+ * mkdir -p, whole-file read. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *tp_store__strndup(const tp_allocator *a, const char *s, size_t n)
+{
+    char *p = tp__malloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static tp_status io_error(tp_error *err, const char *what, const char *path, int e)
+{
+    return tp_error__set(err, TP_E_IO, "%s %s: %s", what, path, strerror(e));
+}
+
+/* fsync the directory holding `path`, so a rename in it is durable. */
+static tp_status sync_parent(const tp_allocator *a, const char *path, tp_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? tp_store__strndup(a, path, slash == path ? 1 : (size_t)(slash - path))
+                      : tp_store__strndup(a, ".", 1);
+    if (!dir)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    tp_status st = TP_OK;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        st = io_error(err, "cannot open directory", dir, errno);
+    } else {
+        if (fsync(fd) != 0 && errno != EINVAL)
+            st = io_error(err, "cannot fsync directory", dir, errno);
+        close(fd);
+    }
+    tp__free(a, dir);
+    return st;
+}
+
+tp_status tp_store__write_atomic(const tp_allocator *a, const char *path, const void *data,
+                                 size_t len, tp_error *err)
+{
+    tp_status st = TP_OK;
+    size_t plen = strlen(path);
+    char *tmp = tp__malloc(a, plen + 16);
+    int fd = -1;
+    if (!tmp)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp-XXXXXX", 12);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        st = io_error(err, "cannot create a temporary file for", path, errno);
+        tmp[0] = '\0';
+        goto done;
+    }
+    if (fchmod(fd, 0644) != 0) {
+        st = io_error(err, "cannot chmod", tmp, errno);
+        goto done;
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            st = io_error(err, "cannot write", tmp, errno);
+            goto done;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        st = io_error(err, "cannot fsync", tmp, errno);
+        goto done;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        st = io_error(err, "cannot close", tmp, errno);
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        st = io_error(err, "cannot rename a temporary file onto", path, errno);
+        goto done;
+    }
+    tmp[0] = '\0'; /* renamed: nothing to remove */
+    st = sync_parent(a, path, err);
+done:
+    if (fd >= 0)
+        close(fd);
+    if (tmp[0])
+        unlink(tmp);
+    tp__free(a, tmp);
+    return st;
+}
+
+tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err)
+{
+    size_t n = strlen(dir);
+    char *p = tp_store__strndup(a, dir, n);
+    if (!p)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    tp_status st = TP_OK;
+    for (size_t i = 1; i <= n && st == TP_OK; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0755) != 0) {
+            int e = errno;
+            struct stat sb;
+            if (e != EEXIST)
+                st = io_error(err, "cannot create directory", p, e);
+            else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+                st = tp_error__set(err, TP_E_IO, "cannot create directory %s: a file is there", p);
+        }
+        p[i] = c;
+    }
+    tp__free(a, p);
+    return st;
+}
+
+tp_status tp_store__read_file(const char *path, tp_buf *out, tp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return tp_error__set(err, TP_E_NOT_FOUND, "no file %s", path);
+        return io_error(err, "cannot open", path, errno);
+    }
+    tp_status st = TP_OK;
+    for (;;) {
+        st = tp_buf_reserve(out, 65536, err);
+        if (st != TP_OK)
+            break;
+        ssize_t r = read(fd, out->ptr + out->len, 65536);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            st = io_error(err, "cannot read", path, errno);
+            break;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+        out->ptr[out->len] = 0;
+    }
+    close(fd);
+    return st;
+}
