@@ -108,6 +108,9 @@ START_TEST(test_table_lifecycle)
     }
     ck_assert_int_eq(st, TP_E_NOT_FOUND);
     ck_assert_str_eq(err.aws_code, "ResourceNotFoundException");
+    j = it_aws(&rc, "dynamodb", "describe-table", "--table-name", name, NULL);
+    ck_assert_int_ne(rc, 0);
+    json_decref(j);
     tp_ddb_value *k = key_of("AAPL"), *out = NULL;
     ck_assert_int_eq(tp_dynamodb_get_item(g_d, name, k, 1, &out, &err), TP_E_NOT_FOUND);
     ck_assert_str_eq(err.aws_code, "ResourceNotFoundException");
@@ -237,6 +240,11 @@ START_TEST(test_conditions)
     ck_assert_int_eq(tp_dynamodb_delete_item(g_d, name, key, &wrong, &err), TP_E_CONDITION);
     ck_assert_int_eq(tp_dynamodb_delete_item(g_d, name, key, NULL, &err), TP_OK);
     ck_assert_int_eq(tp_dynamodb_get_item(g_d, name, key, 1, &out, &err), TP_E_NOT_FOUND);
+    j = it_aws(&rc, "dynamodb", "get-item", "--table-name", name, "--consistent-read", "--key",
+               "{\"symbol\":{\"S\":\"AAPL\"}}", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_null(json_object_get(j, "Item"));
+    json_decref(j);
     /* A malformed expression is the service's validation error. */
     tp_ddb_expr bad = {"#q <<< :d", names, 1, dvals};
     ck_assert_int_eq(tp_dynamodb_put_item(g_d, name, it, &bad, &err), TP_E_AWS);

@@ -392,6 +392,12 @@ START_TEST(test_resharding)
     ck_assert_int_eq(tp_kinesis_wait_active(g_k, name, 10000, &err), TP_OK);
     ck_assert_int_eq(tp_kinesis_list_shards(g_k, name, 0, &sh, &err), TP_OK);
     ck_assert_uint_eq(sh.count, 5);
+    j = it_aws(&rc, "kinesis", "list-shards", "--stream-name", name, NULL);
+    json_t *last = json_array_get(json_object_get(j, "Shards"), 4);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "ShardId")), sh.shards[4].shard_id);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "AdjacentParentShardId")),
+                     sh.shards[3].shard_id);
+    json_decref(j);
     ck_assert_str_eq(sh.shards[4].parent_shard_id, sh.shards[2].shard_id);
     ck_assert_str_eq(sh.shards[4].adjacent_parent_shard_id, sh.shards[3].shard_id);
 
