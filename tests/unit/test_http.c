@@ -512,6 +512,30 @@ START_TEST(test_tls_verification)
 }
 END_TEST
 
+/* Proxies come from the environment as curl reads them: with http_proxy
+ * pointing at the fixture, it receives the absolute URL. */
+START_TEST(test_proxy_from_env)
+{
+    setenv("http_proxy", g_fault.base, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    tp_http_client *c = new_client(5000, 0, NULL);
+    tp_http_request rq = TP_HTTP_REQUEST_INIT;
+    tp_http_response rs;
+    tp_error err;
+    rq.url = "http://service.example.invalid/path?q=1";
+    tp_http_response_init(&rs, NULL);
+    ck_assert_msg(tp_http_send(c, &rq, &rs, &err) == TP_OK, "%s", err.message);
+    json_t *j = json_loadb((const char *)rs.body.ptr, rs.body.len, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "path")),
+                     "http://service.example.invalid/path?q=1");
+    json_decref(j);
+    tp_http_response_dispose(&rs);
+    tp_http_client_free(c);
+    unsetenv("http_proxy");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http");
@@ -529,6 +553,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_oom_sweep);
     tcase_add_test(tc, test_options_and_dates);
     tcase_add_test(tc, test_tls_verification);
+    tcase_add_test(tc, test_proxy_from_env);
     suite_add_tcase(s, tc);
     return s;
 }
