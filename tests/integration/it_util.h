@@ -45,6 +45,10 @@ static inline int it_env_setup(void)
     unsetenv("AWS_PROFILE");
     setenv("AWS_CONFIG_FILE", "/dev/null", 1);
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    /* Loopback never through a proxy a developer may have configured. */
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
     return 0;
 }
 
