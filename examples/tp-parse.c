@@ -245,7 +245,7 @@ static void *pass_thread(void *arg)
  * starts exactly there. Returns 0 for "do not split". */
 static uint64_t find_split(int fd, uint64_t size)
 {
-    static unsigned char buf[1 << 20];
+    static unsigned char buf[1 << 16];
     unsigned char magic[2];
     uint64_t min = SPLIT_MIN_BYTES;
     const char *env = getenv("TP_PARSE_SPLIT_BYTES");

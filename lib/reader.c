@@ -1,6 +1,6 @@
 /* Floor 2: the streaming Firehose-file reader.
  *
- * Uncompressed bytes pass through one window of max_record + 8 chunks; a
+ * Uncompressed bytes pass through one window of max_record + 4 chunks; a
  * record is decoded where it lies (no copy), by the specialised scanner
  * when it can and by jansson otherwise. Memory stays bounded whatever the
  * input size. For gzip input an inflate thread runs ahead of the parser
@@ -292,7 +292,7 @@ tp_status tp_reader_new(tp_reader **out, tp_source *src, const tp_reader_options
     r->flags = o.flags;
     r->decode_flags = o.decode_flags;
     r->max_record = (size_t)maxr;
-    r->cap = r->max_record + 8 * CHUNK + PAD;
+    r->cap = r->max_record + 4 * CHUNK + PAD;
     r->buf = tp__malloc(o.alloc, r->cap);
     if (!r->buf) {
         tp__free(o.alloc, r);
