@@ -207,13 +207,6 @@ tp_status tp_aws__status_for(const char *code, int32_t http_status, int throttle
     return TP_E_AWS;
 }
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static void header_value(const tp_http_response *resp, const char *name, char *out, size_t cap)
 {
     tp_cursor v;
@@ -435,7 +428,7 @@ tp_status tp_aws__call(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *re
         if (!retry)
             break;
         if (delay)
-            sleep_ms(delay);
+            tp__sleep_ms(delay);
     }
     if (st != TP_OK)
         tp_aws__fail(err, st, final_http, &info, attempt, what);

@@ -25,6 +25,11 @@ void tp__free(const tp_allocator *a, void *p);
 /* calloc-like: n*size checked for overflow, zeroed. */
 void *tp__calloc(const tp_allocator *a, size_t n, size_t size);
 
+/* Sleep `ms` milliseconds (resumed after signals). */
+void tp__sleep_ms(uint32_t ms);
+/* The value of hex digit `c` (either case), or -1. */
+int tp__hex_val(uint8_t c);
+
 #define TP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #if defined(__GNUC__)

@@ -589,13 +589,6 @@ done:
     return st;
 }
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 tp_status tp_dynamodb_wait_active(tp_dynamodb *d, const char *table, uint32_t timeout_ms,
                                   tp_error *err)
 {
@@ -612,7 +605,7 @@ tp_status tp_dynamodb_wait_active(tp_dynamodb *d, const char *table, uint32_t ti
             return tp_error__set(err, TP_E_TIMEOUT, "table %s still %s after %u ms", table,
                                  info.status, timeout_ms);
         int64_t left = deadline - now;
-        sleep_ms((uint32_t)(left < 100 ? left : 100));
+        tp__sleep_ms((uint32_t)(left < 100 ? left : 100));
     }
 }
 
@@ -798,7 +791,7 @@ tp_status tp_dynamodb_batch_write(tp_dynamodb *d, const char *table,
                 return st;
             }
             if (round)
-                sleep_ms(tp_retry__backoff_ms(round, tp_rng__next01(&rng),
+                tp__sleep_ms(tp_retry__backoff_ms(round, tp_rng__next01(&rng),
                                               d->conn.max_backoff_ms));
             json_t *ans = NULL;
             json_t *b = json_pack("{s:{s:O}}", "RequestItems", table, reqs);

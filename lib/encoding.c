@@ -11,7 +11,7 @@ void tp_hex_encode(char *out, const uint8_t *in, size_t n)
     out[2 * n] = '\0';
 }
 
-static int hexval(uint8_t c)
+int tp__hex_val(uint8_t c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -31,7 +31,7 @@ tp_status tp_hex_decode(tp_buf *out, tp_cursor in, tp_error *err)
     if (st != TP_OK)
         return st;
     for (size_t i = 0; i < in.len; i += 2) {
-        int hi = hexval(in.ptr[i]), lo = hexval(in.ptr[i + 1]);
+        int hi = tp__hex_val(in.ptr[i]), lo = tp__hex_val(in.ptr[i + 1]);
         if (hi < 0 || lo < 0) {
             size_t at = hi < 0 ? i : i + 1;
             return tp_error__at(err, TP_E_PARSE, at, NULL, "bad hex digit at byte %zu", at);

@@ -196,13 +196,6 @@ done:
     return st;
 }
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 tp_status tp_kinesis_wait_active(tp_kinesis *k, const char *stream, uint32_t timeout_ms,
                                  tp_error *err)
 {
@@ -219,7 +212,7 @@ tp_status tp_kinesis_wait_active(tp_kinesis *k, const char *stream, uint32_t tim
             return tp_error__set(err, TP_E_TIMEOUT, "stream %s still %s after %u ms", stream,
                                  s.status, timeout_ms);
         int64_t left = deadline - now;
-        sleep_ms((uint32_t)(left < 100 ? left : 100));
+        tp__sleep_ms((uint32_t)(left < 100 ? left : 100));
     }
 }
 

@@ -106,17 +106,6 @@ static int is_uri_char(uint8_t c) { return CCLASS[c] & CC_URI; }
 
 static int is_tchar(uint8_t c) { return CCLASS[c] & CC_TCHAR; }
 
-static int hex_val(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
 static int ieq(const uint8_t *a, size_t an, const char *b)
@@ -510,8 +499,8 @@ static uint8_t *put_reencoded(uint8_t *w, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t b = p[i];
-        if (b == '%' && i + 2 < n && hex_val(p[i + 1]) >= 0 && hex_val(p[i + 2]) >= 0) {
-            b = (uint8_t)(hex_val(p[i + 1]) * 16 + hex_val(p[i + 2]));
+        if (b == '%' && i + 2 < n && tp__hex_val(p[i + 1]) >= 0 && tp__hex_val(p[i + 2]) >= 0) {
+            b = (uint8_t)(tp__hex_val(p[i + 1]) * 16 + tp__hex_val(p[i + 2]));
             i += 2;
         }
         w = put_enc(w, b, 0);

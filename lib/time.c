@@ -2,6 +2,7 @@
  * days-from-civil algorithm), no timezone database, no locale. */
 #include "core_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -17,6 +18,13 @@ int64_t tp_time_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void tp__sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 int64_t tp_time_days_from_civil(int64_t y, unsigned m, unsigned d)
