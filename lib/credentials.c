@@ -349,9 +349,12 @@ static void opts_destroy(void *payload)
         tp__free(o->alloc, o);
 }
 
-tp_status tp_credentials_provider_new_environment(tp_credentials_provider **out,
-                                                  const tp_credentials_provider_options *opts,
-                                                  tp_error *err)
+tp_status tp_credentials__new_opts_provider(tp_credentials_provider **out, const char *name,
+                                            tp_status (*fetch)(void *payload,
+                                                               const tp_credentials **out,
+                                                               int64_t now_ms, tp_error *err),
+                                            const tp_credentials_provider_options *opts,
+                                            tp_error *err)
 {
     if (out)
         *out = NULL;
@@ -362,9 +365,15 @@ tp_status tp_credentials_provider_new_environment(tp_credentials_provider **out,
     tp_credentials_provider_options *copy = opts_dup(&o, err);
     if (!copy)
         return err ? err->code : TP_E_NOMEM;
-    static const tp_credentials_source src = {TP_CREDENTIALS_SOURCE_VERSION, 0, "environment",
-                                              env_fetch, opts_destroy};
+    tp_credentials_source src = {TP_CREDENTIALS_SOURCE_VERSION, 0, name, fetch, opts_destroy};
     return tp_credentials_provider_new_custom(out, &src, copy, &o, err);
+}
+
+tp_status tp_credentials_provider_new_environment(tp_credentials_provider **out,
+                                                  const tp_credentials_provider_options *opts,
+                                                  tp_error *err)
+{
+    return tp_credentials__new_opts_provider(out, "environment", env_fetch, opts, err);
 }
 
 tp_credentials_provider_options *tp_credentials__opts_dup(const tp_credentials_provider_options *o,

@@ -16,6 +16,16 @@ tp_status tp_credentials__opts(tp_credentials_provider_options *out,
 tp_credentials_provider_options *tp_credentials__opts_dup(const tp_credentials_provider_options *o,
                                                           tp_error *err);
 
+/* A provider whose payload is a copy of the (defaulted) options: `fetch`
+ * receives that copy, which the provider frees. For the sources that need
+ * nothing but the options (environment, profile). */
+tp_status tp_credentials__new_opts_provider(tp_credentials_provider **out, const char *name,
+                                            tp_status (*fetch)(void *payload,
+                                                               const tp_credentials **out,
+                                                               int64_t now_ms, tp_error *err),
+                                            const tp_credentials_provider_options *opts,
+                                            tp_error *err);
+
 /* Look `name` up through opts->getenv_fn (or getenv); NULL if unset or empty. */
 const char *tp_credentials__getenv(const tp_credentials_provider_options *o, const char *name);
 

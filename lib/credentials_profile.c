@@ -455,27 +455,9 @@ done:
     return st;
 }
 
-static void profile_destroy(void *payload)
-{
-    tp_credentials_provider_options *o = payload;
-    if (o)
-        tp__free(o->alloc, o);
-}
-
 tp_status tp_credentials_provider_new_profile(tp_credentials_provider **out,
                                               const tp_credentials_provider_options *opts,
                                               tp_error *err)
 {
-    if (out)
-        *out = NULL;
-    tp_credentials_provider_options o;
-    tp_status st = tp_credentials__opts(&o, opts, err);
-    if (st != TP_OK)
-        return st;
-    tp_credentials_provider_options *copy = tp_credentials__opts_dup(&o, err);
-    if (!copy)
-        return err ? err->code : TP_E_NOMEM;
-    static const tp_credentials_source src = {TP_CREDENTIALS_SOURCE_VERSION, 0, "profile",
-                                              profile_fetch, profile_destroy};
-    return tp_credentials_provider_new_custom(out, &src, copy, &o, err);
+    return tp_credentials__new_opts_provider(out, "profile", profile_fetch, opts, err);
 }
