@@ -196,17 +196,24 @@ tp_status tp_s3_create_bucket(tp_s3 *s, const char *bucket, tp_error *err)
     return st;
 }
 
-tp_status tp_s3_delete_bucket(tp_s3 *s, const char *bucket, tp_error *err)
+/* DELETE of a bucket (key NULL) or an object: no body either way. */
+static tp_status s3_delete(tp_s3 *s, const char *bucket, const char *key, const char *what,
+                           tp_error *err)
 {
     tp_http_response resp;
-    tp_status st = target(s, bucket, NULL, err);
+    tp_status st = target(s, bucket, key, err);
     if (st != TP_OK)
         return st;
     tp_http_response_init(&resp, s->conn.alloc);
-    st = s3_send(s, "DELETE", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp,
-              "S3.DeleteBucket", err);
+    st = s3_send(s, "DELETE", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp, what,
+                 err);
     tp_http_response_dispose(&resp);
     return st;
+}
+
+tp_status tp_s3_delete_bucket(tp_s3 *s, const char *bucket, tp_error *err)
+{
+    return s3_delete(s, bucket, NULL, "S3.DeleteBucket", err);
 }
 
 tp_status tp_s3_put_object(tp_s3 *s, const char *bucket, const char *key, tp_cursor data,
@@ -289,15 +296,7 @@ tp_status tp_s3_head_object(tp_s3 *s, const char *bucket, const char *key,
 
 tp_status tp_s3_delete_object(tp_s3 *s, const char *bucket, const char *key, tp_error *err)
 {
-    tp_http_response resp;
-    tp_status st = target(s, bucket, key, err);
-    if (st != TP_OK)
-        return st;
-    tp_http_response_init(&resp, s->conn.alloc);
-    st = s3_send(s, "DELETE", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp,
-              "S3.DeleteObject", err);
-    tp_http_response_dispose(&resp);
-    return st;
+    return s3_delete(s, bucket, key, "S3.DeleteObject", err);
 }
 
 /* ---- ListObjectsV2 ------------------------------------------------------- */
