@@ -29,6 +29,9 @@ void *tp__calloc(const tp_allocator *a, size_t n, size_t size);
 void tp__sleep_ms(uint32_t ms);
 /* The value of hex digit `c` (either case), or -1. */
 int tp__hex_val(uint8_t c);
+/* Write the padded base64 of in[0..n) to out: exactly (n + 2) / 3 * 4
+ * bytes, no terminator (SSSE3 where the CPU has it). */
+void tp__base64_encode_raw(char *out, const uint8_t *in, size_t n);
 
 #define TP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

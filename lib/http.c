@@ -518,6 +518,7 @@ tp_status tp_http_start(tp_http_client *c, const tp_http_request *req, tp_http_r
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     /* Fewer, larger reads for answers of tens of KB (PutRecords, GetRecords). */
     SET(CURLOPT_BUFFERSIZE, 256L * 1024L);
+    SET(CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PRIVATE, (void *)x);
