@@ -68,48 +68,6 @@ tp_status tp_aws__json_call_obj(tp_aws_conn *c, const char *json_version, const 
     return st;
 }
 
-tp_status tp_aws__json_quote(tp_buf *b, const char *s, size_t n, tp_error *err)
-{
-    static const char hex[] = "0123456789abcdef";
-    tp_status st = tp_buf_reserve(b, n + 2, err);
-    if (st != TP_OK)
-        return st;
-    b->ptr[b->len++] = '"';
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        st = tp_buf_append(b, s + run, i - run, err);
-        if (st != TP_OK)
-            return st;
-        char esc[7] = {'\\', (char)ch, 0};
-        size_t el = 2;
-        if (ch == '\n')
-            esc[1] = 'n';
-        else if (ch == '\r')
-            esc[1] = 'r';
-        else if (ch == '\t')
-            esc[1] = 't';
-        else if (ch < 0x20) {
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[ch >> 4];
-            esc[5] = hex[ch & 15];
-            el = 6;
-        }
-        st = tp_buf_append(b, esc, el, err);
-        if (st != TP_OK)
-            return st;
-        run = i + 1;
-    }
-    st = tp_buf_append(b, s + run, n - run, err);
-    if (st != TP_OK)
-        return st;
-    return tp_buf_append(b, "\"", 1, err);
-}
-
 tp_status tp_aws__get_str(json_t *o, const char *key, int required, const char **out,
                           tp_error *err)
 {

@@ -1,6 +1,8 @@
 /* Floor 2: small JSON helpers shared by the codecs and the reader. */
 #include "json_int.h"
 
+#include <string.h>
+
 size_t tp_json__span_feed(tp_json_span *st, const uint8_t *p, const uint8_t *end, int *done)
 {
     const uint8_t *s = p;
@@ -85,53 +87,77 @@ int tp_json__number_ok(const uint8_t *p, size_t len)
     return i == len;
 }
 
-tp_status tp_json__append_string(tp_buf *out, const char *s, size_t len, tp_error *err)
+/* Escapes: "\\\"" and "\\\\", the five short control escapes, \\u00XX for the
+ * other control characters; everything else (UTF-8 too) as it is. */
+static inline size_t escaped_size(uint8_t c)
+{
+    if (c == '"' || c == '\\')
+        return 2;
+    if (c >= 0x20)
+        return 1;
+    return c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f' ? 2 : 6;
+}
+
+size_t tp_json__quoted_len(const char *s, size_t len)
+{
+    size_t n = 2;
+    for (size_t i = 0; i < len; i++)
+        n += escaped_size((uint8_t)s[i]);
+    return n;
+}
+
+size_t tp_json__quote_raw(char *out, const char *s, size_t len)
 {
     static const char hx[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX. */
-    if (len > (SIZE_MAX - 2) / 6)
-        return tp_error__set(err, TP_E_TOO_LARGE, "string too long to encode");
-    tp_status st = tp_buf_reserve(out, len * 6 + 2, err);
-    if (st != TP_OK)
-        return st;
-    uint8_t *o = out->ptr + out->len;
+    char *o = out;
     *o++ = '"';
     for (size_t i = 0; i < len; i++) {
         uint8_t c = (uint8_t)s[i];
-        if (c == '"' || c == '\\') {
-            *o++ = '\\';
-            *o++ = c;
-        } else if (c < 0x20) {
-            *o++ = '\\';
-            switch (c) {
-            case '\n':
-                *o++ = 'n';
-                break;
-            case '\r':
-                *o++ = 'r';
-                break;
-            case '\t':
-                *o++ = 't';
-                break;
-            case '\b':
-                *o++ = 'b';
-                break;
-            case '\f':
-                *o++ = 'f';
-                break;
-            default:
-                *o++ = 'u';
-                *o++ = '0';
-                *o++ = '0';
-                *o++ = (uint8_t)hx[c >> 4];
-                *o++ = (uint8_t)hx[c & 15];
-            }
-        } else {
-            *o++ = c;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '"':
+        case '\\':
+            *o++ = (char)c;
+            break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = hx[c >> 4];
+            o[4] = hx[c & 15];
+            o += 5;
         }
     }
     *o++ = '"';
-    out->len = (size_t)(o - out->ptr);
+    return (size_t)(o - out);
+}
+
+tp_status tp_json__append_string(tp_buf *out, const char *s, size_t len, tp_error *err)
+{
+    /* Worst case every byte becomes \u00XX. */
+    if (len > (SIZE_MAX - 2) / 6)
+        return tp_error__set(err, TP_E_TOO_LARGE, "string too long to encode");
+    tp_status st = tp_buf_reserve(out, tp_json__quoted_len(s, len), err);
+    if (st != TP_OK)
+        return st;
+    out->len += tp_json__quote_raw((char *)out->ptr + out->len, s, len);
     out->ptr[out->len] = 0;
     return TP_OK;
 }

@@ -5,6 +5,11 @@
 
 #include "core_int.h"
 
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Resumable search for the end of one JSON object or array: tracks only
  * nesting depth and string/escape state, so it finds the boundary of
  * balanced input quickly; whether the span is valid JSON is decided later. */
@@ -26,11 +31,62 @@ int tp_json__number_ok(const uint8_t *p, size_t len);
 /* Append `s` as a JSON string literal (quotes, escapes for '"', '\\' and
  * control characters; UTF-8 bytes kept as they are). */
 tp_status tp_json__append_string(tp_buf *out, const char *s, size_t len, tp_error *err);
+/* The same literal's exact size, and the literal written to out (that many
+ * bytes, no terminator; returns the count). */
+size_t tp_json__quoted_len(const char *s, size_t len);
+size_t tp_json__quote_raw(char *out, const char *s, size_t len);
 
 static inline int tp_json__is_ws(uint8_t c)
 {
     /* Most bytes are above ' ': one compare rejects them. */
     return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+/* Bytes that stop a plain string: '"', '\\', control characters, non-ASCII. */
+static inline int tp_json__plain_stop(uint8_t c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+/* Find the first stop byte in [p, end); returns end if none. Sixteen bytes
+ * at a time with SSE2 (one signed compare catches both control characters
+ * and non-ASCII), eight with SWAR elsewhere. */
+static inline const uint8_t *tp_json__find_stop(const uint8_t *p, const uint8_t *end)
+{
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#else
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (ones * '"');
+        uint64_t b = w ^ (ones * '\\');
+        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
+        t &= highs;
+        if (t) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(t) >> 3);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+#endif
+    while (p < end && !tp_json__plain_stop(*p))
+        p++;
+    return p;
 }
 
 #endif

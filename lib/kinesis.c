@@ -1,5 +1,6 @@
 /* Floor 4: the Kinesis Data Streams client (AWS JSON 1.1). */
 #include "aws_int.h"
+#include "json_int.h"
 #include "kinesis_int.h"
 #include "tradepipe/kinesis.h"
 
@@ -354,13 +355,13 @@ static tp_status check_entry(tp_cursor data, const char *pk, size_t index, tp_er
 static tp_status add_field(tp_buf *b, const char *key, const char *v, tp_error *err)
 {
     tp_status st = tp_buf_appendf(b, err, ",\"%s\":", key);
-    return st != TP_OK ? st : tp_aws__json_quote(b, v, strlen(v), err);
+    return st != TP_OK ? st : tp_json__append_string(b, v, strlen(v), err);
 }
 
 static tp_status add_stream(tp_buf *b, const char *stream, tp_error *err)
 {
     tp_status st = tp_buf_appendf(b, err, "{\"%s\":", is_arn(stream) ? "StreamARN" : "StreamName");
-    return st != TP_OK ? st : tp_aws__json_quote(b, stream, strlen(stream), err);
+    return st != TP_OK ? st : tp_json__append_string(b, stream, strlen(stream), err);
 }
 
 static tp_status add_data(tp_buf *b, tp_cursor data, tp_error *err)
@@ -371,6 +372,58 @@ static tp_status add_data(tp_buf *b, tp_cursor data, tp_error *err)
     if (st == TP_OK)
         st = tp_buf_append(b, "\"", 1, err);
     return st;
+}
+
+/* The PutRecords body in one pass over one reservation:
+ * {"StreamName":"s","Records":[{"PartitionKey":"k","ExplicitHashKey":"h",
+ * "Data":"<base64>"},...]} (entries already checked). */
+static tp_status put_records_body(tp_buf *b, const char *stream, const tp_kinesis_entry *e,
+                                  size_t n, tp_error *err)
+{
+    static const char rec[] = "{\"PartitionKey\":", ehk[] = ",\"ExplicitHashKey\":",
+                      data[] = ",\"Data\":\"";
+    size_t size = 2; /* "]}" */
+    for (size_t i = 0; i < n; i++) {
+        size += 1 + (sizeof rec - 1) + tp_json__quoted_len(e[i].partition_key,
+                                                                strlen(e[i].partition_key));
+        if (e[i].explicit_hash_key)
+            size += (sizeof ehk - 1) + tp_json__quoted_len(e[i].explicit_hash_key,
+                                                               strlen(e[i].explicit_hash_key));
+        size += (sizeof data - 1) + (e[i].data.len + 2) / 3 * 4 + 2;
+    }
+    tp_buf_clear(b);
+    tp_status st = add_stream(b, stream, err);
+    if (st == TP_OK)
+        st = tp_buf_append_str(b, ",\"Records\":[", err);
+    if (st == TP_OK)
+        st = tp_buf_reserve(b, size, err);
+    if (st != TP_OK)
+        return st;
+    char *o = (char *)b->ptr + b->len;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *o++ = ',';
+        memcpy(o, rec, sizeof rec - 1);
+        o += sizeof rec - 1;
+        o += tp_json__quote_raw(o, e[i].partition_key, strlen(e[i].partition_key));
+        if (e[i].explicit_hash_key) {
+            memcpy(o, ehk, sizeof ehk - 1);
+            o += sizeof ehk - 1;
+            o += tp_json__quote_raw(o, e[i].explicit_hash_key,
+                                        strlen(e[i].explicit_hash_key));
+        }
+        memcpy(o, data, sizeof data - 1);
+        o += sizeof data - 1;
+        tp__base64_encode_raw(o, e[i].data.ptr, e[i].data.len);
+        o += (e[i].data.len + 2) / 3 * 4;
+        memcpy(o, "\"}", 2);
+        o += 2;
+    }
+    memcpy(o, "]}", 2);
+    o += 2;
+    b->len = (size_t)(o - (char *)b->ptr);
+    b->ptr[b->len] = 0;
+    return TP_OK;
 }
 
 static tp_status put_result(json_t *r, tp_kinesis_put_result *out, tp_error *err)
@@ -422,32 +475,19 @@ static int sk_char(scan *s, char c)
     return 0;
 }
 
-/* A string without escapes or control bytes: its bytes in [*v, *v + *n). */
+/* A string without escapes or control bytes: its bytes in [*v, *v + *n).
+ * ASCII only (anything else, UTF-8 included, goes to jansson, which
+ * validates it); one vector pass finds the closing quote or the byte that
+ * stops the fast path. */
 static int sk_str(scan *s, const char **v, size_t *n)
 {
     sk_ws(s);
     if (s->p >= s->end || *s->p != '"')
         return 0;
     const char *b = s->p + 1;
-    const char *q = memchr(b, '"', (size_t)(s->end - b));
-    if (!q)
+    const char *q = (const char *)tp_json__find_stop((const uint8_t *)b, (const uint8_t *)s->end);
+    if (q == s->end || *q != '"')
         return 0;
-    /* ASCII only, no escapes, no control bytes (anything else, UTF-8
-     * included, goes to jansson, which validates it), checked eight bytes at
-     * a time (these strings are most of a 55 KB answer). */
-    const unsigned char *c = (const unsigned char *)b, *e = (const unsigned char *)q;
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    for (; e - c >= 8; c += 8) {
-        uint64_t x;
-        memcpy(&x, c, 8);
-        uint64_t bs = x ^ (ones * '\\');
-        /* a high bit set, a byte below 0x20, or a zero byte in x ^ '\\' */
-        if (((x | (x - ones * 0x20) | (bs - ones)) & highs) != 0)
-            return 0;
-    }
-    for (; c < e; c++)
-        if (*c < 0x20 || *c == '\\' || *c >= 0x80)
-            return 0;
     *v = b;
     *n = (size_t)(q - b);
     s->p = q + 1;
@@ -666,24 +706,7 @@ tp_status tp_kinesis_put_records(tp_kinesis *k, const char *stream,
         if (st != TP_OK)
             return st;
     }
-    tp_buf_clear(&k->body);
-    st = add_stream(&k->body, stream, err);
-    if (st == TP_OK)
-        st = tp_buf_append_str(&k->body, ",\"Records\":[", err);
-    for (size_t i = 0; i < n && st == TP_OK; i++) {
-        st = tp_buf_append_str(&k->body, i ? ",{\"PartitionKey\":" : "{\"PartitionKey\":", err);
-        if (st == TP_OK)
-            st = tp_aws__json_quote(&k->body, entries[i].partition_key,
-                                    strlen(entries[i].partition_key), err);
-        if (st == TP_OK && entries[i].explicit_hash_key)
-            st = add_field(&k->body, "ExplicitHashKey", entries[i].explicit_hash_key, err);
-        if (st == TP_OK)
-            st = add_data(&k->body, entries[i].data, err);
-        if (st == TP_OK)
-            st = tp_buf_append(&k->body, "}", 1, err);
-    }
-    if (st == TP_OK)
-        st = tp_buf_append_str(&k->body, "]}", err);
+    st = put_records_body(&k->body, stream, entries, n, err);
     if (st == TP_OK)
         st = tp_aws__json_call_raw(&k->conn, JSON_VERSION, TARGET_PREFIX "PutRecords",
                                    tp_buf_cursor(&k->body), &k->resp, err);

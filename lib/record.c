@@ -11,9 +11,6 @@
 #include "json_int.h"
 
 #include <jansson.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 enum { F_SYMBOL, F_PRICE, F_VOLUME, F_TIMESTAMP, F_TRADE_ID, F_SIDE, F_EXCHANGE, F_COUNT };
 enum { T_ABSENT, T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
@@ -248,53 +245,6 @@ static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_
 
 /* ---- the specialised scanner --------------------------------------------- */
 
-/* Bytes that stop a plain string: '"', '\\', control characters, non-ASCII. */
-static inline int plain_stop(uint8_t c)
-{
-    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
-}
-
-/* Find the first stop byte in [p, end); returns end if none. Sixteen bytes
- * at a time with SSE2 (one signed compare catches both control characters
- * and non-ASCII), eight with SWAR elsewhere. */
-static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end)
-{
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
-        if (bits)
-            return p + __builtin_ctz(bits);
-        p += 16;
-    }
-#else
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t q = w ^ (ones * '"');
-        uint64_t b = w ^ (ones * '\\');
-        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
-        t &= highs;
-        if (t) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            return p + (__builtin_ctzll(t) >> 3);
-#else
-            break;
-#endif
-        }
-        p += 8;
-    }
-#endif
-    while (p < end && !plain_stop(*p))
-        p++;
-    return p;
-}
-
 #define SKIP_WS(p, end)                                                                           \
     while ((p) < (end) && tp_json__is_ws(*(p)))                                                   \
     (p)++
@@ -439,7 +389,7 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         const uint8_t *k = p + 1;
         int idx = end - k >= 16 ? quick_key(k, &p) : -2;
         if (idx == -2) {
-            const uint8_t *q = find_stop(k, end);
+            const uint8_t *q = tp_json__find_stop(k, end);
             if (q >= end)
                 return TP_SCAN_MORE;
             if (*q != '"')
@@ -466,7 +416,7 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         uint8_t c = *p;
         if (c == '"') {
             const uint8_t *b = p + 1;
-            const uint8_t *q = find_stop(b, end);
+            const uint8_t *q = tp_json__find_stop(b, end);
             if (q >= end)
                 return TP_SCAN_MORE;
             if (*q != '"')

@@ -236,6 +236,93 @@ START_TEST(test_we_write_awscli_reads)
 }
 END_TEST
 
+/* A full batch whose every record differs in length, bytes, key and
+ * routing: awscli reads each one back byte for byte (kinesalite rejects
+ * base64 that is not canonical), and explicit hash keys land on the shard
+ * that owns them. */
+static const char *shard_of(json_t *by_seq, const char *seq)
+{
+    json_t *v = json_object_get(by_seq, seq);
+    return v ? json_string_value(json_object_get(v, "shard")) : NULL;
+}
+
+START_TEST(test_put_records_batch_bytes)
+{
+    char name[64];
+    tp_error err;
+    make_stream(name, sizeof name, 2);
+    enum { N = 500 };
+    static tp_kinesis_entry e[N];
+    static tp_kinesis_put_result res[N];
+    static char keys[N][24];
+    static uint8_t data[N][140];
+    uint32_t seed = 7;
+    for (int i = 0; i < N; i++) {
+        size_t len = 1 + (size_t)i % 131;
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            data[i][k] = (uint8_t)(seed >> 16);
+        }
+        if (i % 7 == 3)
+            snprintf(keys[i], sizeof keys[i], "k\"%d\\\n\x01\xc3\xa9", i);
+        else
+            snprintf(keys[i], sizeof keys[i], "key-%d", i);
+        e[i].data = tp_cursor_make(data[i], len);
+        e[i].partition_key = keys[i];
+        e[i].explicit_hash_key = i % 11 == 0   ? "0"
+                                 : i % 11 == 5 ? "340282366920938463463374607431768211455"
+                                               : NULL;
+    }
+    uint32_t failed = 99;
+    ck_assert_msg(tp_kinesis_put_records(g_k, name, e, N, res, &failed, &err) == TP_OK, "%s",
+                  err.message);
+    ck_assert_uint_eq(failed, 0);
+
+    /* Everything both shards hold, keyed by sequence number. */
+    json_t *by_seq = json_object();
+    int rc;
+    for (int sh = 0; sh < 2; sh++) {
+        char shard[32];
+        snprintf(shard, sizeof shard, "shardId-%012d", sh);
+        json_t *it = it_aws(&rc, "kinesis", "get-shard-iterator", "--stream-name", name,
+                            "--shard-id", shard, "--shard-iterator-type", "TRIM_HORIZON", NULL);
+        ck_assert_int_eq(rc, 0);
+        json_t *j = it_aws(&rc, "kinesis", "get-records", "--shard-iterator",
+                           json_string_value(json_object_get(it, "ShardIterator")), NULL);
+        ck_assert_int_eq(rc, 0);
+        json_t *recs = json_object_get(j, "Records");
+        for (size_t i = 0; i < json_array_size(recs); i++) {
+            json_t *r = json_array_get(recs, i);
+            json_object_set_new(r, "shard", json_string(shard));
+            json_object_set(by_seq, json_string_value(json_object_get(r, "SequenceNumber")), r);
+        }
+        json_decref(j);
+        json_decref(it);
+    }
+    ck_assert_uint_eq(json_object_size(by_seq), N);
+    tp_buf got;
+    tp_buf_init(&got, NULL, 0);
+    for (int i = 0; i < N; i++) {
+        json_t *r = json_object_get(by_seq, res[i].sequence_number);
+        ck_assert_msg(r != NULL, "record %d not read back", i);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "PartitionKey")), keys[i]);
+        ck_assert_str_eq(shard_of(by_seq, res[i].sequence_number), res[i].shard_id);
+        tp_buf_clear(&got);
+        const char *d = json_string_value(json_object_get(r, "Data"));
+        ck_assert_int_eq(tp_base64_decode(&got, tp_cursor_from_str(d), &err), TP_OK);
+        ck_assert_uint_eq(got.len, e[i].data.len);
+        ck_assert_msg(memcmp(got.ptr, data[i], got.len) == 0, "record %d data differs", i);
+        if (i % 11 == 0)
+            ck_assert_str_eq(res[i].shard_id, "shardId-000000000000");
+        else if (i % 11 == 5)
+            ck_assert_str_eq(res[i].shard_id, "shardId-000000000001");
+    }
+    tp_buf_dispose(&got);
+    json_decref(by_seq);
+    tp_kinesis_delete_stream(g_k, name, 0, &err);
+}
+END_TEST
+
 START_TEST(test_awscli_writes_we_read)
 {
     char name[64];
@@ -473,6 +560,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_create_describe_delete);
     tcase_add_test(tc, test_list_shards_paged);
     tcase_add_test(tc, test_we_write_awscli_reads);
+    tcase_add_test(tc, test_put_records_batch_bytes);
     tcase_add_test(tc, test_awscli_writes_we_read);
     tcase_add_test(tc, test_resharding);
     tcase_add_test(tc, test_update_shard_count);
