@@ -519,6 +519,49 @@ static int sk_copy(char *dst, size_t cap, const char *v, size_t n)
     return 1;
 }
 
+/* The common record exactly as services write it, with no blanks:
+ * {"SequenceNumber":"..","ShardId":".."} or the two the other way round
+ * (kinesalite's order). Matched by its literal text; 0 and nothing consumed
+ * when it is anything else. */
+static int sk_fast_record(scan *s, tp_kinesis_put_result *r)
+{
+    static const char seq_first[] = "{\"SequenceNumber\":\"", seq_then[] = "\",\"ShardId\":\"";
+    static const char shard_first[] = "{\"ShardId\":\"", shard_then[] = "\",\"SequenceNumber\":\"";
+    const char *p = s->p;
+    size_t left = (size_t)(s->end - p);
+    int seq1;
+    if (left > sizeof seq_first && memcmp(p, seq_first, sizeof seq_first - 1) == 0) {
+        seq1 = 1;
+        p += sizeof seq_first - 1;
+    } else if (left > sizeof shard_first && memcmp(p, shard_first, sizeof shard_first - 1) == 0) {
+        seq1 = 0;
+        p += sizeof shard_first - 1;
+    } else {
+        return 0;
+    }
+    const char *then = seq1 ? seq_then : shard_then;
+    size_t then_len = seq1 ? sizeof seq_then - 1 : sizeof shard_then - 1;
+    const char *q = (const char *)tp_json__find_stop((const uint8_t *)p, (const uint8_t *)s->end);
+    if ((size_t)(s->end - q) < then_len || memcmp(q, then, then_len) != 0)
+        return 0;
+    const char *p2 = q + then_len;
+    const char *e = (const char *)tp_json__find_stop((const uint8_t *)p2, (const uint8_t *)s->end);
+    if (s->end - e < 2 || e[0] != '"' || e[1] != '}')
+        return 0;
+    const char *seq = seq1 ? p : p2, *sh = seq1 ? p2 : p;
+    size_t seq_len = (size_t)((seq1 ? q : e) - seq), sh_len = (size_t)((seq1 ? e : q) - sh);
+    if (seq_len == 0 || seq_len >= sizeof r->sequence_number || sh_len == 0 ||
+        sh_len >= sizeof r->shard_id)
+        return 0;
+    memcpy(r->sequence_number, seq, seq_len);
+    r->sequence_number[seq_len] = 0;
+    memcpy(r->shard_id, sh, sh_len);
+    r->shard_id[sh_len] = 0;
+    r->error_code[0] = r->error_message[0] = 0;
+    s->p = e + 2;
+    return 1;
+}
+
 /* 1: handled (results filled, *failed set); 0: let jansson do it. */
 static int scan_put_records(tp_cursor body, size_t n, tp_kinesis_put_result *res, uint32_t *failed)
 {
@@ -544,7 +587,13 @@ static int scan_put_records(tp_cursor body, size_t n, tp_kinesis_put_result *res
             seen_records = 1;
             if (!sk_char(&s, ']')) {
                 do {
-                    if (count >= n || !sk_char(&s, '{'))
+                    if (count >= n)
+                        return 0;
+                    if (sk_fast_record(&s, &res[count])) {
+                        count++;
+                        continue;
+                    }
+                    if (!sk_char(&s, '{'))
                         return 0;
                     tp_kinesis_put_result *r = &res[count];
                     r->shard_id[0] = r->sequence_number[0] = 0;
