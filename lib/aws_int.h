@@ -158,7 +158,6 @@ tp_status tp_aws__json_parse_answer(tp_cursor body, const char *target, int32_t 
 tp_status tp_aws__json_call_obj(tp_aws_conn *c, const char *json_version, const char *target,
                                 json_t *body, json_t **out, tp_error *err);
 
-
 /* Typed getters that fill `err` naming the field when it is missing/wrong. */
 tp_status tp_aws__get_str(json_t *o, const char *key, int required, const char **out,
                           tp_error *err);

@@ -83,18 +83,18 @@ __attribute__((target("ssse3"))) static size_t b64_ssse3(char *o, const uint8_t 
     const __m128i mask_ac = _mm_set1_epi32(0x0fc0fc00), mul_ac = _mm_set1_epi32(0x04000040);
     const __m128i mask_bd = _mm_set1_epi32(0x003f03f0), mul_bd = _mm_set1_epi32(0x01000010);
     /* index: 0..25 -> 13, 26..51 -> 0, 52..61 -> 1..10, 62 -> 11, 63 -> 12 */
-    const __m128i offsets = _mm_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16,
-                                          65, 0, 0);
+    const __m128i offsets =
+        _mm_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
     const __m128i c51 = _mm_set1_epi8(51), c26 = _mm_set1_epi8(26), c13 = _mm_set1_epi8(13);
     size_t i = 0;
     for (; i + 16 <= n; i += 12, o += 16) {
-        __m128i x = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(in + i)),
-                                     spread);
+        __m128i x =
+            _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(in + i)), spread);
         __m128i ac = _mm_mulhi_epu16(_mm_and_si128(x, mask_ac), mul_ac);
         __m128i bd = _mm_mullo_epi16(_mm_and_si128(x, mask_bd), mul_bd);
         __m128i idx = _mm_or_si128(ac, bd);
-        __m128i sel = _mm_or_si128(_mm_subs_epu8(idx, c51),
-                                   _mm_and_si128(_mm_cmpgt_epi8(c26, idx), c13));
+        __m128i sel =
+            _mm_or_si128(_mm_subs_epu8(idx, c51), _mm_and_si128(_mm_cmpgt_epi8(c26, idx), c13));
         __m128i chars = _mm_add_epi8(idx, _mm_shuffle_epi8(offsets, sel));
         _mm_storeu_si128((__m128i *)(void *)o, chars);
     }

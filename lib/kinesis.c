@@ -384,11 +384,11 @@ static tp_status put_records_body(tp_buf *b, const char *stream, const tp_kinesi
                       data[] = ",\"Data\":\"";
     size_t size = 2; /* "]}" */
     for (size_t i = 0; i < n; i++) {
-        size += 1 + (sizeof rec - 1) + tp_json__quoted_len(e[i].partition_key,
-                                                                strlen(e[i].partition_key));
+        size += 1 + (sizeof rec - 1) +
+                tp_json__quoted_len(e[i].partition_key, strlen(e[i].partition_key));
         if (e[i].explicit_hash_key)
-            size += (sizeof ehk - 1) + tp_json__quoted_len(e[i].explicit_hash_key,
-                                                               strlen(e[i].explicit_hash_key));
+            size += (sizeof ehk - 1) +
+                    tp_json__quoted_len(e[i].explicit_hash_key, strlen(e[i].explicit_hash_key));
         size += (sizeof data - 1) + (e[i].data.len + 2) / 3 * 4 + 2;
     }
     tp_buf_clear(b);
@@ -409,8 +409,7 @@ static tp_status put_records_body(tp_buf *b, const char *stream, const tp_kinesi
         if (e[i].explicit_hash_key) {
             memcpy(o, ehk, sizeof ehk - 1);
             o += sizeof ehk - 1;
-            o += tp_json__quote_raw(o, e[i].explicit_hash_key,
-                                        strlen(e[i].explicit_hash_key));
+            o += tp_json__quote_raw(o, e[i].explicit_hash_key, strlen(e[i].explicit_hash_key));
         }
         memcpy(o, data, sizeof data - 1);
         o += sizeof data - 1;
