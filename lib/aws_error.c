@@ -127,6 +127,14 @@ typedef struct walk {
     tp_buf text;
 } walk;
 
+/* The byte offset expat is at. Some expat builds answer -1 before the first
+ * byte is taken (an empty document): the fault is then at byte 0. */
+static uint64_t xml_offset(XML_Parser p)
+{
+    XML_Index i = XML_GetCurrentByteIndex(p);
+    return i < 0 ? 0 : (uint64_t)i;
+}
+
 static void walk_fail(walk *w, tp_status st)
 {
     if (w->st == TP_OK)
@@ -149,7 +157,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         return;
     if (w->depth >= TP_XML_MAX_DEPTH) {
         walk_fail(w, tp_error__at(w->err, TP_E_TOO_LARGE,
-                                  (uint64_t)XML_GetCurrentByteIndex(w->p), NULL,
+                                  xml_offset(w->p), NULL,
                                   "XML nested deeper than %d elements", TP_XML_MAX_DEPTH));
         return;
     }
@@ -160,7 +168,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     size_t need = w->plen + (w->plen ? 1 : 0) + n;
     if (need >= sizeof w->path) {
         walk_fail(w, tp_error__at(w->err, TP_E_TOO_LARGE,
-                                  (uint64_t)XML_GetCurrentByteIndex(w->p), NULL,
+                                  xml_offset(w->p), NULL,
                                   "XML element path too long"));
         return;
     }
@@ -204,7 +212,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     tp_status st = tp_buf_append(&w->text, s, (size_t)len, w->err);
     if (st != TP_OK) {
         if (st == TP_E_TOO_LARGE)
-            tp_error__at(w->err, st, (uint64_t)XML_GetCurrentByteIndex(w->p), NULL,
+            tp_error__at(w->err, st, xml_offset(w->p), NULL,
                          "XML element text over %zu bytes", XML_TEXT_MAX);
         walk_fail(w, st);
     }
@@ -218,7 +226,7 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
     (void)sysid;
     (void)pubid;
     (void)has_internal;
-    walk_fail(w, tp_error__at(w->err, TP_E_PARSE, (uint64_t)XML_GetCurrentByteIndex(w->p), NULL,
+    walk_fail(w, tp_error__at(w->err, TP_E_PARSE, xml_offset(w->p), NULL,
                               "XML DOCTYPE declarations are not accepted"));
 }
 
@@ -244,7 +252,7 @@ tp_status tp_xml__walk(tp_cursor xml, tp_xml_fn fn, void *payload, const tp_allo
     if (w.st == TP_OK && xs != XML_STATUS_OK) {
         enum XML_Error code = XML_GetErrorCode(w.p);
         w.st = tp_error__at(err, code == XML_ERROR_NO_MEMORY ? TP_E_NOMEM : TP_E_PARSE,
-                            (uint64_t)XML_GetCurrentByteIndex(w.p), NULL, "XML: %s",
+                            xml_offset(w.p), NULL, "XML: %s",
                             XML_ErrorString(code));
         if (err)
             err->line = (uint32_t)XML_GetCurrentLineNumber(w.p);
