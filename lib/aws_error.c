@@ -96,11 +96,12 @@ tp_status tp_aws__json_error(tp_aws_errinfo *out, tp_cursor body, tp_cursor erro
     size_t n = 0;
     const char *s;
     if (!out->code[0]) {
-        if ((s = json_str(root, "__type", &n)) != NULL || (s = json_str(root, "code", &n)) != NULL ||
-            (s = json_str(root, "Code", &n)) != NULL)
+        if ((s = json_str(root, "__type", &n)) != NULL ||
+            (s = json_str(root, "code", &n)) != NULL || (s = json_str(root, "Code", &n)) != NULL)
             tp_aws__norm_code(out->code, sizeof out->code, s, n);
     }
-    if ((s = json_str(root, "message", &n)) != NULL || (s = json_str(root, "Message", &n)) != NULL ||
+    if ((s = json_str(root, "message", &n)) != NULL ||
+        (s = json_str(root, "Message", &n)) != NULL ||
         (s = json_str(root, "errorMessage", &n)) != NULL)
         copy_text(out->message, sizeof out->message, s, n);
     json_decref(root);
@@ -156,8 +157,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     if (w->st != TP_OK)
         return;
     if (w->depth >= TP_XML_MAX_DEPTH) {
-        walk_fail(w, tp_error__at(w->err, TP_E_TOO_LARGE,
-                                  xml_offset(w->p), NULL,
+        walk_fail(w, tp_error__at(w->err, TP_E_TOO_LARGE, xml_offset(w->p), NULL,
                                   "XML nested deeper than %d elements", TP_XML_MAX_DEPTH));
         return;
     }
@@ -167,8 +167,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     size_t n = strlen(ln);
     size_t need = w->plen + (w->plen ? 1 : 0) + n;
     if (need >= sizeof w->path) {
-        walk_fail(w, tp_error__at(w->err, TP_E_TOO_LARGE,
-                                  xml_offset(w->p), NULL,
+        walk_fail(w, tp_error__at(w->err, TP_E_TOO_LARGE, xml_offset(w->p), NULL,
                                   "XML element path too long"));
         return;
     }
@@ -212,8 +211,8 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     tp_status st = tp_buf_append(&w->text, s, (size_t)len, w->err);
     if (st != TP_OK) {
         if (st == TP_E_TOO_LARGE)
-            tp_error__at(w->err, st, xml_offset(w->p), NULL,
-                         "XML element text over %zu bytes", XML_TEXT_MAX);
+            tp_error__at(w->err, st, xml_offset(w->p), NULL, "XML element text over %zu bytes",
+                         XML_TEXT_MAX);
         walk_fail(w, st);
     }
 }
@@ -252,8 +251,7 @@ tp_status tp_xml__walk(tp_cursor xml, tp_xml_fn fn, void *payload, const tp_allo
     if (w.st == TP_OK && xs != XML_STATUS_OK) {
         enum XML_Error code = XML_GetErrorCode(w.p);
         w.st = tp_error__at(err, code == XML_ERROR_NO_MEMORY ? TP_E_NOMEM : TP_E_PARSE,
-                            xml_offset(w.p), NULL, "XML: %s",
-                            XML_ErrorString(code));
+                            xml_offset(w.p), NULL, "XML: %s", XML_ErrorString(code));
         if (err)
             err->line = (uint32_t)XML_GetCurrentLineNumber(w.p);
     }
@@ -291,8 +289,8 @@ tp_status tp_aws__s3_error(tp_aws_errinfo *out, tp_cursor body, const tp_allocat
     return TP_OK;
 }
 
-tp_status tp_aws__fail(tp_error *err, tp_status st, int32_t http_status,
-                       const tp_aws_errinfo *info, uint32_t attempts, const char *what)
+tp_status tp_aws__fail(tp_error *err, tp_status st, int32_t http_status, const tp_aws_errinfo *info,
+                       uint32_t attempts, const char *what)
 {
     if (!err)
         return st;
