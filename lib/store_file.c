@@ -98,6 +98,16 @@ static tp_status append_symbol(tp_buf *out, const tp_engine *e, const tp_positio
     return st;
 }
 
+typedef struct named {
+    char name[TP_SYMBOL_MAX];
+    size_t index;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
 static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *symbols, size_t n,
                            tp_error *err)
 {
@@ -117,12 +127,26 @@ static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *s
         st = append_params(&out, &o, err);
     if (st == TP_OK)
         st = tp_buf_append_str(&out, "}\n", err);
+    /* Sorted by symbol: the file's bytes depend on the state alone, not on
+     * the order in which symbols first appeared (shards interleave freely). */
+    named *order = count ? tp__calloc(f->alloc, count, sizeof *order) : NULL;
+    if (count && !order)
+        st = tp_error__set(err, TP_E_NOMEM, "out of memory");
     for (size_t i = 0; i < count && st == TP_OK; i++) {
         tp_position p;
         st = tp_engine_position_at(e, i, &p, err);
+        memcpy(order[i].name, p.symbol, sizeof order[i].name);
+        order[i].index = i;
+    }
+    if (st == TP_OK && count > 1)
+        qsort(order, count, sizeof *order, cmp_named);
+    for (size_t i = 0; i < count && st == TP_OK; i++) {
+        tp_position p;
+        st = tp_engine_position_at(e, order[i].index, &p, err);
         if (st == TP_OK)
             st = append_symbol(&out, e, &p, &scratch, err);
     }
+    tp__free(f->alloc, order);
     if (st == TP_OK)
         st = tp_store__write_atomic(f->alloc, f->path, out.ptr ? out.ptr : (const uint8_t *)"",
                                     out.len, err);
