@@ -1,31 +1,66 @@
-/* tp-consumer: replay trade records through the signal engine.
- * A thin program on the public API: reader + engine + positions store +
- * trade archive. */
-#include <tradepipe.h>
-#include <tradepipe/store.h>
+/* tp-consumer: trade records through the signal engine, replayed from a
+ * file or following a stream, with positions, completed trades, events and
+ * checkpoints kept so that every effect happens exactly once.
+ * A thin program on the public API: stream or reader, record decoder,
+ * engine, positions store, trade archive, checkpoint. */
+#include "tp_cli.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 static const char usage[] =
-    "usage: tp-consumer --source file:PATH --events - [options]\n"
+    "usage: tp-consumer --source file:DIR --positions file:PATH --trades file:DIR\n"
+    "                   [--follow] [--from trim-horizon|latest] [--checkpoints file:PATH]\n"
+    "                   [--events -|file:PATH] [engine options]\n"
+    "       tp-consumer --source file:PATH --events -|file:PATH [engine options]\n"
+    "                   [--positions file:PATH] [--trades file:DIR]\n"
     "\n"
-    "Replay trade records through the signal engine and print one NDJSON event\n"
-    "per signal:\n"
+    "Apply trade records to the signal engine and keep its effects: positions,\n"
+    "completed trades, and one NDJSON event per signal:\n"
     "  {\"symbol\":\"AAPL\",\"side\":\"buy\"|\"sell\",\"price\":P,\"quantity\":N,\n"
     "   \"timestamp\":T,\"sequence\":N}            (+ \"pnl\":X on sells)\n"
     "T is the record's timestamp as in the input (string or number), null if\n"
     "absent. Prices and P&L are exact, in plain decimal notation.\n"
     "\n"
-    "  --source file:PATH      records: NDJSON or Firehose concatenated JSON,\n"
-    "                          gzip or not, read in file order (file:- is stdin).\n"
-    "                          The sequence of a record is its 1-based position\n"
-    "                          in the input, malformed records included; the\n"
-    "                          shard is \"file:\" and the file's base name.\n"
-    "  --events -              where events go (- is stdout; file:PATH also works)\n"
+    "Following a stream (--source file:DIR, a stream made by tp-producer):\n"
+    "  every shard is read, from its checkpoint, else from --from (trim-horizon,\n"
+    "  the default, or latest). Events carry \"shard\":\"shardId-...\" and the\n"
+    "  record's \"sequence\":\"N\" (a string: Kinesis sequence numbers are long).\n"
+    "  --follow keeps reading as records arrive until SIGINT or SIGTERM (then the\n"
+    "  batch in hand is finished, saved and checkpointed; exit 0); without it,\n"
+    "  the consumer stops at the end of every shard.\n"
+    "  Effects are exactly once: the checkpoint file holds, per shard, the last\n"
+    "  sequence number whose effects are durable, the engine state that goes\n"
+    "  with it and the events file's length, all saved in one atomic write after\n"
+    "  the events, trades and positions it covers. Killed at any point (kill -9)\n"
+    "  and started again, the consumer resumes from there: positions, completed\n"
+    "  trades, checkpoints and the events file (file:PATH) end up as if it had\n"
+    "  never stopped (the events file is cut back to its checkpointed length;\n"
+    "  events on - may repeat after a crash).\n"
+    "\n"
+    "Replaying a file (--source file:PATH): NDJSON or Firehose concatenated JSON,\n"
+    "  gzip or not, in file order (file:- is stdin). A record's sequence is its\n"
+    "  1-based position in the input, malformed records included; its shard is\n"
+    "  \"file:\" and the file's base name. With --positions, running the same\n"
+    "  input again changes nothing and prints no new events; with --events\n"
+    "  file:PATH too (or --checkpoints), events are exactly once across crashes.\n"
+    "\n";
+
+static const char usage_options[] =
+    "  --source URI            file:DIR (a stream) or file:PATH (a file to replay)\n"
+    "  --positions file:PATH   the engine state per symbol, saved atomically when\n"
+    "                          it changed (the local twin of the DynamoDB table)\n"
+    "  --trades file:DIR       each completed trade as\n"
+    "                          DIR/completed-trades/SYMBOL/<key>.json\n"
+    "  --checkpoints file:PATH (default: the positions path + \".checkpoints\")\n"
+    "  --events -|file:PATH    where events go (- is stdout)\n"
+    "  --checkpoint-ms N       least time between two saves (1000; 0: after every\n"
+    "                          event); everything is saved when the input runs\n"
+    "                          dry and at the end\n"
+    "  --status PATH           keep a one-line JSON status in PATH (every second)\n"
+    "  --progress S            a progress line every S seconds on stderr when it\n"
+    "                          is not a terminal (on a terminal: a live line)\n"
+    "Engine options:\n"
     "  --window W              reference = highest of the previous W ticks (20)\n"
     "  --drop-pct P            buy when flat and the price is more than P% under\n"
     "                          the reference (2)\n"
@@ -34,74 +69,62 @@ static const char usage[] =
     "  --stop-loss-pct P       also sell when more than P% under the entry (off)\n"
     "  --order-size N          shares per buy (100)\n"
     "  --max-symbols N         refuse ticks of new symbols past N (100000)\n"
-    "  --positions file:PATH   load engine state from PATH; save it back\n"
-    "                          atomically after events (at most once per\n"
-    "                          --checkpoint-ms) and at the end\n"
-    "  --checkpoint-ms N       least time between two positions saves (1000;\n"
-    "                          0: after every event)\n"
-    "  --trades file:DIR       write each completed trade to\n"
-    "                          DIR/completed-trades/SYMBOL/<key>.json\n"
-    "Percentages are exact decimals (2.5 is fine). With --positions, running the\n"
-    "same input again changes nothing and prints no new events. A trade is\n"
-    "archived before any later positions save, so after a crash running the\n"
-    "same input again redoes what was not saved and gives the same positions\n"
-    "and trades (a trade is overwritten, never duplicated).\n"
+    "Percentages are exact decimals (2.5 is fine). A trade is archived before any\n"
+    "later save, so a crash never loses one, and a retried one is overwritten,\n"
+    "never duplicated (its key is derived from the trade).\n"
     "\n"
-    "Malformed records are reported on stderr as PATH:BYTE_OFFSET: reason\n"
-    "(offsets count uncompressed bytes) and skipped, as tp-parse does; so is a\n"
-    "tick the engine refuses (a P&L overflow, too many symbols). A summary goes\n"
-    "to stderr at the end.\n"
+    "Malformed records are reported on stderr (replay: PATH:BYTE_OFFSET: reason;\n"
+    "stream: SHARD sequence N: byte B: reason) and skipped, as tp-parse does; so\n"
+    "is a tick the engine refuses (a P&L overflow, too many symbols). A summary\n"
+    "goes to stderr at the end.\n"
     "\n"
     "Exit status: 0 all records valid; 1 some records malformed or refused;\n"
-    "2 usage error, unreadable input, broken gzip stream, or a store that cannot\n"
-    "be read or written. 2 wins over 1.\n";
+    "2 usage error, unreadable input, broken gzip stream, or a store, stream or\n"
+    "checkpoint that cannot be read or written. 2 wins over 1.\n";
+
+#define GET_LIMIT        1000
+#define SAVE_CHECK_EVERY 1024u
 
 typedef struct consumer {
-    const char *path; /* the input path (file: stripped) */
-    char shard[TP_SHARD_MAX];
+    const char *source; /* as given */
+    const char *path;   /* replay: the file, file: stripped */
+    int stream_mode, follow, from_latest;
+    char shard[TP_SHARD_MAX]; /* replay: "file:" + base name */
     tp_engine *engine;
     tp_engine_options opts;
     tp_positions_store *positions;
     tp_trade_archive *trades;
-    FILE *events;
-    tp_buf line;
+    tp_checkpoint *cp; /* NULL: no exactly-once bookkeeping (plain replay) */
+    /* events: `evbuf` holds lines not yet handed to the sink */
+    FILE *events_out; /* stdout, or NULL */
+    int events_fd;    /* file:PATH sink, or -1 */
+    const char *events_path;
+    tp_buf evbuf, line;
+    uint64_t events_bytes; /* bytes written to the events file */
+    /* stream */
+    tp_stream *stream;
+    tp_stream_reader **readers;
+    uint32_t nshards;
+    char (*last_seq)[TP_KINESIS_SEQ_MAX];
+    int64_t lag_ms;
+    uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
+    /* counters, cumulative across restarts when a checkpoint is kept */
     uint64_t records, malformed, refused, applied, dups, buys, sells;
-    int dirty; /* applied ticks not saved yet */
+    int64_t realized_e8;
+    int dirty; /* ticks applied since the last save */
+    int moved; /* records consumed since the last save */
     int64_t checkpoint_ns, last_save_ns;
     int rc;
+    const char *status_path;
+    cli_progress prog;
+    int64_t t0_ms, status_next_ms;
+    uint64_t records_at_start;
 } consumer;
-
-static int fail(const char *fmt, ...) TP_PRINTF(1, 2);
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "tp-consumer: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 2;
-}
 
 static int parse_pct(const char *opt, const char *v, int64_t *out)
 {
-    tp_error err;
-    if (tp_price_parse(out, tp_cursor_from_str(v), &err) != TP_OK || *out < 0) {
-        fprintf(stderr, "tp-consumer: %s: '%s' is not a percentage (a decimal >= 0)\n", opt, v);
-        return 2;
-    }
-    return 0;
-}
-
-static int parse_count(const char *opt, const char *v, int64_t min, int64_t max, int64_t *out)
-{
-    tp_error err;
-    if (tp_int_parse(out, tp_cursor_from_str(v), &err) != TP_OK || *out < min || *out > max) {
-        fprintf(stderr, "tp-consumer: %s: '%s' is not an integer in %lld..%lld\n", opt, v,
-                (long long)min, (long long)max);
-        return 2;
-    }
+    if (tp_price_parse(out, tp_cursor_from_str(v), NULL) != TP_OK || *out < 0)
+        return cli_fail("%s: '%s' is not a percentage (a decimal >= 0)", opt, v);
     return 0;
 }
 
@@ -122,8 +145,49 @@ static tp_status json_string(tp_buf *b, const char *s)
     return st;
 }
 
+static int write_fd(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Hand the buffered events to their sink; with `durable`, make them reach
+ * it for good (fsync a file, flush stdout) before a save records them. */
+static int events_out(consumer *C, int durable)
+{
+    if (C->evbuf.len) {
+        if (C->events_fd >= 0) {
+            if (write_fd(C->events_fd, C->evbuf.ptr, C->evbuf.len) != 0)
+                return cli_fail("cannot write events to %s: %s", C->events_path, strerror(errno));
+            C->events_bytes += C->evbuf.len;
+        } else if (C->events_out &&
+                   fwrite(C->evbuf.ptr, 1, C->evbuf.len, C->events_out) != C->evbuf.len) {
+            return cli_fail("cannot write events: %s", strerror(errno));
+        }
+        tp_buf_clear(&C->evbuf);
+    }
+    if (durable) {
+        if (C->events_fd >= 0 && fsync(C->events_fd) != 0)
+            return cli_fail("cannot fsync %s: %s", C->events_path, strerror(errno));
+        if (C->events_out && fflush(C->events_out) != 0)
+            return cli_fail("cannot write events: %s", strerror(errno));
+    }
+    return 0;
+}
+
 static int print_event(consumer *C, const tp_engine_event *ev, const tp_trade *t)
 {
+    if (!C->events_out && C->events_fd < 0)
+        return 0;
     char px[TP_PRICE_STR_MAX];
     tp_buf *b = &C->line;
     tp_buf_clear(b);
@@ -143,7 +207,10 @@ static int print_event(consumer *C, const tp_engine_event *ev, const tp_trade *t
         else
             st = tp_buf_append_str(b, "null", NULL);
     }
-    if (st == TP_OK)
+    if (st == TP_OK && C->stream_mode)
+        st = tp_buf_appendf(b, NULL, ",\"shard\":\"%s\",\"sequence\":\"%s\"", ev->shard,
+                            ev->sequence);
+    else if (st == TP_OK)
         st = tp_buf_appendf(b, NULL, ",\"sequence\":%s", ev->sequence);
     if (st == TP_OK && ev->side == TP_SIDE_SELL) {
         tp_price_format(px, ev->pnl_e8);
@@ -151,67 +218,171 @@ static int print_event(consumer *C, const tp_engine_event *ev, const tp_trade *t
     }
     if (st == TP_OK)
         st = tp_buf_append_str(b, "}\n", NULL);
-    if (st != TP_OK) {
-        fprintf(stderr, "tp-consumer: out of memory\n");
-        return 2;
+    if (st == TP_OK)
+        st = tp_buf_append(&C->evbuf, b->ptr, b->len, NULL);
+    if (st != TP_OK)
+        return cli_fail("out of memory");
+    return C->evbuf.len >= (64u << 10) ? events_out(C, 0) : 0;
+}
+
+/* ---- saving --------------------------------------------------------------- */
+
+static int cmp_pos(const void *a, const void *b)
+{
+    return strcmp(((const tp_position *)a)->symbol, ((const tp_position *)b)->symbol);
+}
+
+/* Every symbol's position, sorted by symbol (malloc'd; *n set). */
+static tp_position *positions_sorted(consumer *C, size_t *n)
+{
+    *n = tp_engine_symbol_count(C->engine);
+    tp_position *all = calloc(*n ? *n : 1, sizeof *all);
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        tp_engine_position_at(C->engine, i, &all[i], NULL);
+    qsort(all, *n, sizeof *all, cmp_pos);
+    return all;
+}
+
+/* The engine state for the checkpoint: each symbol's snapshot, sorted by
+ * symbol, each behind its length (4 bytes, little-endian), so the bytes
+ * depend on the state alone, not on how shards interleaved. */
+static tp_status engine_state(consumer *C, tp_buf *out)
+{
+    size_t n;
+    tp_position *all = positions_sorted(C, &n);
+    if (!all)
+        return TP_E_NOMEM;
+    tp_status st = TP_OK;
+    tp_buf one;
+    tp_buf_init(&one, NULL, 0);
+    for (size_t i = 0; i < n && st == TP_OK; i++) {
+        tp_buf_clear(&one);
+        st = tp_engine_snapshot(C->engine, tp_cursor_from_str(all[i].symbol), &one, NULL);
+        uint8_t len[4] = {(uint8_t)one.len, (uint8_t)(one.len >> 8), (uint8_t)(one.len >> 16),
+                          (uint8_t)(one.len >> 24)};
+        if (st == TP_OK)
+            st = tp_buf_append(out, len, 4, NULL);
+        if (st == TP_OK)
+            st = tp_buf_append(out, one.ptr, one.len, NULL);
     }
-    if (fwrite(b->ptr, 1, b->len, C->events) != b->len) {
-        fprintf(stderr, "tp-consumer: cannot write events: %s\n", strerror(errno));
-        return 2;
+    tp_buf_dispose(&one);
+    free(all);
+    return st;
+}
+
+static tp_status engine_restore_state(consumer *C, tp_cursor s, tp_error *err)
+{
+    size_t off = 0;
+    while (off < s.len) {
+        size_t n = s.len - off < 4
+                       ? SIZE_MAX
+                       : (size_t)s.ptr[off] | (size_t)s.ptr[off + 1] << 8 |
+                             (size_t)s.ptr[off + 2] << 16 | (size_t)s.ptr[off + 3] << 24;
+        off += 4;
+        if (n > s.len - off || off > s.len) {
+            tp_error_clear(err);
+            snprintf(err->message, sizeof err->message, "cut short at byte %zu", off - 4);
+            return TP_E_STATE;
+        }
+        tp_status st = tp_engine_restore(C->engine, tp_cursor_make(s.ptr + off, n), err);
+        if (st != TP_OK)
+            return st;
+        off += n;
     }
+    return TP_OK;
+}
+
+static int set_counter(consumer *C, const char *name, uint64_t v)
+{
+    tp_error err;
+    if (tp_checkpoint_set_counter(C->cp, name, v, &err) != TP_OK)
+        return cli_fail("checkpoint: %s", err.message);
     return 0;
 }
 
-/* Save if something changed; unless `force`, at most once per checkpoint. */
-static int save_positions(consumer *C, int force)
+/* Make what was consumed durable: events first (they must reach their sink
+ * before the state that suppresses them is saved), then positions, then
+ * the checkpoint with the engine state, in one atomic write. */
+static int save(consumer *C, int force)
 {
-    tp_error err;
-    if (!C->positions || !C->dirty)
+    if (!C->dirty && !C->moved)
         return 0;
     int64_t now = tp_time_mono_ns();
     if (!force && now - C->last_save_ns < C->checkpoint_ns)
         return 0;
     C->last_save_ns = now;
-    if (tp_positions_store_save(C->positions, C->engine, NULL, 0, &err) != TP_OK) {
-        fprintf(stderr, "tp-consumer: saving positions: %s\n", err.message);
+    tp_error err;
+    if (events_out(C, 1))
         return 2;
-    }
+    if (C->positions && C->dirty &&
+        tp_positions_store_save(C->positions, C->engine, NULL, 0, &err) != TP_OK)
+        return cli_fail("saving positions: %s", err.message);
     C->dirty = 0;
+    if (!C->cp) {
+        C->moved = 0;
+        return 0;
+    }
+    for (uint32_t i = 0; i < C->nshards; i++) {
+        if (!C->last_seq[i][0])
+            continue;
+        const char *id = C->stream_mode ? tp_stream_reader_shard_id(C->readers[i]) : C->shard;
+        if (tp_checkpoint_set_sequence(C->cp, id, C->last_seq[i], &err) != TP_OK)
+            return cli_fail("checkpoint: %s", err.message);
+    }
+    tp_buf state;
+    tp_buf_init(&state, NULL, 0);
+    if (engine_state(C, &state) != TP_OK ||
+        tp_checkpoint_set_state(C->cp, tp_buf_cursor(&state), &err) != TP_OK) {
+        tp_buf_dispose(&state);
+        return cli_fail("checkpoint: out of memory");
+    }
+    tp_buf_dispose(&state);
+    char pnl[TP_PRICE_STR_MAX];
+    tp_price_format(pnl, C->realized_e8);
+    if (set_counter(C, "records", C->records) || set_counter(C, "malformed", C->malformed) ||
+        set_counter(C, "refused", C->refused) || set_counter(C, "applied", C->applied) ||
+        set_counter(C, "duplicates", C->dups) || set_counter(C, "buys", C->buys) ||
+        set_counter(C, "sells", C->sells) ||
+        (C->events_fd >= 0 && set_counter(C, "events_bytes", C->events_bytes)) ||
+        tp_checkpoint_set_string(C->cp, "realized_pnl", pnl, NULL) != TP_OK)
+        return 2;
+    if (tp_checkpoint_save(C->cp, &err) != TP_OK)
+        return cli_fail("saving the checkpoint: %s", err.message);
+    C->moved = 0;
     return 0;
 }
 
+/* ---- applying records ----------------------------------------------------- */
+
 /* Apply one valid record. Returns 0, or 2 on a fatal error. */
-static int on_trade(consumer *C, const tp_trade *t, uint64_t offset)
+static int apply(consumer *C, const tp_trade *t, const char *shard, const char *seq,
+                 const char *where)
 {
-    char seq[24];
-    snprintf(seq, sizeof seq, "%llu", (unsigned long long)C->records);
     tp_tick tick;
     tick.symbol = tp_cursor_make(t->symbol, t->symbol_len);
-    tick.shard = tp_cursor_from_str(C->shard);
+    tick.shard = tp_cursor_from_str(shard);
     tick.sequence = tp_cursor_from_str(seq);
     tick.price_e8 = t->price_e8;
     tick.ts_us = (t->flags & TP_TRADE_TS_PARSED) ? t->ts_us : TP_ENGINE_NO_TIME;
     tp_engine_event ev[TP_ENGINE_EVENTS_MAX];
     size_t n = 0;
     tp_error err;
-    tp_engine_stats before;
+    tp_engine_stats before, after;
     tp_engine_stats_get(C->engine, &before);
     tp_status st = tp_engine_apply(C->engine, &tick, ev, &n, &err);
-    if (st == TP_E_NOMEM) {
-        fprintf(stderr, "tp-consumer: %s\n", err.message);
-        return 2;
-    }
+    if (st == TP_E_NOMEM)
+        return cli_fail("%s", err.message);
     if (st != TP_OK) {
         /* The engine refused the tick (P&L overflow, symbol limit): it is
          * reported and skipped like a malformed record. */
-        fprintf(stderr, "%s:%llu: tick not applied: %s\n", C->path, (unsigned long long)offset,
-                err.message);
+        fprintf(stderr, "%s: tick not applied: %s\n", where, err.message);
         C->refused++;
         if (C->rc < 1)
             C->rc = 1;
         return 0;
     }
-    tp_engine_stats after;
     tp_engine_stats_get(C->engine, &after);
     if (after.duplicates != before.duplicates) {
         C->dups++;
@@ -222,42 +393,95 @@ static int on_trade(consumer *C, const tp_trade *t, uint64_t offset)
     for (size_t i = 0; i < n; i++) {
         if (ev[i].side == TP_SIDE_SELL) {
             C->sells++;
-            /* The trade is durable before the position that forgets it. */
-            if (C->trades && tp_trade_archive_put(C->trades, &ev[i], &C->opts, &err) != TP_OK) {
-                fprintf(stderr, "tp-consumer: archiving a trade: %s\n", err.message);
-                return 2;
-            }
+            C->realized_e8 += ev[i].pnl_e8;
+            /* The trade is durable before any save that forgets the position. */
+            if (C->trades && tp_trade_archive_put(C->trades, &ev[i], &C->opts, &err) != TP_OK)
+                return cli_fail("archiving a trade: %s", err.message);
         } else {
             C->buys++;
         }
-        if (save_positions(C, 0))
-            return 2;
         if (print_event(C, &ev[i], t))
+            return 2;
+        if (!C->cp && save(C, 0))
             return 2;
     }
     return 0;
 }
 
-static int cmp_pos(const void *a, const void *b)
+static void malformed(consumer *C)
 {
-    return strcmp(((const tp_position *)a)->symbol, ((const tp_position *)b)->symbol);
+    C->malformed++;
+    if (C->rc < 1)
+        C->rc = 1;
+}
+
+/* ---- progress and summary ------------------------------------------------- */
+
+static void status_text(consumer *C, tp_buf *b, const char *state)
+{
+    char pnl[TP_PRICE_STR_MAX];
+    tp_price_format(pnl, C->realized_e8);
+    tp_buf_clear(b);
+    tp_buf_appendf(b, NULL,
+                   "{\"program\":\"tp-consumer\",\"state\":\"%s\",\"records\":%llu,"
+                   "\"malformed\":%llu,\"applied\":%llu,\"buys\":%llu,\"sells\":%llu,"
+                   "\"realized_pnl\":\"%s\",\"lag_ms\":%lld,\"shards\":{",
+                   state, (unsigned long long)C->records, (unsigned long long)C->malformed,
+                   (unsigned long long)C->applied, (unsigned long long)C->buys,
+                   (unsigned long long)C->sells, pnl, (long long)C->lag_ms);
+    for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++)
+        tp_buf_appendf(b, NULL, "%s\"%s\":\"%s\"", i ? "," : "",
+                       tp_stream_reader_shard_id(C->readers[i]), C->last_seq[i]);
+    tp_buf_append_str(b, "}}\n", NULL);
+}
+
+static void progress(consumer *C, int final)
+{
+    int64_t now = cli_now_ms();
+    if (C->status_path && (final || now >= C->status_next_ms)) {
+        tp_buf b;
+        tp_buf_init(&b, NULL, 0);
+        status_text(C, &b, final ? "done" : "running");
+        cli_status_write(C->status_path, b.ptr ? (const char *)b.ptr : "");
+        tp_buf_dispose(&b);
+        C->status_next_ms = now + 1000;
+    }
+    if (final || !cli_progress_due(&C->prog))
+        return;
+    char a[32], r[32], pnl[TP_PRICE_STR_MAX], line[200];
+    double s = (double)(now - C->t0_ms) / 1000.0;
+    uint64_t here = C->records - C->records_at_start;
+    tp_price_format(pnl, C->realized_e8);
+    snprintf(line, sizeof line,
+             "%s records, %s ticks/s, %llu buys, %llu sells, P&L %s, lag %lld ms",
+             cli_count(a, C->records), cli_count(r, s > 0 ? (uint64_t)((double)here / s) : 0),
+             (unsigned long long)C->buys, (unsigned long long)C->sells, pnl, (long long)C->lag_ms);
+    cli_progress_line(&C->prog, line);
 }
 
 static void summary(consumer *C)
 {
-    size_t n = tp_engine_symbol_count(C->engine);
-    tp_position *all = calloc(n ? n : 1, sizeof *all);
+    cli_progress_end(&C->prog);
     fprintf(stderr,
             "tp-consumer: %llu records, %llu malformed, %llu refused; %llu ticks applied, %llu "
             "already applied; %llu buys, %llu sells\n",
             (unsigned long long)C->records, (unsigned long long)C->malformed,
             (unsigned long long)C->refused, (unsigned long long)C->applied,
             (unsigned long long)C->dups, (unsigned long long)C->buys, (unsigned long long)C->sells);
+    for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++) {
+        tp_stream_reader_stats rs;
+        tp_stream_reader_stats_get(C->readers[i], &rs);
+        if (rs.torn_tails || rs.trimmed)
+            fprintf(stderr,
+                    "tp-consumer: %s: %llu torn segment tails skipped (%llu bytes, left by a "
+                    "crashed writer), %llu segments deleted by retention before being read\n",
+                    tp_stream_reader_shard_id(C->readers[i]), (unsigned long long)rs.torn_tails,
+                    (unsigned long long)rs.torn_bytes, (unsigned long long)rs.trimmed);
+    }
+    size_t n;
+    tp_position *all = positions_sorted(C, &n);
     if (!all)
         return;
-    for (size_t i = 0; i < n; i++)
-        tp_engine_position_at(C->engine, i, &all[i], NULL);
-    qsort(all, n, sizeof *all, cmp_pos);
     fprintf(stderr, "%-10s %10s %6s %6s %20s  %s\n", "symbol", "ticks", "buys", "sells",
             "realized_pnl", "position");
     size_t open = 0;
@@ -278,66 +502,252 @@ static void summary(consumer *C)
     }
     fprintf(stderr, "open positions: %zu\n", open);
     free(all);
+    if (C->stream_mode) {
+        double cpu;
+        long rss;
+        cli_usage(&cpu, &rss);
+        uint64_t here = C->records - C->records_at_start;
+        fprintf(stderr, "tp-consumer: cpu %.2f s (%.2f us/record), peak RSS %.1f MB\n", cpu,
+                here ? cpu * 1e6 / (double)here : 0.0, (double)rss / 1024.0);
+    }
 }
 
-static int run(consumer *C)
+/* ---- the two modes -------------------------------------------------------- */
+
+static int run_replay(consumer *C)
 {
     tp_source *src = NULL;
     tp_reader *rd = NULL;
     tp_error err;
     int rc = 0;
     if (tp_source_open(&src, C->path, &err) != TP_OK)
-        return fail("%s", err.message);
+        return cli_fail("%s", err.message);
     tp_reader_options o;
     tp_reader_options_init(&o, TP_READER_OPTIONS_VERSION);
     o.decode_flags = TP_DECODE_LENIENT;
     if (tp_reader_new(&rd, src, &o, &err) != TP_OK) {
         tp_source_free(src);
-        return fail("%s: %s", C->path, err.message);
+        return cli_fail("%s: %s", C->path, err.message);
     }
     tp_trade t;
+    uint64_t index = 0; /* the record's position in the input */
     for (;;) {
         tp_status st = tp_reader_next(rd, &t, &err);
         if (st == TP_DONE)
             break;
+        if (st != TP_OK && st != TP_E_RECORD && st != TP_E_TOO_LARGE) {
+            rc = cli_fail("%s: %s", C->path, err.message);
+            break;
+        }
+        if (++index <= C->skip_to)
+            continue; /* done before the last checkpoint */
+        C->records++;
+        C->moved = 1;
+        snprintf(C->last_seq[0], sizeof C->last_seq[0], "%llu", (unsigned long long)index);
+        tp_reader_stats rs;
+        tp_reader_stats_get(rd, &rs);
+        char where[600];
+        snprintf(where, sizeof where, "%s:%llu", C->path, (unsigned long long)rs.record_offset);
         if (st == TP_OK) {
-            C->records++;
-            tp_reader_stats rs;
-            tp_reader_stats_get(rd, &rs);
-            rc = on_trade(C, &t, rs.record_offset);
-            if (rc)
+            if ((rc = apply(C, &t, C->shard, C->last_seq[0], where)) != 0)
                 break;
-            continue;
-        }
-        if (st == TP_E_RECORD || st == TP_E_TOO_LARGE) {
-            C->records++; /* a malformed record still takes its sequence */
-            C->malformed++;
+        } else {
             fprintf(stderr, "%s:%llu: %s\n", C->path, (unsigned long long)err.offset, err.message);
-            if (C->rc < 1)
-                C->rc = 1;
-            continue;
+            malformed(C);
         }
-        fprintf(stderr, "tp-consumer: %s: %s\n", C->path, err.message);
-        rc = 2;
-        break;
+        if (C->cp && index % SAVE_CHECK_EVERY == 0 && (rc = save(C, 0)) != 0)
+            break;
     }
     tp_reader_free(rd);
     tp_source_free(src);
     return rc;
 }
 
+static int on_record(consumer *C, uint32_t shard, const tp_stream_record *r)
+{
+    C->records++;
+    C->moved = 1;
+    snprintf(C->last_seq[shard], sizeof C->last_seq[shard], "%s", r->sequence_number);
+    tp_trade t;
+    tp_error err;
+    char where[300];
+    snprintf(where, sizeof where, "%s sequence %s", r->shard_id, r->sequence_number);
+    tp_status st = tp_record_decode(&t, r->data, TP_DECODE_LENIENT, &err);
+    if (st == TP_OK)
+        return apply(C, &t, r->shard_id, r->sequence_number, where);
+    if (st == TP_E_NOMEM)
+        return cli_fail("%s", err.message);
+    fprintf(stderr, "%s: byte %llu: %s\n", where,
+            (unsigned long long)(err.offset == TP_NO_OFFSET ? 0 : err.offset), err.message);
+    malformed(C);
+    return 0;
+}
+
+static int run_stream(consumer *C)
+{
+    tp_error err;
+    int rc = 0;
+    uint64_t since_check = 0;
+    while (!rc) {
+        size_t got = 0;
+        int64_t lag = 0;
+        for (uint32_t i = 0; i < C->nshards && !rc; i++) {
+            tp_stream_records recs;
+            if (tp_stream_reader_get(C->readers[i], GET_LIMIT, &recs, &err) != TP_OK) {
+                rc = cli_fail("%s %s: %s", C->source, tp_stream_reader_shard_id(C->readers[i]),
+                              err.message);
+                break;
+            }
+            for (size_t k = 0; k < recs.count && !rc; k++)
+                rc = on_record(C, i, &recs.records[k]);
+            got += recs.count;
+            if (recs.millis_behind_latest > lag)
+                lag = recs.millis_behind_latest;
+            since_check += recs.count;
+        }
+        if (rc)
+            break;
+        C->lag_ms = lag;
+        if (since_check >= SAVE_CHECK_EVERY || !got) {
+            since_check = 0;
+            /* Idle: make everything durable now rather than later. */
+            if ((rc = save(C, !got)) != 0)
+                break;
+            progress(C, 0);
+        }
+        if (cli_stop)
+            break;
+        if (!got) {
+            if (!C->follow)
+                break;
+            tp_status st = tp_stream_wait(C->stream, 250, &err);
+            if (st != TP_OK && st != TP_E_TIMEOUT)
+                rc = cli_fail("%s: %s", C->source, err.message);
+        }
+    }
+    return rc;
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int open_events(consumer *C, const char *events)
+{
+    C->events_fd = -1;
+    if (!events)
+        return 0;
+    if (!strcmp(events, "-")) {
+        C->events_out = stdout;
+        return 0;
+    }
+    if (strncmp(events, "file:", 5) != 0 || !events[5])
+        return cli_fail("--events '%s': expected - or file:PATH", events);
+    C->events_path = events + 5;
+    C->events_fd = open(C->events_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (C->events_fd < 0)
+        return cli_fail("--events %s: %s", events, strerror(errno));
+    /* Cut back to what the checkpoint covers: what follows it was written
+     * by a run that died before saving, and will be written again. */
+    uint64_t keep =
+        C->cp && tp_checkpoint_loaded(C->cp) ? tp_checkpoint_counter(C->cp, "events_bytes") : 0;
+    struct stat sb;
+    if (fstat(C->events_fd, &sb) != 0)
+        return cli_fail("--events %s: %s", events, strerror(errno));
+    if ((uint64_t)sb.st_size < keep)
+        return cli_fail("--events %s: the file has %lld bytes, its checkpoint says %llu: it was "
+                        "changed behind the consumer's back",
+                        events, (long long)sb.st_size, (unsigned long long)keep);
+    if (ftruncate(C->events_fd, (off_t)keep) != 0 || lseek(C->events_fd, 0, SEEK_END) == (off_t)-1)
+        return cli_fail("--events %s: %s", events, strerror(errno));
+    C->events_bytes = keep;
+    return 0;
+}
+
+/* Resume from the checkpoint, or from the positions file when there is none. */
+static int load_state(consumer *C, const char *positions)
+{
+    tp_error err;
+    if (C->cp && tp_checkpoint_loaded(C->cp)) {
+        tp_status st = engine_restore_state(C, tp_checkpoint_state(C->cp), &err);
+        if (st != TP_OK)
+            return cli_fail("checkpoint: engine state: %s%s%s", err.message,
+                            err.field[0] ? " (parameter " : "", err.field[0] ? err.field : "");
+        C->records = tp_checkpoint_counter(C->cp, "records");
+        C->malformed = tp_checkpoint_counter(C->cp, "malformed");
+        C->refused = tp_checkpoint_counter(C->cp, "refused");
+        C->applied = tp_checkpoint_counter(C->cp, "applied");
+        C->dups = tp_checkpoint_counter(C->cp, "duplicates");
+        C->buys = tp_checkpoint_counter(C->cp, "buys");
+        C->sells = tp_checkpoint_counter(C->cp, "sells");
+        const char *pnl = tp_checkpoint_string(C->cp, "realized_pnl");
+        if (pnl && tp_price_parse(&C->realized_e8, tp_cursor_from_str(pnl), NULL) != TP_OK)
+            return cli_fail("checkpoint: realized_pnl '%s' is not a decimal", pnl);
+        if (!C->stream_mode) {
+            const char *seq = tp_checkpoint_sequence(C->cp, C->shard);
+            C->skip_to = seq ? strtoull(seq, NULL, 10) : 0;
+        }
+    } else if (C->positions && tp_positions_store_load(C->positions, C->engine, &err) != TP_OK) {
+        return cli_fail("--positions %s: %s", positions, err.message);
+    } else if (C->positions) {
+        /* P&L so far, for the progress line. */
+        size_t n;
+        tp_position *all = positions_sorted(C, &n);
+        for (size_t i = 0; all && i < n; i++)
+            C->realized_e8 += all[i].realized_pnl_e8;
+        free(all);
+    }
+    C->records_at_start = C->records;
+    return 0;
+}
+
+static int open_stream(consumer *C)
+{
+    tp_error err;
+    if (tp_stream_open(&C->stream, C->source, NULL, &err) != TP_OK)
+        return cli_fail("--source %s: %s", C->source, err.message);
+    tp_kinesis_shards ls = {0};
+    if (tp_stream_list_shards(C->stream, &ls, &err) != TP_OK)
+        return cli_fail("--source %s: %s", C->source, err.message);
+    C->nshards = (uint32_t)ls.count;
+    C->readers = calloc(ls.count ? ls.count : 1, sizeof *C->readers);
+    C->last_seq = calloc(ls.count ? ls.count : 1, sizeof *C->last_seq);
+    int rc = !C->readers || !C->last_seq ? cli_fail("out of memory") : 0;
+    for (uint32_t i = 0; !rc && i < C->nshards; i++) {
+        const char *id = ls.shards[i].shard_id;
+        const char *seq = C->cp ? tp_checkpoint_sequence(C->cp, id) : NULL;
+        tp_stream_position pos = {C->from_latest ? TP_KINESIS_LATEST : TP_KINESIS_TRIM_HORIZON, 0,
+                                  0, ""};
+        if (seq) {
+            pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+            snprintf(pos.sequence_number, sizeof pos.sequence_number, "%s", seq);
+            snprintf(C->last_seq[i], sizeof C->last_seq[i], "%s", seq);
+        }
+        if (tp_stream_reader_new(&C->readers[i], C->stream, id, &pos, &err) != TP_OK)
+            rc = cli_fail("--source %s %s: %s", C->source, id, err.message);
+    }
+    tp_kinesis_shards_dispose(&ls);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    cli_name = "tp-consumer";
     consumer C;
     memset(&C, 0, sizeof C);
+    C.events_fd = -1;
     C.checkpoint_ns = 1000000000;
     tp_engine_options_init(&C.opts, TP_ENGINE_OPTIONS_VERSION);
-    const char *source = NULL, *events = NULL, *positions = NULL, *trades = NULL;
+    const char *events = NULL, *positions = NULL, *trades = NULL, *checkpoints = NULL, *from = NULL;
+    int64_t x = 0, progress_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
+            fputs(usage_options, stdout);
             return 0;
+        }
+        if (!strcmp(a, "--follow")) {
+            C.follow = 1;
+            continue;
         }
         if (strncmp(a, "--", 2) != 0) {
             fprintf(stderr, "tp-consumer: unexpected argument '%s'\n%s", a, usage);
@@ -348,17 +758,25 @@ int main(int argc, char **argv)
             return 2;
         }
         const char *v = argv[++i];
-        int64_t x = 0;
         if (!strcmp(a, "--source"))
-            source = v;
+            C.source = v;
         else if (!strcmp(a, "--events"))
             events = v;
         else if (!strcmp(a, "--positions"))
             positions = v;
         else if (!strcmp(a, "--trades"))
             trades = v;
-        else if (!strcmp(a, "--window")) {
-            if (parse_count(a, v, 1, TP_ENGINE_MAX_WINDOW, &x))
+        else if (!strcmp(a, "--checkpoints"))
+            checkpoints = v;
+        else if (!strcmp(a, "--from"))
+            from = v;
+        else if (!strcmp(a, "--status"))
+            C.status_path = v;
+        else if (!strcmp(a, "--progress")) {
+            if (cli_seconds(a, v, &progress_ms))
+                return 2;
+        } else if (!strcmp(a, "--window")) {
+            if (cli_int(a, v, 1, TP_ENGINE_MAX_WINDOW, &x))
                 return 2;
             C.opts.window = (uint32_t)x;
         } else if (!strcmp(a, "--drop-pct")) {
@@ -372,14 +790,14 @@ int main(int argc, char **argv)
                 return 2;
             C.opts.flags |= TP_ENGINE_STOP_LOSS;
         } else if (!strcmp(a, "--order-size")) {
-            if (parse_count(a, v, 1, INT64_MAX, &C.opts.order_size))
+            if (cli_int(a, v, 1, INT64_MAX, &C.opts.order_size))
                 return 2;
         } else if (!strcmp(a, "--checkpoint-ms")) {
-            if (parse_count(a, v, 0, INT64_MAX / 1000000, &x))
+            if (cli_int(a, v, 0, INT64_MAX / 1000000, &x))
                 return 2;
             C.checkpoint_ns = x * 1000000;
         } else if (!strcmp(a, "--max-symbols")) {
-            if (parse_count(a, v, 1, UINT32_MAX, &x))
+            if (cli_int(a, v, 1, UINT32_MAX, &x))
                 return 2;
             C.opts.max_symbols = (uint32_t)x;
         } else {
@@ -387,63 +805,117 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!source || !events) {
-        fprintf(stderr, "tp-consumer: --source and --events are required\n%s", usage);
+    if (!C.source) {
+        fprintf(stderr, "tp-consumer: --source is required\n%s", usage);
         return 2;
     }
-    if (strncmp(source, "file:", 5) != 0 || !source[5])
-        return fail("--source '%s': expected file:PATH (kinesis:// is not built into this "
-                    "version)",
-                    source);
-    C.path = source + 5;
-    const char *base = strrchr(C.path, '/');
-    base = base ? base + 1 : C.path;
-    snprintf(C.shard, sizeof C.shard, "file:%s", base);
-    if (!strcmp(events, "-")) {
-        C.events = stdout;
-    } else if (!strncmp(events, "file:", 5) && events[5]) {
-        C.events = fopen(events + 5, "w");
-        if (!C.events)
-            return fail("--events %s: %s", events, strerror(errno));
+    if (strncmp(C.source, "file:", 5) != 0 || !C.source[5])
+        return cli_fail("--source '%s': expected file:DIR (a stream) or file:PATH (kinesis:// "
+                        "is not built into this version)",
+                        C.source);
+    C.path = C.source + 5;
+    struct stat sb;
+    if (strcmp(C.path, "-") != 0 && stat(C.path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        char meta[4096];
+        snprintf(meta, sizeof meta, "%s/stream.json", C.path);
+        if (stat(meta, &sb) != 0)
+            return cli_fail("--source %s: a directory but not a stream (no stream.json; "
+                            "tp-producer --to file:DIR makes one)",
+                            C.source);
+        C.stream_mode = 1;
+    }
+    if (C.stream_mode) {
+        if (!positions || !trades)
+            return cli_fail("following a stream needs --positions file:PATH and --trades "
+                            "file:DIR (where its effects go)");
+        if (from && strcmp(from, "trim-horizon") != 0 && strcmp(from, "latest") != 0)
+            return cli_fail("--from '%s': expected trim-horizon or latest", from);
+        C.from_latest = from && !strcmp(from, "latest");
     } else {
-        return fail("--events '%s': expected - or file:PATH", events);
+        if (!events) {
+            fprintf(stderr, "tp-consumer: --source and --events are required\n%s", usage);
+            return 2;
+        }
+        if (C.follow || from)
+            return cli_fail("--follow and --from are for a stream (--source file:DIR)");
+        const char *base = strrchr(C.path, '/');
+        base = base ? base + 1 : C.path;
+        snprintf(C.shard, sizeof C.shard, "file:%s", base);
+        C.nshards = 1;
+        C.last_seq = calloc(1, sizeof *C.last_seq);
+        if (!C.last_seq)
+            return cli_fail("out of memory");
     }
 
     tp_error err;
     int rc = 0;
+    char *cp_uri = NULL;
     tp_buf_init(&C.line, NULL, 0);
+    tp_buf_init(&C.evbuf, NULL, 0);
     if (tp_engine_new(&C.engine, &C.opts, &err) != TP_OK) {
-        rc = fail("bad engine option %s: %s", err.field, err.message);
+        rc = cli_fail("bad engine option %s: %s", err.field, err.message);
         goto done;
     }
     tp_engine_options_get(C.engine, &C.opts);
-    if (positions) {
-        if (tp_positions_store_open(&C.positions, positions, NULL, &err) != TP_OK ||
-            tp_positions_store_load(C.positions, C.engine, &err) != TP_OK) {
-            rc = fail("--positions %s: %s", positions, err.message);
+    if (positions && tp_positions_store_open(&C.positions, positions, NULL, &err) != TP_OK) {
+        rc = cli_fail("--positions %s: %s", positions, err.message);
+        goto done;
+    }
+    if (trades && tp_trade_archive_open(&C.trades, trades, NULL, &err) != TP_OK) {
+        rc = cli_fail("--trades %s: %s", trades, err.message);
+        goto done;
+    }
+    /* Exactly-once bookkeeping: always on a stream; on a replay when asked
+     * for, or when events go to a file next to kept positions. */
+    int keep_cp =
+        C.stream_mode || checkpoints || (positions && events && !strncmp(events, "file:", 5));
+    if (keep_cp) {
+        if (!checkpoints) {
+            if (!positions) {
+                rc = cli_fail("--checkpoints needs a path (no --positions to put it beside)");
+                goto done;
+            }
+            cp_uri = malloc(strlen(positions) + 16);
+            if (!cp_uri) {
+                rc = cli_fail("out of memory");
+                goto done;
+            }
+            sprintf(cp_uri, "%s.checkpoints", positions);
+            checkpoints = cp_uri;
+        }
+        if (tp_checkpoint_open(&C.cp, checkpoints, NULL, &err) != TP_OK) {
+            rc = cli_fail("--checkpoints %s: %s", checkpoints, err.message);
             goto done;
         }
     }
-    if (trades && tp_trade_archive_open(&C.trades, trades, NULL, &err) != TP_OK) {
-        rc = fail("--trades %s: %s", trades, err.message);
+    if ((rc = load_state(&C, positions)) != 0 || (rc = open_events(&C, events)) != 0)
         goto done;
-    }
-    rc = run(&C);
+    if (C.stream_mode && (rc = open_stream(&C)) != 0)
+        goto done;
+    cli_signals();
+    cli_progress_init(&C.prog, progress_ms);
+    C.t0_ms = cli_now_ms();
+    rc = C.stream_mode ? run_stream(&C) : run_replay(&C);
     /* What was applied is saved even when the input broke off. */
-    if (save_positions(&C, 1))
+    if (save(&C, 1))
         rc = 2;
-    if (fflush(C.events) != 0) {
-        fprintf(stderr, "tp-consumer: cannot write events: %s\n", strerror(errno));
-        rc = 2;
-    }
+    progress(&C, 1);
     summary(&C);
 done:
-    if (C.events && C.events != stdout)
-        fclose(C.events);
+    if (C.events_fd >= 0)
+        close(C.events_fd);
     tp_buf_dispose(&C.line);
+    tp_buf_dispose(&C.evbuf);
+    for (uint32_t i = 0; C.readers && i < C.nshards; i++)
+        tp_stream_reader_free(C.readers[i]);
+    free(C.readers);
+    free(C.last_seq);
+    tp_stream_free(C.stream);
+    tp_checkpoint_free(C.cp);
     tp_positions_store_free(C.positions);
     tp_trade_archive_free(C.trades);
     tp_engine_free(C.engine);
+    free(cp_uri);
     if (rc < C.rc)
         rc = C.rc;
     return rc;
