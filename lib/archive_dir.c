@@ -4,6 +4,8 @@
 typedef struct dir_archive {
     const tp_allocator *alloc;
     char *dir;
+    char *tmpdir; /* DIR/.tp-tmp: temporary files, out of the bucket's layout */
+    int tmp_ready;
 } dir_archive;
 
 /* A key must stay inside the directory: relative, no empty, "." or ".."
@@ -49,8 +51,10 @@ static tp_status dir_put(void *payload, const char *key, tp_cursor body, const c
     *slash = '\0';
     tp_status st = tp_store__mkdirs(d->alloc, path, err);
     *slash = '/';
+    if (st == TP_OK && !d->tmp_ready && (st = tp_store__mkdirs(d->alloc, d->tmpdir, err)) == TP_OK)
+        d->tmp_ready = 1;
     if (st == TP_OK)
-        st = tp_store__write_atomic(d->alloc, path, body.ptr, body.len, err);
+        st = tp_store__write_atomic(d->alloc, path, body.ptr, body.len, d->tmpdir, err);
     tp__free(d->alloc, path);
     return st;
 }
@@ -62,6 +66,7 @@ static void dir_free(void *payload)
         return;
     const tp_allocator *a = d->alloc;
     tp__free(a, d->dir);
+    tp__free(a, d->tmpdir);
     tp__free(a, d);
 }
 
@@ -82,9 +87,14 @@ tp_status tp_trade_archive_dir_new(tp_trade_archive **out, const char *dir,
     while (n > 1 && dir[n - 1] == '/')
         n--;
     d->dir = tp_store__strndup(alloc, dir, n);
-    if (!d->dir) {
+    d->tmpdir = tp__malloc(alloc, n + 9);
+    if (!d->dir || !d->tmpdir) {
         dir_free(d);
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
     }
+    memcpy(d->tmpdir, d->dir, n);
+    memcpy(d->tmpdir + n, "/.tp-tmp", 9);
+    /* What an archive killed mid-write left behind. */
+    tp_store__clean_temps(alloc, NULL, d->tmpdir);
     return tp_trade_archive_new(out, &dir_vtable, d, alloc, err);
 }

@@ -127,6 +127,7 @@ tp_status tp_checkpoint_open(tp_checkpoint **out, const char *uri, const tp_allo
         st = tp_error__set(err, TP_E_NOMEM, "out of memory");
         goto done;
     }
+    tp_store__clean_temps(alloc, c->path, NULL);
     st = tp_store__read_file(c->path, &text, err);
     if (st == TP_E_NOT_FOUND) {
         st = TP_OK; /* nothing saved yet */
@@ -262,7 +263,7 @@ tp_status tp_checkpoint_save(tp_checkpoint *c, tp_error *err)
     }
     size_t n = strlen(text);
     text[n] = '\n'; /* one line; the NUL is not written */
-    st = tp_store__write_atomic(c->alloc, c->path, text, n + 1, err);
+    st = tp_store__write_atomic(c->alloc, c->path, text, n + 1, NULL, err);
     if (st == TP_OK)
         c->loaded = 1;
 done:

@@ -161,84 +161,23 @@ static tp_status gzip_batch(tp_firehose *f, tp_error *err)
 
 /* ---- writing an object ---------------------------------------------------- */
 
-static tp_status io_err(tp_error *err, const char *what, const char *path, int e)
-{
-    return tp_error__set(err, TP_E_IO, "%s %s: %s", what, path, strerror(e));
-}
-
-static tp_status fsync_path(const char *path, int dir, tp_error *err)
-{
-    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
-        return io_err(err, "cannot open", path, errno);
-    int rc = fsync(fd), e = errno;
-    close(fd);
-    return rc == 0 || (dir && e == EINVAL) ? TP_OK : io_err(err, "cannot fsync", path, e);
-}
-
-/* Write `data` to dir/key so that the object appears whole or not at all:
- * a temporary file outside the bucket's layout (a reader listing raw-data
- * never sees a partial object), fsync, rename into place, fsync the
- * directory. */
+/* Write `data` to dir/key so that the object appears whole or not at all;
+ * its temporary file is out of the bucket's layout (a reader listing
+ * raw-data never sees a partial object). */
 static tp_status put_object(tp_firehose *f, const char *key, tp_cursor data, tp_error *err)
 {
-    const tp_allocator *a = f->alloc;
-    size_t dl = strlen(f->dir), kl = strlen(key), tl = strlen(f->tmpdir);
-    char *path = tp__malloc(a, dl + 1 + kl + 1), *tmp = tp__malloc(a, tl + 16);
-    tp_status st = TP_OK;
-    int fd = -1;
-    if (!path || !tmp) {
-        st = tp_error__set(err, TP_E_NOMEM, "out of memory");
-        goto done;
-    }
+    size_t dl = strlen(f->dir), kl = strlen(key);
+    char *path = tp__malloc(f->alloc, dl + 1 + kl + 1);
+    if (!path)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
     snprintf(path, dl + kl + 2, "%s/%s", f->dir, key);
-    snprintf(tmp, tl + 16, "%s/obj-XXXXXX", f->tmpdir);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        st = io_err(err, "cannot create a temporary file in", f->tmpdir, errno);
-        tmp[0] = '\0';
-        goto done;
-    }
-    const uint8_t *p = data.ptr;
-    size_t left = data.len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            st = io_err(err, "cannot write", tmp, errno);
-            goto done;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        st = io_err(err, "cannot fsync", tmp, errno);
-        goto done;
-    }
-    close(fd);
-    fd = -1;
     char *slash = strrchr(path, '/');
     *slash = '\0';
-    st = tp_store__mkdirs(a, path, err);
+    tp_status st = tp_store__mkdirs(f->alloc, path, err);
     *slash = '/';
-    if (st != TP_OK)
-        goto done;
-    if (rename(tmp, path) != 0) {
-        st = io_err(err, "cannot rename a temporary file onto", path, errno);
-        goto done;
-    }
-    tmp[0] = '\0';
-    *slash = '\0';
-    st = fsync_path(path, 1, err);
-    *slash = '/';
-done:
-    if (fd >= 0)
-        close(fd);
-    if (tmp && tmp[0])
-        unlink(tmp);
-    tp__free(a, tmp);
-    tp__free(a, path);
+    if (st == TP_OK)
+        st = tp_store__write_atomic(f->alloc, path, data.ptr, data.len, f->tmpdir, err);
+    tp__free(f->alloc, path);
     return st;
 }
 
@@ -492,28 +431,6 @@ void tp_firehose_free(tp_firehose *f)
     tp__free(a, f);
 }
 
-/* Temporary files of a delivery that died: never renamed into place. */
-static void clean_tmpdir(const char *tmpdir, const tp_allocator *a)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    size_t tl = strlen(tmpdir);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "obj-", 4) != 0)
-            continue;
-        size_t nl = strlen(e->d_name);
-        char *p = tp__malloc(a, tl + nl + 2);
-        if (!p)
-            break;
-        snprintf(p, tl + nl + 2, "%s/%s", tmpdir, e->d_name);
-        unlink(p);
-        tp__free(a, p);
-    }
-    closedir(d);
-}
-
 static char *cat3(const tp_allocator *a, const char *x, const char *y, const char *z)
 {
     size_t n = strlen(x) + strlen(y) + strlen(z) + 1;
@@ -610,7 +527,7 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
     }
     if ((st = tp_store__mkdirs(a, f->tmpdir, err)) != TP_OK)
         goto done;
-    clean_tmpdir(f->tmpdir, a);
+    tp_store__clean_temps(a, NULL, f->tmpdir); /* a delivery killed midway */
     if ((st = tp_checkpoint_open(&f->cp, o.checkpoints ? o.checkpoints : cp_uri, a, err)) !=
             TP_OK ||
         (st = settle_pending(f, err)) != TP_OK)

@@ -149,7 +149,7 @@ static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *s
     tp__free(f->alloc, order);
     if (st == TP_OK)
         st = tp_store__write_atomic(f->alloc, f->path, out.ptr ? out.ptr : (const uint8_t *)"",
-                                    out.len, err);
+                                    out.len, NULL, err);
     tp_buf_dispose(&out);
     tp_buf_dispose(&scratch);
     return st;
@@ -297,6 +297,7 @@ static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
     tp_buf_init(&all, f->alloc, 0);
     tp_engine *tmpe = NULL;
     json_t *obj = NULL;
+    tp_store__clean_temps(f->alloc, f->path, NULL);
     tp_status st = tp_store__read_file(f->path, &text, err);
     if (st == TP_E_NOT_FOUND) {
         st = TP_OK; /* no file yet: an empty store */

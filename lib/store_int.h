@@ -7,11 +7,18 @@
 #include "tradepipe/store.h"
 
 /* Replace the file `path` by `len` bytes at `data`, atomically: a temporary
- * file in the same directory, fsync, rename over `path`, fsync of the
- * directory. On failure `path` is untouched and the temporary removed.
+ * file, fsync, rename over `path`, fsync of the directory. The temporary
+ * file is made in `tmpdir` (same file system; NULL: next to `path`, named
+ * ".BASENAME.tmp-XXXXXX", which tp_store__clean_temps removes). On failure
+ * `path` is untouched and the temporary removed; a process killed midway
+ * leaves only the temporary behind.
  * @return TP_OK; TP_E_IO naming the path and the system error; TP_E_NOMEM. */
 tp_status tp_store__write_atomic(const tp_allocator *a, const char *path, const void *data,
-                                 size_t len, tp_error *err);
+                                 size_t len, const char *tmpdir, tp_error *err);
+
+/* Remove what killed writers of `path` left: ".BASENAME.tmp-*" next to it
+ * (`path` NULL), or every "tmp-*" file in `tmpdir`. Failures are ignored. */
+void tp_store__clean_temps(const tp_allocator *a, const char *path, const char *tmpdir);
 
 /* Create `dir` and its missing parents (like mkdir -p).
  * @return TP_OK; TP_E_IO naming the directory; TP_E_NOMEM. */

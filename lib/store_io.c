@@ -2,6 +2,7 @@
  * mkdir -p, whole-file read. */
 #include "store_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,16 +47,23 @@ static tp_status sync_parent(const tp_allocator *a, const char *path, tp_error *
 }
 
 tp_status tp_store__write_atomic(const tp_allocator *a, const char *path, const void *data,
-                                 size_t len, tp_error *err)
+                                 size_t len, const char *tmpdir, tp_error *err)
 {
     tp_status st = TP_OK;
-    size_t plen = strlen(path);
-    char *tmp = tp__malloc(a, plen + 16);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dl = tmpdir ? strlen(tmpdir) : (size_t)(slash ? slash - path : 0);
+    size_t cap = dl + strlen(base) + 24;
+    char *tmp = tp__malloc(a, cap);
     int fd = -1;
     if (!tmp)
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp-XXXXXX", 12);
+    if (tmpdir)
+        snprintf(tmp, cap, "%s/tmp-XXXXXX", tmpdir);
+    else if (slash)
+        snprintf(tmp, cap, "%.*s/.%s.tmp-XXXXXX", (int)dl, path, base);
+    else
+        snprintf(tmp, cap, ".%s.tmp-XXXXXX", base);
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         st = io_error(err, "cannot create a temporary file for", path, errno);
@@ -102,6 +110,38 @@ done:
         unlink(tmp);
     tp__free(a, tmp);
     return st;
+}
+
+void tp_store__clean_temps(const tp_allocator *a, const char *path, const char *tmpdir)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    const char *base = path ? (slash ? slash + 1 : path) : NULL;
+    char *dir = tmpdir  ? tp_store__strndup(a, tmpdir, strlen(tmpdir))
+                : slash ? tp_store__strndup(a, path, slash == path ? 1 : (size_t)(slash - path))
+                        : tp_store__strndup(a, ".", 1);
+    if (!dir)
+        return;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t bl = base ? strlen(base) : 0;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        int ours =
+            tmpdir ? !strncmp(n, "tmp-", 4)
+                   : n[0] == '.' && !strncmp(n + 1, base, bl) && !strncmp(n + 1 + bl, ".tmp-", 5);
+        if (!ours)
+            continue;
+        size_t cap = strlen(dir) + strlen(n) + 2;
+        char *p = tp__malloc(a, cap);
+        if (!p)
+            break;
+        snprintf(p, cap, "%s/%s", dir, n);
+        unlink(p);
+        tp__free(a, p);
+    }
+    if (d)
+        closedir(d);
+    tp__free(a, dir);
 }
 
 tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err)

@@ -340,7 +340,7 @@ static tp_status meta_write(fstream *fs, const char *path, tp_error *err)
                      "{\"format\":\"tradepipe-stream\",\"version\":1,\"shards\":%u,"
                      "\"segment_bytes\":%llu,\"retention_ms\":%lld}\n",
                      fs->n, (unsigned long long)fs->segment_bytes, (long long)fs->retention_ms);
-    return tp_store__write_atomic(fs->alloc, path, text, (size_t)n, err);
+    return tp_store__write_atomic(fs->alloc, path, text, (size_t)n, NULL, err);
 }
 
 /* ---- the writer lock ------------------------------------------------------ */
