@@ -9,6 +9,7 @@
 #include "tradepipe/credentials_net.h"
 #include "tradepipe/dynamodb.h"
 #include "tradepipe/engine.h"
+#include "tradepipe/gen.h"
 #include "tradepipe/http.h"
 #include "tradepipe/kinesis.h"
 #include "tradepipe/price.h"
