@@ -5,10 +5,12 @@
 #include "tradepipe/common.h"
 #include "tradepipe/core.h"
 #include "tradepipe/aws.h"
+#include "tradepipe/checkpoint.h"
 #include "tradepipe/credentials.h"
 #include "tradepipe/credentials_net.h"
 #include "tradepipe/dynamodb.h"
 #include "tradepipe/engine.h"
+#include "tradepipe/firehose.h"
 #include "tradepipe/gen.h"
 #include "tradepipe/http.h"
 #include "tradepipe/kinesis.h"
@@ -19,6 +21,7 @@
 #include "tradepipe/sigv4.h"
 #include "tradepipe/stats.h"
 #include "tradepipe/store.h"
+#include "tradepipe/stream.h"
 #include "tradepipe/version.h"
 
 #endif

@@ -9,7 +9,8 @@
 /* Replace the file `path` by `len` bytes at `data`, atomically: a temporary
  * file, fsync, rename over `path`, fsync of the directory. The temporary
  * file is made in `tmpdir` (same file system; NULL: next to `path`, named
- * ".BASENAME.tmp-XXXXXX", which tp_store__clean_temps removes). On failure
+ * ".BASENAME.tmp-XXXXXX", which tp_store__clean_temps removes, its
+ * directory created when missing). On failure
  * `path` is untouched and the temporary removed; a process killed midway
  * leaves only the temporary behind.
  * @return TP_OK; TP_E_IO naming the path and the system error; TP_E_NOMEM. */

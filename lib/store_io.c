@@ -58,6 +58,16 @@ tp_status tp_store__write_atomic(const tp_allocator *a, const char *path, const 
     int fd = -1;
     if (!tmp)
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    if (!tmpdir && slash && slash != path) {
+        /* The file's directory, created when missing. */
+        memcpy(tmp, path, dl);
+        tmp[dl] = '\0';
+        st = tp_store__mkdirs(a, tmp, err);
+        if (st != TP_OK) {
+            tp__free(a, tmp);
+            return st;
+        }
+    }
     if (tmpdir)
         snprintf(tmp, cap, "%s/tmp-XXXXXX", tmpdir);
     else if (slash)

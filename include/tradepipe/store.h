@@ -65,7 +65,8 @@ TP_API tp_status tp_positions_store_new(tp_positions_store **out,
  * entry and last (shard, sequence), realized P&L, and "state": the symbol's
  * engine snapshot in base64. Saving writes a temporary file in the same
  * directory, fsyncs it, renames it over `path` and fsyncs the directory, so
- * the file is always either the old or the new state. Symbols are in byte-wise
+ * the file is always either the old or the new state (its directory is
+ * created when missing). Symbols are in byte-wise
  * order of their names, so the bytes depend on the state alone. A missing file is an
  * empty store. Loading checks the readable fields against the snapshots.
  * @return TP_OK; TP_E_INVALID; TP_E_NOMEM.

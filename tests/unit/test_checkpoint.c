@@ -164,14 +164,19 @@ START_TEST(test_bad_values)
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
     ck_assert_int_eq(tp_checkpoint_set_string(c, longname, "v", &err), TP_E_INVALID);
-    /* A directory that cannot be written: the save fails naming the path,
-     * and what was saved before stays. */
+    /* A place that cannot be written (under a regular file): the save
+     * fails naming the path. */
     tp_checkpoint_free(c);
-    char sub[700];
-    snprintf(sub, sizeof sub, "file:%s/missing/cp.json", dir);
+    char sub[700], file[700];
+    snprintf(file, sizeof file, "%s/plain", dir);
+    ck_assert_int_eq(tpt_write_file(file, "x", 1), 0);
+    snprintf(sub, sizeof sub, "file:%s/plain/cp.json", dir);
+    ck_assert_int_eq(tp_checkpoint_open(&c, sub, NULL, &err), TP_E_IO);
+    ck_assert_ptr_nonnull(strstr(err.message, "plain/cp.json"));
+    /* Its directory missing: created at the first save. */
+    snprintf(sub, sizeof sub, "file:%s/new/dir/cp.json", dir);
     ck_assert_int_eq(tp_checkpoint_open(&c, sub, NULL, &err), TP_OK);
-    ck_assert_int_eq(tp_checkpoint_save(c, &err), TP_E_IO);
-    ck_assert_ptr_nonnull(strstr(err.message, "missing/cp.json"));
+    ck_assert_int_eq(tp_checkpoint_save(c, &err), TP_OK);
     tp_checkpoint_free(c);
 }
 END_TEST

@@ -288,12 +288,21 @@ END_TEST
 START_TEST(test_positions_io_errors)
 {
     tp_engine *e = new_engine(NULL);
+    /* A missing directory is created; one under a regular file cannot be. */
     char *path = path_in("no/such/dir/p.ndjson");
     tp_positions_store *s = NULL;
     tp_error err;
     ck_assert_int_eq(tp_positions_store_file_new(&s, path, NULL, &err), TP_OK);
+    ck_assert_int_eq(tp_positions_store_save(s, e, NULL, 0, &err), TP_OK);
+    tp_positions_store_free(s);
+    free(path);
+    char *plain = path_in("plain");
+    ck_assert_int_eq(tpt_write_file(plain, "x", 1), 0);
+    free(plain);
+    path = path_in("plain/p.ndjson");
+    ck_assert_int_eq(tp_positions_store_file_new(&s, path, NULL, &err), TP_OK);
     ck_assert_int_eq(tp_positions_store_save(s, e, NULL, 0, &err), TP_E_IO);
-    ck_assert_ptr_nonnull(strstr(err.message, "p.ndjson"));
+    ck_assert_ptr_nonnull(strstr(err.message, "plain"));
     tp_positions_store_free(s);
     /* A directory where the file should be. */
     ck_assert_int_eq(tp_positions_store_file_new(&s, dir, NULL, &err), TP_OK);
