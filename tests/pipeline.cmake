@@ -1,0 +1,10 @@
+# The local pipeline end to end: scripts/run-local with a fixed seed and
+# count, checked against tp-parse and a tp-consumer replay of raw-data, then
+# the consumer and the Firehose killed (kill -9) at random points.
+if(TP_BUILD_TESTS AND TARGET tp-producer AND TARGET tp-consumer AND TARGET tp-firehose
+   AND TARGET tp-parse)
+    add_test(NAME pipeline_e2e
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/run
+                     $<TARGET_FILE_DIR:tp-producer>)
+    set_tests_properties(pipeline_e2e PROPERTIES ENVIRONMENT "${TP_TEST_ENV}" TIMEOUT 900)
+endif()
