@@ -57,7 +57,7 @@ static const char usage_options[] =
     "  --checkpoint-ms N       least time between two saves (1000; 0: after every\n"
     "                          event); everything is saved when the input runs\n"
     "                          dry and at the end\n"
-    "  --status PATH           keep a one-line JSON status in PATH (every second)\n"
+    "  --status PATH           keep a one-line JSON status in PATH (10 times a second)\n"
     "  --progress S            a progress line every S seconds on stderr when it\n"
     "                          is not a terminal (on a terminal: a live line)\n"
     "Engine options:\n"
@@ -466,7 +466,7 @@ static void progress(consumer *C, int final)
         status_text(C, &b, final ? "done" : "running");
         cli_status_write(C->status_path, b.ptr ? (const char *)b.ptr : "");
         tp_buf_dispose(&b);
-        C->status_next_ms = now + 1000;
+        C->status_next_ms = now + CLI_STATUS_MS;
     }
     if (final || !cli_progress_due(&C->prog))
         return;

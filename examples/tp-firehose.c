@@ -36,7 +36,7 @@ static const char usage[] =
     "  --from trim-horizon|latest   where to start with no checkpoint (default\n"
     "                       trim-horizon)\n"
     "  --checkpoints file:PATH  (default OUT/.tp-firehose/NAME.checkpoint)\n"
-    "  --status PATH        keep a one-line JSON status in PATH (every second)\n"
+    "  --status PATH        keep a one-line JSON status in PATH (10 times a second)\n"
     "  --progress S         a progress line every S seconds on stderr when it is\n"
     "                       not a terminal (on a terminal: a live line)\n"
     "\n"
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
         tp_firehose_stats_get(f, &fs);
         if (status_path && now >= status_next) {
             status(status_path, &fs, "running");
-            status_next = now + 1000;
+            status_next = now + CLI_STATUS_MS;
         }
         if (cli_progress_due(&prog)) {
             char a[32], b[32], line[200];

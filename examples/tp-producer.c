@@ -45,8 +45,8 @@ static const char usage[] =
     "                      stream's, 24 when created)\n"
     "  --sync              file: fsync every batch before going on (survives a\n"
     "                      power loss, not only a crash; slower)\n"
-    "  --status PATH       keep a one-line JSON status in PATH (rewritten every\n"
-    "                      second and at the end)\n"
+    "  --status PATH       keep a one-line JSON status in PATH (rewritten 10 times\n"
+    "                      a second and at the end)\n"
     "  --progress S        a progress line on stderr every S seconds when stderr is\n"
     "                      not a terminal (on a terminal: a live line)\n"
     "\n"
@@ -212,7 +212,7 @@ static void report_progress(producer *P, int force)
         status_text(P, &b, force ? "done" : "running");
         cli_status_write(P->status_path, b.ptr ? (const char *)b.ptr : "");
         tp_buf_dispose(&b);
-        P->status_next_ms = now + 1000;
+        P->status_next_ms = now + CLI_STATUS_MS;
     }
     if (!force && cli_progress_due(&P->prog)) {
         char a[32], r[32];

@@ -15,6 +15,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* How often a --status file is rewritten (ms): often enough for a live view
+ * and for a benchmark to see when a follower has caught up. */
+#define CLI_STATUS_MS 100
+
 static const char *cli_name __attribute__((unused)) = "tp";
 
 /* Set by SIGINT and SIGTERM: finish the work in hand, save, exit 0. */
