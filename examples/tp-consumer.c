@@ -325,10 +325,16 @@ static int save(consumer *C, int force)
         return 0;
     }
     for (uint32_t i = 0; i < C->nshards; i++) {
-        if (!C->last_seq[i][0])
-            continue;
-        const char *id = C->stream_mode ? tp_stream_reader_shard_id(C->readers[i]) : C->shard;
-        if (tp_checkpoint_set_sequence(C->cp, id, C->last_seq[i], &err) != TP_OK)
+        const char *id = C->shard, *seq = C->last_seq[i];
+        tp_stream_position pos;
+        if (C->stream_mode) {
+            /* The reader's position: after its last record, or where a
+             * LATEST start was pinned before any record came. */
+            tp_stream_reader_position(C->readers[i], &pos);
+            id = tp_stream_reader_shard_id(C->readers[i]);
+            seq = pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER ? pos.sequence_number : "";
+        }
+        if (seq[0] && tp_checkpoint_set_sequence(C->cp, id, seq, &err) != TP_OK)
             return cli_fail("checkpoint: %s", err.message);
     }
     tp_buf state;
@@ -665,6 +671,8 @@ static int open_events(consumer *C, const char *events)
     if (strncmp(events, "file:", 5) != 0 || !events[5])
         return cli_fail("--events '%s': expected - or file:PATH", events);
     C->events_path = events + 5;
+    if (cli_mkdirs_for(C->events_path) != 0)
+        return cli_fail("--events %s: cannot create its directory: %s", events, strerror(errno));
     C->events_fd = open(C->events_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (C->events_fd < 0)
         return cli_fail("--events %s: %s", events, strerror(errno));
@@ -744,8 +752,14 @@ static int open_stream(consumer *C)
             snprintf(pos.sequence_number, sizeof pos.sequence_number, "%s", seq);
             snprintf(C->last_seq[i], sizeof C->last_seq[i], "%s", seq);
         }
-        if (tp_stream_reader_new(&C->readers[i], C->stream, id, &pos, &err) != TP_OK)
+        if (tp_stream_reader_new(&C->readers[i], C->stream, id, &pos, &err) != TP_OK) {
             rc = cli_fail("--source %s %s: %s", C->source, id, err.message);
+            break;
+        }
+        /* A start that resolved to a place (LATEST) is saved as such. */
+        tp_stream_reader_position(C->readers[i], &pos);
+        if (!seq && pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER)
+            C->moved = 1;
     }
     tp_kinesis_shards_dispose(&ls);
     return rc;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* How often a --status file is rewritten (ms): often enough for a live view
@@ -166,6 +167,33 @@ static inline void cli_status_write(const char *path, const char *text)
         unlink(tmp);
     }
     free(tmp);
+}
+
+/* Create the directory holding `path` and its missing parents (mkdir -p of
+ * its dirname). 0, or -1 with errno set. */
+static inline int cli_mkdirs_for(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    char *slash = strrchr(p, '/');
+    int rc = 0;
+    if (slash && slash != p) {
+        *slash = '\0';
+        for (char *q = p + 1; rc == 0; q++) {
+            if (*q != '/' && *q != '\0')
+                continue;
+            char c = *q;
+            *q = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                rc = -1;
+            *q = c;
+            if (!c)
+                break;
+        }
+    }
+    free(p);
+    return rc;
 }
 
 /* Thousands separators for the eye: 1234567 -> "1,234,567". */

@@ -502,6 +502,7 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
     while (dl > 1 && destination[5 + dl - 1] == '/')
         dl--;
     char *cp_uri = NULL;
+    int pin = 0;
     tp_kinesis_shards ls = {0};
     static const uint32_t level_buf[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
                                          ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
@@ -557,7 +558,17 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
             tp__strlcpy(pos.sequence_number, seq, sizeof pos.sequence_number);
         }
         st = tp_stream_reader_new(&sh->reader, stream, sh->id, &pos, err);
+        if (st == TP_OK && !seq) {
+            /* A LATEST start is pinned now: a restart must not skip what
+             * arrives before the first object. */
+            tp_stream_reader_position(sh->reader, &pos);
+            if (pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER &&
+                (st = tp_checkpoint_set_sequence(f->cp, sh->id, pos.sequence_number, err)) == TP_OK)
+                pin = 1;
+        }
     }
+    if (st == TP_OK && pin)
+        st = tp_checkpoint_save(f->cp, err);
 done:
     tp_kinesis_shards_dispose(&ls);
     tp__free(a, cp_uri);

@@ -410,6 +410,19 @@ tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, const char 
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
     r->s = s;
     r->shard = shard;
+    r->pos = start;
+    if (start.type == TP_KINESIS_AT_SEQUENCE_NUMBER && strcmp(start.sequence_number, "0") != 0) {
+        /* Resuming "at" N is resuming "after" N - 1 (decimal, no leading zero). */
+        char *d = r->pos.sequence_number;
+        size_t n = strlen(d), i = n;
+        while (i > 0 && d[i - 1] == '0')
+            d[--i] = '9';
+        if (i > 0) /* always: a valid number other than 0 has a digit above 0 */
+            d[i - 1]--;
+        if (d[0] == '0' && n > 1)
+            memmove(d, d + 1, n);
+        r->pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+    }
     tp_stream__shard_id(r->shard_id, shard);
     tp_status st = s->ops->reader_new(r, shard, &start, err);
     if (st != TP_OK) {
@@ -440,6 +453,14 @@ void tp_stream_reader_stats_get(const tp_stream_reader *r, tp_stream_reader_stat
         return;
     }
     *out = r->stats;
+}
+
+void tp_stream_reader_position(const tp_stream_reader *r, tp_stream_position *out)
+{
+    if (!out)
+        return;
+    tp_stream_position none = {TP_KINESIS_TRIM_HORIZON, 0, 0, {0}};
+    *out = r ? r->pos : none;
 }
 
 const char *tp_stream_reader_shard_id(const tp_stream_reader *r) { return r ? r->shard_id : ""; }

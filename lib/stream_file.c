@@ -839,6 +839,13 @@ static tp_status file_reader_new(tp_stream_reader *r, uint32_t shard, const tp_s
                 fr->header_done = 1;
                 fr->file_off = sc.valid_end;
             }
+            /* Pinned: after the last record there now (a segment is named by
+             * its first sequence number, so before it is name - 1). */
+            uint64_t after = sc.has_last ? sc.last_seq : start - 1;
+            if (after > 0) {
+                r->pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+                tp_stream__u64_format(r->pos.sequence_number, after);
+            }
             goto done;
         }
         break;
@@ -1016,6 +1023,8 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
     out->records = fr->recs;
     out->count = count;
     if (count) {
+        r->pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+        memcpy(r->pos.sequence_number, fr->seqs[count - 1], sizeof fr->seqs[0]);
         int64_t lag = tp_time_now_us() / 1000 - fr->recs[count - 1].arrival_ms;
         out->millis_behind_latest = lag > 0 ? lag : 0;
     }

@@ -42,6 +42,7 @@ struct tp_stream_reader {
     char shard_id[24];
     void *impl;
     tp_stream_reader_stats stats;
+    tp_stream_position pos; /* kept by the backend: see tp_stream_reader_position */
 };
 
 /* "shardId-%012u", as Kinesis names the shards of a new stream. */

@@ -8,3 +8,10 @@ if(TP_BUILD_TESTS AND TARGET tp-producer AND TARGET tp-consumer AND TARGET tp-fi
                      $<TARGET_FILE_DIR:tp-producer>)
     set_tests_properties(pipeline_e2e PROPERTIES ENVIRONMENT "${TP_TEST_ENV}" TIMEOUT 900)
 endif()
+
+# The programs' command lines: options, errors, signals, --from.
+if(TP_BUILD_TESTS AND TARGET tp-producer AND TARGET tp-consumer AND TARGET tp-firehose)
+    add_test(NAME pipeline_cli
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/cli $<TARGET_FILE_DIR:tp-producer>)
+    set_tests_properties(pipeline_cli PROPERTIES ENVIRONMENT "${TP_TEST_ENV}" TIMEOUT 300)
+endif()

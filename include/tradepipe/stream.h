@@ -242,6 +242,17 @@ TP_API tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, cons
 TP_API tp_status tp_stream_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_records *out,
                                       tp_error *err);
 
+/**
+ * Where the reader stands, as a position a new reader would resume from:
+ * AFTER_SEQUENCE_NUMBER of the last record returned; before any record, its
+ * starting position resolved when it can be (LATEST: after the last record
+ * that existed when the reader was made; AT_/AFTER_SEQUENCE_NUMBER: as
+ * given), else TRIM_HORIZON or AT_TIMESTAMP as given. This is what a
+ * consumer checkpoints: a reader started at LATEST that has read nothing
+ * yet must not move to a later LATEST after a restart.
+ */
+TP_API void tp_stream_reader_position(const tp_stream_reader *r, tp_stream_position *out);
+
 /** Counters of the reader so far. */
 TP_API void tp_stream_reader_stats_get(const tp_stream_reader *r, tp_stream_reader_stats *out);
 

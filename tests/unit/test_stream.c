@@ -740,9 +740,30 @@ START_TEST(test_positions)
     ck_assert_int_eq(tp_stream_reader_new(&a, r, sh, &latest, NULL), TP_OK);
     ck_assert_int_eq(tp_stream_reader_new(&b, r, sh, NULL, NULL), TP_OK);
     tp_stream_records ra, rb;
+    /* Where each stands: LATEST is pinned after the last record there. */
+    tp_stream_position at;
+    tp_stream_reader_position(a, &at);
+    ck_assert_int_eq(at.type, TP_KINESIS_AFTER_SEQUENCE_NUMBER);
+    ck_assert_str_eq(at.sequence_number, "100");
+    tp_stream_reader_position(b, &at);
+    ck_assert_int_eq(at.type, TP_KINESIS_TRIM_HORIZON);
     ck_assert_int_eq(tp_stream_reader_get(a, 0, &ra, NULL), TP_OK);
     ck_assert_uint_eq(ra.count, 0);
     ck_assert_int_eq(tp_stream_reader_get(b, 5, &rb, NULL), TP_OK);
+    tp_stream_reader_position(b, &at);
+    ck_assert_int_eq(at.type, TP_KINESIS_AFTER_SEQUENCE_NUMBER);
+    ck_assert_str_eq(at.sequence_number, "5");
+    static const char *const at_rows[][2] = {{"1", "0"}, {"10", "9"}, {"100", "99"}, {"42", "41"}};
+    for (size_t k = 0; k < 4; k++) {
+        tp_stream_reader *c = NULL;
+        tp_stream_position p = {TP_KINESIS_AT_SEQUENCE_NUMBER, 0, 0, ""};
+        strcpy(p.sequence_number, at_rows[k][0]);
+        ck_assert_int_eq(tp_stream_reader_new(&c, r, sh, &p, NULL), TP_OK);
+        tp_stream_reader_position(c, &at);
+        ck_assert_int_eq(at.type, TP_KINESIS_AFTER_SEQUENCE_NUMBER);
+        ck_assert_str_eq(at.sequence_number, at_rows[k][1]);
+        tp_stream_reader_free(c);
+    }
     ck_assert_uint_eq(rb.count, 5);
     ck_assert_str_eq(rb.records[4].sequence_number, "5");
     put1(w, "fresh", "k", NULL);
