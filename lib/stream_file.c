@@ -915,7 +915,11 @@ static size_t reader_parse(tp_stream_reader *r, freader *fr, size_t cap, size_t 
         fr->header_done = 1;
     }
     while (count < cap) {
-        size_t total = 0;
+        size_t total = FRAME_HDR;
+        if (fr->buf.len - fr->pos < FRAME_HDR) { /* also when nothing was read yet */
+            *need = total;
+            break;
+        }
         int fc = frame_check(fr->buf.ptr + fr->pos, fr->buf.len - fr->pos, &total);
         if (fc != FRAME_OK) {
             *need = total;

@@ -251,8 +251,8 @@ START_TEST(test_price_table)
     int64_t v = 42;
     tp_error err;
     tp_status st = tp_price_parse(&v, tp_cursor_from_str(price_rows[_i].in), &err);
-    ck_assert_msg(st == price_rows[_i].want, "row %d '%s': got %d (%s)", _i, price_rows[_i].in,
-                  st, err.message);
+    ck_assert_msg(st == price_rows[_i].want, "row %d '%s': got %d (%s)", _i, price_rows[_i].in, st,
+                  err.message);
     if (st != TP_OK) {
         ck_assert_int_eq(err.code, st);
         ck_assert_str_ne(err.message, "");
@@ -291,8 +291,7 @@ START_TEST(test_int_and_arith)
     ck_assert_int_eq(tp_int_parse(&v, tp_cursor_from_str("-0"), &err), TP_OK);
     ck_assert_int_eq(tp_int_parse(&v, tp_cursor_from_str("9223372036854775807"), &err), TP_OK);
     ck_assert_int_eq(v, INT64_MAX);
-    ck_assert_int_eq(tp_int_parse(&v, tp_cursor_from_str("9223372036854775808"), &err),
-                     TP_E_RANGE);
+    ck_assert_int_eq(tp_int_parse(&v, tp_cursor_from_str("9223372036854775808"), &err), TP_E_RANGE);
     ck_assert_int_eq(tp_int_parse(&v, tp_cursor_from_str("100.0"), &err), TP_E_PARSE);
     ck_assert_uint_eq(err.offset, 3);
     ck_assert_int_eq(tp_int_parse(&v, tp_cursor_from_str("1e2"), &err), TP_E_PARSE);
@@ -310,6 +309,9 @@ int main(void)
 {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
+    /* The random round trips make 10^5 checks each: slow under sanitizers on
+     * a loaded machine, far beyond Check's 4 s default. */
+    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_strerror_all);
     tcase_add_test(tc, test_buf_grow_and_limit);
     tcase_add_test(tc, test_buf_oom_sweep);
@@ -317,8 +319,7 @@ int main(void)
     tcase_add_test(tc, test_iso8601_format_roundtrip);
     tcase_add_test(tc, test_hex_base64);
     tcase_add_test(tc, test_base64_lengths);
-    tcase_add_loop_test(tc, test_price_table, 0,
-                        (int)(sizeof price_rows / sizeof price_rows[0]));
+    tcase_add_loop_test(tc, test_price_table, 0, (int)(sizeof price_rows / sizeof price_rows[0]));
     tcase_add_test(tc, test_price_format_roundtrip_random);
     tcase_add_test(tc, test_int_and_arith);
     suite_add_tcase(s, tc);
