@@ -786,15 +786,9 @@ int main(int argc, char **argv)
             C.follow = 1;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "tp-consumer: unexpected argument '%s'\n%s", a, usage);
+        const char *v = cli_value(argc, argv, &i);
+        if (!v)
             return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "tp-consumer: %s needs a value\n%s", a, usage);
-            return 2;
-        }
-        const char *v = argv[++i];
         if (!strcmp(a, "--source"))
             C.source = v;
         else if (!strcmp(a, "--events"))
@@ -838,7 +832,7 @@ int main(int argc, char **argv)
                 return 2;
             C.opts.max_symbols = (uint32_t)x;
         } else {
-            fprintf(stderr, "tp-consumer: unknown option '%s'\n%s", a, usage);
+            fprintf(stderr, "tp-consumer: unknown option '%s' (--help lists the options)\n", a);
             return 2;
         }
     }

@@ -78,15 +78,9 @@ int main(int argc, char **argv)
             fo.flags |= TP_FIREHOSE_NEWLINE;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "%s: unexpected argument '%s'\n%s", cli_name, a, usage);
+        const char *v = cli_value(argc, argv, &i);
+        if (!v)
             return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: %s needs a value\n%s", cli_name, a, usage);
-            return 2;
-        }
-        const char *v = argv[++i];
         if (!strcmp(a, "--source"))
             source = v;
         else if (!strcmp(a, "--out"))
@@ -119,7 +113,7 @@ int main(int argc, char **argv)
             if (cli_seconds(a, v, &progress_ms))
                 return 2;
         } else {
-            fprintf(stderr, "%s: unknown option '%s'\n%s", cli_name, a, usage);
+            fprintf(stderr, "%s: unknown option '%s' (--help lists the options)\n", cli_name, a);
             return 2;
         }
     }

@@ -57,6 +57,22 @@ static inline int cli_fail(const char *fmt, ...)
     return 2;
 }
 
+/* The value of the option at argv[*i], moving *i onto it; NULL after a
+ * message when argv[*i] is not an option or has no value. */
+static inline const char *cli_value(int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0) {
+        fprintf(stderr, "%s: unexpected argument '%s' (--help lists the options)\n", cli_name, a);
+        return NULL;
+    }
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s: %s needs a value (--help lists the options)\n", cli_name, a);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 /* An integer option value in [min, max]; 0, or 2 after a message. */
 static inline int cli_int(const char *opt, const char *v, int64_t min, int64_t max, int64_t *out)
 {

@@ -67,15 +67,10 @@ int tp_stream__u128_parse(tp_u128 *out, const char *s)
 
 size_t tp_stream__u64_format(char *out, uint64_t v)
 {
-    char tmp[21];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
+    /* At most 20 digits: what out[21] holds, though the type says 48. */
+    char tmp[TP_KINESIS_HASH_MAX];
+    size_t n = tp_stream__u128_format(tmp, v);
+    memcpy(out, tmp, n + 1);
     return n;
 }
 
