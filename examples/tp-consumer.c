@@ -735,6 +735,17 @@ static int open_stream(consumer *C)
     tp_error err;
     if (tp_stream_open(&C->stream, C->source, NULL, &err) != TP_OK)
         return cli_fail("--source %s: %s", C->source, err.message);
+    /* A checkpoint belongs to one stream: not to another one made since
+     * under the same name. */
+    const char *sid = tp_stream_id(C->stream);
+    const char *was = tp_checkpoint_string(C->cp, "stream_id");
+    if (was && sid[0] && strcmp(was, sid) != 0)
+        return cli_fail("--source %s: the checkpoint was made on another stream (id %s; this one "
+                        "is %s): was it deleted and made again? Remove the checkpoint, positions "
+                        "and events to start over",
+                        C->source, was, sid);
+    if (sid[0] && tp_checkpoint_set_string(C->cp, "stream_id", sid, &err) != TP_OK)
+        return cli_fail("checkpoint: %s", err.message);
     tp_kinesis_shards ls = {0};
     if (tp_stream_list_shards(C->stream, &ls, &err) != TP_OK)
         return cli_fail("--source %s: %s", C->source, err.message);
@@ -888,14 +899,6 @@ int main(int argc, char **argv)
         goto done;
     }
     tp_engine_options_get(C.engine, &C.opts);
-    if (positions && tp_positions_store_open(&C.positions, positions, NULL, &err) != TP_OK) {
-        rc = cli_fail("--positions %s: %s", positions, err.message);
-        goto done;
-    }
-    if (trades && tp_trade_archive_open(&C.trades, trades, NULL, &err) != TP_OK) {
-        rc = cli_fail("--trades %s: %s", trades, err.message);
-        goto done;
-    }
     /* Exactly-once bookkeeping: always on a stream; on a replay when asked
      * for, or when events go to a file next to kept positions. */
     int keep_cp =
@@ -914,10 +917,20 @@ int main(int argc, char **argv)
             sprintf(cp_uri, "%s.checkpoints", positions);
             checkpoints = cp_uri;
         }
+        /* First: its lock keeps a second consumer from touching the same
+         * positions, trades and events (opening the archive cleans up). */
         if (tp_checkpoint_open(&C.cp, checkpoints, NULL, &err) != TP_OK) {
-            rc = cli_fail("--checkpoints %s: %s", checkpoints, err.message);
+            rc = cli_fail("%s", err.message);
             goto done;
         }
+    }
+    if (positions && tp_positions_store_open(&C.positions, positions, NULL, &err) != TP_OK) {
+        rc = cli_fail("--positions %s: %s", positions, err.message);
+        goto done;
+    }
+    if (trades && tp_trade_archive_open(&C.trades, trades, NULL, &err) != TP_OK) {
+        rc = cli_fail("--trades %s: %s", trades, err.message);
+        goto done;
     }
     if ((rc = load_state(&C, positions)) != 0 || (rc = open_events(&C, events)) != 0)
         goto done;

@@ -3,11 +3,17 @@
 #include "tradepipe/checkpoint.h"
 #include "store_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 struct tp_checkpoint {
     const tp_allocator *alloc;
     char *path;
+    int lock_fd; /* flock on .BASENAME.lock beside the file, held while open */
     int loaded;
     json_t *shards;   /* shard id -> sequence string */
     json_t *counters; /* name -> integer */
@@ -102,6 +108,61 @@ static tp_status load(tp_checkpoint *c, json_t *root, tp_error *err)
     return TP_OK;
 }
 
+/* One process at a time per checkpoint: two would each resume from it and
+ * repeat each other's effects. The lock file stays (like writer.lock). */
+static tp_status lock_take(tp_checkpoint *c, tp_error *err)
+{
+    const char *slash = strrchr(c->path, '/');
+    size_t dl = slash ? (size_t)(slash - c->path) + 1 : 0, n = strlen(c->path) + 8;
+    char *lp = tp__malloc(c->alloc, n);
+    if (!lp)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    snprintf(lp, n, "%.*s.%s.lock", (int)dl, c->path, c->path + dl);
+    tp_status st = TP_OK;
+    /* Its directory may not exist yet: made as the checkpoint's would be. */
+    char *dir = dl > 1 ? tp_store__strndup(c->alloc, c->path, dl - 1) : NULL;
+    if (dl > 1 && (!dir || (st = tp_store__mkdirs(c->alloc, dir, err)) != TP_OK)) {
+        if (!dir)
+            st = tp_error__set(err, TP_E_NOMEM, "out of memory");
+        goto done;
+    }
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        st = tp_error__set(err, TP_E_IO, "checkpoint %s: cannot open its lock %s: %s", c->path, lp,
+                           strerror(errno));
+        goto done;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
+        pid[r > 0 ? r : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        st = e == EWOULDBLOCK
+                 ? tp_error__set(err, TP_E_STATE,
+                                 "checkpoint %s is in use by process %s (%s): one reader per "
+                                 "checkpoint",
+                                 c->path, pid[0] ? pid : "(unknown)", lp)
+                 : tp_error__set(err, TP_E_IO, "checkpoint %s: cannot lock %s: %s", c->path, lp,
+                                 strerror(e));
+        goto done;
+    }
+    char pid[32];
+    int pl = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)pl, 0) != pl) {
+        st = tp_error__set(err, TP_E_IO, "checkpoint %s: cannot write %s: %s", c->path, lp,
+                           strerror(errno));
+        close(fd);
+        goto done;
+    }
+    c->lock_fd = fd;
+done:
+    tp__free(c->alloc, dir);
+    tp__free(c->alloc, lp);
+    return st;
+}
+
 tp_status tp_checkpoint_open(tp_checkpoint **out, const char *uri, const tp_allocator *alloc,
                              tp_error *err)
 {
@@ -115,6 +176,7 @@ tp_status tp_checkpoint_open(tp_checkpoint **out, const char *uri, const tp_allo
     if (!c)
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
     c->alloc = alloc;
+    c->lock_fd = -1;
     tp_buf_init(&c->state, alloc, TP_CHECKPOINT_STATE_MAX);
     tp_buf text;
     tp_buf_init(&text, alloc, TP_CHECKPOINT_STATE_MAX / 2 * 3);
@@ -127,7 +189,9 @@ tp_status tp_checkpoint_open(tp_checkpoint **out, const char *uri, const tp_allo
         st = tp_error__set(err, TP_E_NOMEM, "out of memory");
         goto done;
     }
-    tp_store__clean_temps(alloc, c->path, NULL);
+    if ((st = lock_take(c, err)) != TP_OK)
+        goto done;
+    tp_store__clean_temps(alloc, c->path, NULL); /* ours: we hold the lock */
     st = tp_store__read_file(c->path, &text, err);
     if (st == TP_E_NOT_FOUND) {
         st = TP_OK; /* nothing saved yet */
@@ -281,6 +345,8 @@ void tp_checkpoint_free(tp_checkpoint *c)
     json_decref(c->counters);
     json_decref(c->strings);
     tp_buf_dispose(&c->state);
+    if (c->lock_fd >= 0)
+        close(c->lock_fd); /* releases the lock */
     tp__free(c->alloc, c->path);
     tp__free(c->alloc, c);
 }

@@ -533,6 +533,19 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
             TP_OK ||
         (st = settle_pending(f, err)) != TP_OK)
         goto done;
+    /* A checkpoint belongs to one stream, not to another made since under
+     * the same name. */
+    const char *id = tp_stream_id(stream), *was = tp_checkpoint_string(f->cp, "stream_id");
+    if (was && id[0] && strcmp(was, id) != 0) {
+        st = tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, "stream_id",
+                          "the Firehose checkpoint was made on another stream (id %s; this one "
+                          "is %s): was it deleted and made again? Remove the checkpoint to start "
+                          "over",
+                          was, id);
+        goto done;
+    }
+    if (id[0] && (st = tp_checkpoint_set_string(f->cp, "stream_id", id, err)) != TP_OK)
+        goto done;
     f->stats.records_delivered = tp_checkpoint_counter(f->cp, "records_delivered");
     f->stats.records_read = f->stats.records_delivered;
     f->stats.objects = tp_checkpoint_counter(f->cp, "objects");

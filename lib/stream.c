@@ -160,6 +160,8 @@ void tp_stream_free(tp_stream *s)
     tp__free(s->alloc, s);
 }
 
+const char *tp_stream_id(const tp_stream *s) { return s ? s->id : ""; }
+
 uint32_t tp_stream_shard_count(const tp_stream *s) { return s ? s->shard_count : 0; }
 
 tp_status tp_stream_list_shards(tp_stream *s, tp_kinesis_shards *out, tp_error *err)

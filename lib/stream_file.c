@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEG_MAGIC     "tpseg01\n"
@@ -93,6 +95,7 @@ typedef struct fshard {
 
 typedef struct fstream {
     const tp_allocator *alloc;
+    char id[33]; /* stream.json "id": 32 hex digits, "" for a stream made without one */
     char *dir;
     char *lock_path;
     int lock_fd;
@@ -197,88 +200,149 @@ static tp_status pread_some(int fd, uint8_t *buf, size_t cap, uint64_t off, size
     }
 }
 
-/* What a segment holds: its valid frames from the start, then whatever
- * follows them (nothing when the segment is clean). */
+/* A window over a segment file, for the scans below: bytes [off, off+len)
+ * of the file in b.ptr. */
+typedef struct window {
+    int fd;
+    const char *path;
+    tp_buf b;
+    uint64_t off;
+    int eof;
+} window;
+
+/* Make bytes [at, at + need) available in the window (fewer at the end of
+ * the file: w->eof). Returns a pointer to byte `at` and in *avail how many
+ * bytes follow it there, or NULL on an error. The window slides only when
+ * it must, so a byte-by-byte search costs no copying per byte. */
+static const uint8_t *window_at(window *w, uint64_t at, size_t need, size_t *avail, tp_error *err)
+{
+    if (at < w->off || at > w->off + w->b.len) {
+        w->off = at; /* outside the window: start it afresh */
+        w->b.len = 0;
+        w->eof = 0;
+    }
+    size_t rel = (size_t)(at - w->off);
+    if (w->b.len - rel < need && !w->eof) {
+        if (rel) {
+            memmove(w->b.ptr, w->b.ptr + rel, w->b.len - rel);
+            w->b.len -= rel;
+            w->off = at;
+            rel = 0;
+        }
+        while (w->b.len < need && !w->eof) {
+            size_t want = need > READ_CHUNK * 4 ? need : READ_CHUNK * 4;
+            if (tp_buf_reserve(&w->b, want, err) != TP_OK)
+                return NULL;
+            size_t got = 0;
+            if (pread_some(w->fd, w->b.ptr + w->b.len, w->b.cap - w->b.len - 1, w->off + w->b.len,
+                           &got, w->path, err) != TP_OK)
+                return NULL;
+            w->b.len += got;
+            w->eof = got == 0;
+        }
+    }
+    *avail = w->b.len - rel;
+    return w->b.ptr ? w->b.ptr + rel : (const uint8_t *)"";
+}
+
+/* The offset of the first valid frame at or after `from`, or UINT64_MAX:
+ * how a scan tells corruption with valid frames behind it (a damaged
+ * segment) from a torn tail (nothing valid behind). Slow, but it only runs
+ * when a frame is bad. */
+static tp_status next_valid_frame(window *w, uint64_t from, uint64_t *found, tp_error *err)
+{
+    *found = UINT64_MAX;
+    for (uint64_t c = from;; c++) {
+        size_t avail = 0, total = 0;
+        const uint8_t *p = window_at(w, c, FRAME_HDR, &avail, err);
+        if (!p)
+            return err ? err->code : TP_E_IO;
+        if (avail < FRAME_HDR)
+            return TP_OK;
+        int fc = frame_check(p, avail, &total);
+        if (fc == FRAME_SHORT) {
+            if (!(p = window_at(w, c, total, &avail, err)))
+                return err ? err->code : TP_E_IO;
+            fc = frame_check(p, avail, &total);
+        }
+        if (fc == FRAME_OK) {
+            *found = c;
+            return TP_OK;
+        }
+    }
+}
+
+/* What a segment holds: its valid frames, the largest sequence number among
+ * them, and whether anything else is there (a torn tail, a damaged frame). */
 typedef struct segscan {
     uint64_t size;      /* bytes in the file */
     uint64_t valid_end; /* offset after the last valid frame (0: no valid header) */
-    uint64_t last_seq;  /* of the last valid frame, if has_last */
+    uint64_t max_seq;   /* the largest sequence number of a valid frame, if has_last */
     int64_t last_arrival_ms;
     int has_last;
+    int clean; /* a header and valid frames to the very end */
 } segscan;
 
 static tp_status scan_segment(const tp_allocator *a, const char *path, segscan *out, tp_error *err)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    window w = {open(path, O_RDONLY | O_CLOEXEC), path, {0}, 0, 0};
+    if (w.fd < 0)
         return io_err(err, "cannot open segment", path, errno);
+    tp_buf_init(&w.b, a, 0);
     tp_status st = TP_OK;
-    tp_buf b;
-    tp_buf_init(&b, a, 0);
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
+    if (fstat(w.fd, &sb) != 0) {
         st = io_err(err, "cannot stat segment", path, errno);
         goto done;
     }
     out->size = (uint64_t)sb.st_size;
-    uint64_t off = 0; /* file offset of b.ptr[0] */
-    size_t pos = 0;
-    int header = 0;
-    for (;;) {
-        /* Keep the unread part, read more behind it. */
-        if (pos) {
-            memmove(b.ptr, b.ptr + pos, b.len - pos);
-            b.len -= pos;
-            off += pos;
-            pos = 0;
-        }
-        size_t want = READ_CHUNK * 4;
-        if ((st = tp_buf_reserve(&b, want, err)) != TP_OK)
+    size_t avail = 0;
+    const uint8_t *p = window_at(&w, 0, SEG_MAGIC_LEN, &avail, err);
+    if (!p) {
+        st = err ? err->code : TP_E_IO;
+        goto done;
+    }
+    if (avail < SEG_MAGIC_LEN || memcmp(p, SEG_MAGIC, SEG_MAGIC_LEN) != 0)
+        goto done; /* no valid header: nothing of it is read */
+    out->valid_end = SEG_MAGIC_LEN;
+    out->clean = 1;
+    for (uint64_t at = SEG_MAGIC_LEN;;) {
+        size_t total = 0;
+        if (!(p = window_at(&w, at, FRAME_HDR, &avail, err))) {
+            st = err ? err->code : TP_E_IO;
             goto done;
-        size_t got = 0;
-        st = pread_some(fd, b.ptr + b.len, b.cap - b.len - 1, off + b.len, &got, path, err);
-        if (st != TP_OK)
-            goto done;
-        b.len += got;
-        if (!header) {
-            if (b.len < SEG_MAGIC_LEN || memcmp(b.ptr, SEG_MAGIC, SEG_MAGIC_LEN) != 0) {
-                if (got == 0 || b.len >= SEG_MAGIC_LEN)
-                    break; /* no valid header */
-                continue;
-            }
-            header = 1;
-            pos = SEG_MAGIC_LEN;
-            out->valid_end = SEG_MAGIC_LEN;
         }
-        int stop = 0;
-        for (;;) {
-            size_t total = 0;
-            int fr = frame_check(b.ptr + pos, b.len - pos, &total);
-            if (fr == FRAME_BAD) {
-                stop = 1;
-                break;
+        if (avail == 0)
+            break; /* the end, after a whole frame */
+        int fc = frame_check(p, avail, &total);
+        if (fc == FRAME_SHORT && total <= FRAME_HDR + BODY_MAX) {
+            if (!(p = window_at(&w, at, total, &avail, err))) {
+                st = err ? err->code : TP_E_IO;
+                goto done;
             }
-            if (fr == FRAME_SHORT) {
-                if (total > FRAME_HDR + BODY_MAX)
-                    stop = 1;
-                else if ((st = tp_buf_reserve(&b, total, err)) != TP_OK)
-                    goto done;
-                break;
-            }
-            const uint8_t *body = b.ptr + pos + FRAME_HDR;
-            out->last_seq = rd64(body);
-            out->last_arrival_ms = (int64_t)rd64(body + 8);
-            out->has_last = 1;
-            pos += total;
-            out->valid_end = off + pos;
+            fc = frame_check(p, avail, &total);
         }
-        if (stop || got == 0)
-            break;
+        if (fc != FRAME_OK) {
+            /* A torn tail, or damage with valid frames behind it. */
+            out->clean = 0;
+            if ((st = next_valid_frame(&w, at + 1, &at, err)) != TP_OK)
+                goto done;
+            if (at == UINT64_MAX)
+                break;
+            continue;
+        }
+        uint64_t seq = rd64(p + FRAME_HDR);
+        if (!out->has_last || seq > out->max_seq)
+            out->max_seq = seq;
+        out->last_arrival_ms = (int64_t)rd64(p + FRAME_HDR + 8);
+        out->has_last = 1;
+        at += total;
+        out->valid_end = at;
     }
 done:
-    tp_buf_dispose(&b);
-    close(fd);
+    tp_buf_dispose(&w.b);
+    close(w.fd);
     return st;
 }
 
@@ -324,6 +388,11 @@ static tp_status meta_read(fstream *fs, const char *path, tp_error *err)
     else if (!json_is_integer(json_object_get(j, "retention_ms")) ||
              (ret = json_integer_value(json_object_get(j, "retention_ms"))) < 1)
         st = meta_bad(err, path, "retention_ms", "\"retention_ms\" is not an integer >= 1");
+    const char *id = json_string_value(json_object_get(j, "id"));
+    if (st == TP_OK && id && (strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32))
+        st = meta_bad(err, path, "id", "\"id\" is not 32 lower-case hex digits");
+    if (st == TP_OK)
+        tp__strlcpy(fs->id, id ? id : "", sizeof fs->id);
     json_decref(j);
     if (st == TP_OK) {
         fs->n = (uint32_t)shards;
@@ -335,11 +404,18 @@ static tp_status meta_read(fstream *fs, const char *path, tp_error *err)
 
 static tp_status meta_write(fstream *fs, const char *path, tp_error *err)
 {
-    char text[256];
-    int n = snprintf(text, sizeof text,
-                     "{\"format\":\"tradepipe-stream\",\"version\":1,\"shards\":%u,"
-                     "\"segment_bytes\":%llu,\"retention_ms\":%lld}\n",
-                     fs->n, (unsigned long long)fs->segment_bytes, (long long)fs->retention_ms);
+    /* The stream's identity: a checkpoint names it, so that one left by a
+     * deleted and recreated stream of the same name is not trusted. */
+    uint8_t rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return tp_error__set(err, TP_E_IO, "getrandom: %s", strerror(errno));
+    tp_hex_encode(fs->id, rnd, sizeof rnd);
+    char text[320];
+    int n =
+        snprintf(text, sizeof text,
+                 "{\"format\":\"tradepipe-stream\",\"version\":1,\"id\":\"%s\",\"shards\":%u,"
+                 "\"segment_bytes\":%llu,\"retention_ms\":%lld}\n",
+                 fs->id, fs->n, (unsigned long long)fs->segment_bytes, (long long)fs->retention_ms);
     return tp_store__write_atomic(fs->alloc, path, text, (size_t)n, NULL, err);
 }
 
@@ -350,7 +426,15 @@ static tp_status lock_take(fstream *fs, tp_error *err)
     int fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return io_err(err, "cannot open the writer lock", fs->lock_path, errno);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    /* A moment's retry: readers never lock, but a writer that is just
+     * closing may still hold it. */
+    for (int i = 0; !locked && errno == EWOULDBLOCK && i < 20; i++) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+        locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!locked) {
         int e = errno;
         char pid[32] = "";
         ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
@@ -373,19 +457,6 @@ static tp_status lock_take(fstream *fs, tp_error *err)
     }
     fs->lock_fd = fd;
     return TP_OK;
-}
-
-/* 1 when a process holds the writer lock. */
-static int writer_alive(const fstream *fs)
-{
-    if (fs->lock_fd >= 0)
-        return 1;
-    int fd = open(fs->lock_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    int alive = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd); /* closing drops the shared lock, if taken */
-    return alive;
 }
 
 /* ---- writer --------------------------------------------------------------- */
@@ -445,37 +516,77 @@ static tp_status new_segment(fstream *fs, fshard *sh, uint64_t first, tp_error *
         close(sh->fd);
         sh->fd = -1;
     }
+    /* Made under a temporary name with its header, then linked into place
+     * (link fails rather than replace): a reader never sees a segment
+     * without its header, and a kill leaves only a temporary behind. */
     seg_path(sh->path, sh->dir, first);
-    int fd = open(sh->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return io_err(err, "cannot create segment", sh->path, errno);
+    size_t n = strlen(sh->dir);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "/.%020llu.seg.tmp", (unsigned long long)first);
+    char *tpath = tp__malloc(fs->alloc, n + sizeof tmp);
+    if (!tpath)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    memcpy(tpath, sh->dir, n);
+    memcpy(tpath + n, tmp, strlen(tmp) + 1);
+    tp_status st = TP_OK;
+    unlink(tpath); /* a leftover of a writer killed here */
+    int fd = open(tpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        st = io_err(err, "cannot create segment", tpath, errno);
+        goto done;
+    }
     if (write_all(fd, (const uint8_t *)SEG_MAGIC, SEG_MAGIC_LEN) != TP_OK ||
         (fs->sync && fsync(fd) != 0)) {
-        tp_status st = io_err(err, "cannot write segment", sh->path, errno);
-        close(fd);
-        unlink(sh->path);
-        return st;
+        st = io_err(err, "cannot write segment", tpath, errno);
+        goto done;
     }
-    if (fs->sync) {
-        tp_status st = sync_dir(sh->dir, err);
-        if (st != TP_OK) {
-            close(fd);
-            return st;
-        }
+    if (link(tpath, sh->path) != 0) {
+        st = io_err(err, "cannot create segment", sh->path, errno);
+        goto done;
     }
+    if (fs->sync && (st = sync_dir(sh->dir, err)) != TP_OK)
+        goto done;
     sh->fd = fd;
+    fd = -1;
     sh->seg_first = first;
     sh->seg_size = SEG_MAGIC_LEN;
     sh->roll = 0;
     retention_sweep(fs, sh);
-    return TP_OK;
+done:
+    if (fd >= 0)
+        close(fd);
+    unlink(tpath);
+    tp__free(fs->alloc, tpath);
+    return st;
 }
 
 /* Find where the shard's sequence goes on, and whether its last segment can
  * take more frames (clean) or ends in a torn frame (a new one is started). */
+/* Remove the temporaries of segments a killed writer was making. */
+static void clean_segment_temps(fstream *fs, fshard *sh)
+{
+    DIR *d = opendir(sh->dir);
+    struct dirent *e;
+    size_t dl = strlen(sh->dir);
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] != '.' || n < 9 || strcmp(e->d_name + n - 8, ".seg.tmp") != 0)
+            continue;
+        char *p = tp__malloc(fs->alloc, dl + n + 2);
+        if (!p)
+            break;
+        snprintf(p, dl + n + 2, "%s/%s", sh->dir, e->d_name);
+        unlink(p);
+        tp__free(fs->alloc, p);
+    }
+    if (d)
+        closedir(d);
+}
+
 static tp_status writer_open_shard(fstream *fs, fshard *sh, tp_error *err)
 {
     seglist sl = {0};
+    clean_segment_temps(fs, sh);
     tp_status st = list_segments(fs->alloc, sh->dir, &sl, err);
     if (st != TP_OK)
         goto done;
@@ -489,7 +600,6 @@ static tp_status writer_open_shard(fstream *fs, fshard *sh, tp_error *err)
     st = scan_segment(fs->alloc, seg_path(sh->path, sh->dir, newest), &sc, err);
     if (st != TP_OK)
         goto done;
-    int clean = sc.valid_end == sc.size && sc.valid_end >= SEG_MAGIC_LEN;
     last = sc;
     /* An empty last segment: the previous one holds the last record. */
     for (size_t i = sl.n - 1; !last.has_last && i > 0; i--) {
@@ -497,9 +607,11 @@ static tp_status writer_open_shard(fstream *fs, fshard *sh, tp_error *err)
         if (st != TP_OK)
             goto done;
     }
-    uint64_t after = last.has_last ? last.last_seq + 1 : 1;
+    /* Past the largest sequence number there is, whatever order frames
+     * another writer may have left. */
+    uint64_t after = last.has_last ? last.max_seq + 1 : 1;
     sh->last_arrival_ms = last.has_last ? last.last_arrival_ms : 0;
-    if (clean) {
+    if (sc.clean) {
         sh->next_seq = after > newest ? after : newest;
         seg_path(sh->path, sh->dir, newest);
         sh->fd = open(sh->path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -511,8 +623,8 @@ static tp_status writer_open_shard(fstream *fs, fshard *sh, tp_error *err)
         sh->seg_size = sc.size;
         retention_sweep(fs, sh);
     } else {
-        /* A torn tail stays where it is (readers skip it once this newer
-         * segment exists); the sequence goes on past the torn segment's name. */
+        /* A torn tail (or damage) stays where it is: readers skip it once
+         * this newer segment exists; the sequence goes on past its name. */
         sh->next_seq = after > newest + 1 ? after : newest + 1;
         st = new_segment(fs, sh, sh->next_seq, err);
     }
@@ -581,27 +693,32 @@ static tp_status file_put(tp_stream *s, const tp_kinesis_entry *entries, const u
         tp_status ws = TP_OK;
         if (sh->fd < 0 || sh->roll || sh->seg_size >= fs->segment_bytes)
             ws = new_segment(fs, sh, sh->batch_first, err);
+        int written = 0;
         if (ws == TP_OK) {
             if (write_all(sh->fd, sh->frames.ptr, sh->frames.len) != TP_OK) {
+                /* Some frames may be in the file and even read already:
+                 * nothing is taken back. What follows them is a torn tail,
+                 * behind which the next write starts a new segment. As
+                 * after a Kinesis timeout, some of these records may be
+                 * in the stream though reported failed. */
                 ws = io_err(err, "cannot append to segment",
                             seg_path(sh->path, sh->dir, sh->seg_first), errno);
-                /* Take the partial frames back; if that fails too, the torn
-                 * tail is left behind a new segment like a crash's. */
-                if (ftruncate(sh->fd, (off_t)sh->seg_size) != 0)
-                    sh->roll = 1;
-            } else if (fs->sync && fdatasync(sh->fd) != 0) {
-                ws = io_err(err, "cannot fsync segment in", sh->dir, errno);
                 sh->roll = 1;
-                sh->seg_size += sh->frames.len;
             } else {
+                written = 1;
                 sh->seg_size += sh->frames.len;
+                if (fs->sync && fdatasync(sh->fd) != 0) {
+                    /* In the stream (readers see them), not on the disk. */
+                    ws = io_err(err, "records written but not synced to", sh->dir, errno);
+                    sh->roll = 1;
+                }
             }
         }
         for (size_t i = 0; i < n; i++) {
             if (shard[i] != k)
                 continue;
-            ok[i] = ws == TP_OK;
-            if (ws != TP_OK && results)
+            ok[i] = (uint8_t)written;
+            if (!written && results)
                 put_fail(&results[i], "InternalFailure", err ? err->message : "write failed");
         }
         if (ws != TP_OK && first_fail == TP_OK)
@@ -841,7 +958,7 @@ static tp_status file_reader_new(tp_stream_reader *r, uint32_t shard, const tp_s
             }
             /* Pinned: after the last record there now (a segment is named by
              * its first sequence number, so before it is name - 1). */
-            uint64_t after = sc.has_last ? sc.last_seq : start - 1;
+            uint64_t after = sc.has_last ? sc.max_seq : start - 1;
             if (after > 0) {
                 r->pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
                 tp_stream__u64_format(r->pos.sequence_number, after);
@@ -957,7 +1074,6 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
                                  tp_error *err)
 {
     freader *fr = r->impl;
-    fstream *fs = r->s->impl;
     const tp_allocator *a = r->s->alloc;
     size_t cap = limit < 4096 ? limit : 4096, count = 0;
     tp_status st = reader_records_room(r, fr, cap, err);
@@ -984,8 +1100,24 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
             if (got)
                 continue;
         }
-        /* At the end of what the segment holds now, or at a frame that
-         * cannot be: final only once a newer segment exists. */
+        if (bad) {
+            /* Damage with valid frames behind it is an error, never a skip:
+             * only a tail (nothing valid after it) can be a crash's. */
+            window w = {fr->fd, fr->path, {0}, 0, 0};
+            tp_buf_init(&w.b, a, 0);
+            uint64_t at = fr->file_off + fr->pos, next_ok = UINT64_MAX;
+            st = next_valid_frame(&w, at + 1, &next_ok, err);
+            tp_buf_dispose(&w.b);
+            if (st == TP_OK && next_ok != UINT64_MAX)
+                st = tp_error__at(err, TP_E_CHECKSUM, at, NULL,
+                                  "damaged record frame in %s at byte %llu (valid frames follow "
+                                  "at byte %llu): the file changed after it was written",
+                                  fr->path, (unsigned long long)at, (unsigned long long)next_ok);
+            if (st != TP_OK)
+                break;
+        }
+        /* At the end of what the segment holds now, or at a torn tail:
+         * final only once a newer segment exists. */
         uint64_t next;
         if (!seg_from(&fr->segs, fr->cur_first + 1, &next)) {
             if (relisted)
@@ -993,16 +1125,8 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
             relisted = 1;
             if ((st = list_segments(a, fr->dir, &fr->segs, err)) != TP_OK)
                 break;
-            if (!seg_from(&fr->segs, fr->cur_first + 1, &next)) {
-                if (bad && writer_alive(fs)) {
-                    uint64_t at = fr->file_off + fr->pos;
-                    st = tp_error__at(err, TP_E_CHECKSUM, at, NULL,
-                                      "corrupt record frame in %s at byte %llu (its writer is "
-                                      "alive: not a torn tail)",
-                                      fr->path, (unsigned long long)at);
-                }
+            if (!seg_from(&fr->segs, fr->cur_first + 1, &next))
                 break; /* caught up: the writer (or the next one) adds more */
-            }
             if (!bad) {
                 /* Appended to before the newer segment was started? */
                 size_t got = 0;
@@ -1151,6 +1275,7 @@ tp_status tp_stream__file_open(tp_stream *s, const char *dir, const tp_stream_op
     if (o->retention_ms)
         fs->retention_ms = o->retention_ms;
     s->shard_count = fs->n;
+    memcpy(s->id, fs->id, sizeof s->id);
     fs->sh = tp__calloc(a, fs->n, sizeof *fs->sh);
     if (!fs->sh) {
         st = tp_error__set(err, TP_E_NOMEM, "out of memory");

@@ -31,6 +31,7 @@ struct tp_stream {
     const tp_allocator *alloc;
     uint32_t shard_count;
     uint32_t writable;
+    char id[33];          /* the stream's identity ("" when it has none) */
     tp_u128 *range_start; /* shard i owns [range_start[i], range_start[i+1]) */
     void *md5;            /* EVP_MD_CTX, reused for routing */
     void *md5_alg;        /* EVP_MD */

@@ -16,7 +16,10 @@
  *    "shards":{"shardId-000000000000":"SEQUENCE",...},"state":"BASE64",
  *    "strings":{"NAME":"...",...},"version":1}
  * written to a temporary file, fsynced, renamed over PATH, and the
- * directory fsynced. A missing file is an empty checkpoint.
+ * directory fsynced. A missing file is an empty checkpoint. While a
+ * checkpoint is open, an flock on ".BASENAME.lock" beside the file keeps
+ * other processes from opening it (two readers resuming from the same
+ * place would repeat each other's effects).
  *
  * One thread at a time per checkpoint. */
 
@@ -39,7 +42,8 @@ typedef struct tp_checkpoint tp_checkpoint;
 
 /**
  * Open the checkpoint at `uri` ("file:PATH") and load what it holds.
- * @return TP_OK; TP_E_CONFIG (an unknown URI); TP_E_PARSE (not JSON:
+ * @return TP_OK; TP_E_CONFIG (an unknown URI); TP_E_STATE (in use by
+ *         another process: the message names its pid); TP_E_PARSE (not JSON:
  *         err->offset set); TP_E_STATE (JSON that is not a checkpoint:
  *         err->field names the key); TP_E_UNSUPPORTED (another version);
  *         TP_E_IO; TP_E_NOMEM.

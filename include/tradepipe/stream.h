@@ -23,19 +23,23 @@
  *  - "kinesis://STREAM": comes with the Kinesis producer and consumer.
  *
  * Layout of file:DIR (version 1):
- *   DIR/stream.json            {"format":"tradepipe-stream","version":1,
+ *   DIR/stream.json            {"format":"tradepipe-stream","version":1,"id":ID,
  *                                "shards":N,"segment_bytes":B,"retention_ms":R}
  *   DIR/writer.lock            the writer's lock (flock) and its pid
  *   DIR/shardId-000000000000/  one directory per shard (Kinesis shard ids)
  *     00000000000000000001.seg segments, named by their first sequence
  *                              number (20 digits), in sequence order
  * A segment is the 8 bytes "tpseg01\n" then frames:
- *   u32 LE body length | u32 LE CRC32C (Castagnoli) of the length bytes and
- *   the body | body: u64 LE sequence number, i64 LE arrival ms, u16 LE
- *   partition key length, the partition key, the data.
+ *   u32 LE CRC32C (Castagnoli) of what follows up to the frame's end |
+ *   u32 LE body length | body: u64 LE sequence number, i64 LE arrival ms,
+ *   u16 LE partition key length, the partition key, a NUL, the data.
  * A writer that dies mid-write leaves a torn frame at the end of its last
  * segment; the next writer starts a new segment after it, and readers skip
- * it (counted in tp_stream_reader_stats) instead of returning it.
+ * it (counted in tp_stream_reader_stats) instead of returning it. A bad
+ * frame with valid frames after it is damage, not a crash: readers stop
+ * there with TP_E_CHECKSUM rather than skip records. A segment appears
+ * with its header already written (made under a temporary name, then
+ * linked into place).
  *
  * Durability: a put call's records are in the segment files (the page
  * cache) when it returns, so they survive the writer's crash; with
@@ -114,6 +118,14 @@ TP_API tp_status tp_stream_open(tp_stream **out, const char *uri, const tp_strea
 
 /** Close the stream (releases the writer lock). NULL: no-op. */
 TP_API void tp_stream_free(tp_stream *s);
+
+/**
+ * The stream's identity, given at creation (file: 32 random hex digits in
+ * stream.json; "" for a stream made without one). A checkpoint records it
+ * so that it is never applied to another stream of the same name. Borrowed
+ * for the handle's life.
+ */
+TP_API const char *tp_stream_id(const tp_stream *s);
 
 /** How many shards the stream has. */
 TP_API uint32_t tp_stream_shard_count(const tp_stream *s);
@@ -235,9 +247,10 @@ TP_API tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, cons
  * returned, into `out`. No record yet is TP_OK with out->count == 0 (wait with
  * tp_stream_wait, then call again).
  * @return TP_OK; TP_DONE (a closed shard read to its end; file: shards never
- *         close); TP_E_CHECKSUM (a corrupt frame with valid frames after it in
- *         the same segment: err->message names the file and err->offset the
- *         byte); TP_E_IO; TP_E_NOMEM.
+ *         close); TP_E_CHECKSUM (a damaged frame with valid frames after it
+ *         in the same segment: err->message names the file and where valid
+ *         frames resume, err->offset is the bad frame's byte; the reader stays
+ *         there); TP_E_IO; TP_E_NOMEM.
  */
 TP_API tp_status tp_stream_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_records *out,
                                       tp_error *err);

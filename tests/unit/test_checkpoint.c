@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *dir;
 static char path[600], uri[620];
@@ -172,12 +173,29 @@ START_TEST(test_bad_values)
     ck_assert_int_eq(tpt_write_file(file, "x", 1), 0);
     snprintf(sub, sizeof sub, "file:%s/plain/cp.json", dir);
     ck_assert_int_eq(tp_checkpoint_open(&c, sub, NULL, &err), TP_E_IO);
-    ck_assert_ptr_nonnull(strstr(err.message, "plain/cp.json"));
+    ck_assert_ptr_nonnull(strstr(err.message, "plain"));
     /* Its directory missing: created at the first save. */
     snprintf(sub, sizeof sub, "file:%s/new/dir/cp.json", dir);
     ck_assert_int_eq(tp_checkpoint_open(&c, sub, NULL, &err), TP_OK);
     ck_assert_int_eq(tp_checkpoint_save(c, &err), TP_OK);
     tp_checkpoint_free(c);
+}
+END_TEST
+
+/* One process at a time: a second open is refused, naming the holder. */
+START_TEST(test_in_use)
+{
+    tp_checkpoint *a = open_cp(), *b = NULL;
+    tp_error err;
+    ck_assert_int_eq(tp_checkpoint_open(&b, uri, NULL, &err), TP_E_STATE);
+    ck_assert_ptr_null(b);
+    char pid[32];
+    snprintf(pid, sizeof pid, "process %ld", (long)getpid());
+    ck_assert_msg(strstr(err.message, pid) != NULL, "%s", err.message);
+    ck_assert_ptr_nonnull(strstr(err.message, ".cp.json.lock"));
+    tp_checkpoint_free(a);
+    b = open_cp(); /* free released it */
+    tp_checkpoint_free(b);
 }
 END_TEST
 
@@ -189,6 +207,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_loop_test(tc, test_bad_files, 0, TP_ARRAY_LEN(bad_rows));
     tcase_add_test(tc, test_bad_values);
+    tcase_add_test(tc, test_in_use);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -540,6 +540,10 @@ START_TEST(test_torn_tail_every_byte)
 }
 END_TEST
 
+/* Damage with valid frames behind it is an error naming file and byte,
+ * never a silent skip; a writer goes on past the largest sequence number
+ * there, in a new segment. Bytes that are no frame at the very end of a
+ * finished segment are a torn tail: skipped and counted. */
 START_TEST(test_corrupt_frames)
 {
     tp_stream *w = open_writer(1, 0);
@@ -550,9 +554,7 @@ START_TEST(test_corrupt_frames)
     uint8_t *bytes = tpt_read_file(seg, &len);
     size_t frame = 8 + 18 + 2 + 10;
     ck_assert_uint_eq(len, 8 + 5 * frame);
-    /* A flipped bit in the third record while its writer is alive: an error
-     * naming the file and the byte, not a silent skip. */
-    bytes[8 + 2 * frame + 30] ^= 0x10;
+    bytes[8 + 2 * frame + 30] ^= 0x10; /* one bit of the third record */
     ck_assert_int_eq(tpt_write_file(seg, bytes, len), 0);
     tp_stream *r = open_stream(0, 0, 0);
     tp_stream_reader *rd;
@@ -564,36 +566,65 @@ START_TEST(test_corrupt_frames)
     ck_assert_int_eq(tp_stream_reader_get(rd, 0, &recs, &err), TP_E_CHECKSUM);
     ck_assert_uint_eq(err.offset, 8 + 2 * frame);
     ck_assert_ptr_nonnull(strstr(err.message, ".seg"));
-    tp_stream_reader_free(rd);
+    char follow[64];
+    snprintf(follow, sizeof follow, "follow at byte %zu", 8 + 3 * frame);
+    ck_assert_msg(strstr(err.message, follow) != NULL, "%s", err.message);
     tp_stream_free(w);
-    /* Once the writer is gone, the next one starts a new segment: the
-     * corrupt tail is skipped and counted. */
+    /* The next writer: a new segment, sequence numbers after the largest. */
     tp_stream *w2 = open_stream(TP_STREAM_WRITE, 0, 0);
-    put1(w2, "new", "k", NULL);
-    size_t n;
-    tp_stream_reader_stats rs;
-    char *text = read_all(r, "shardId-000000000000", NULL, &n, &rs);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_eq(rs.torn_tails, 1);
-    ck_assert_uint_eq(rs.torn_bytes, 3 * frame);
-    free(text);
-    /* A segment whose header is damaged is skipped whole. */
+    tp_kinesis_put_result res;
+    put1(w2, "new", "k", &res);
+    ck_assert_str_eq(res.sequence_number, "6");
+    ck_assert_int_eq(count_segments(0), 2);
+    ck_assert_int_eq(tp_stream_reader_get(rd, 0, &recs, &err), TP_E_CHECKSUM); /* still */
+    tp_stream_reader_free(rd);
     tp_stream_free(w2);
+
+    /* A torn tail: bytes at the end of a segment that are no frame. */
+    tpt_rmtree(shard_dir(0));
+    char stream_dir[600];
+    snprintf(stream_dir, sizeof stream_dir, "%s/s", dir);
+    tp_stream_free(r);
+    tpt_rmtree(stream_dir);
+    w = open_writer(1, 0);
+    for (int i = 0; i < 3; i++)
+        put1(w, "0123456789", "k", NULL);
+    tp_stream_free(w);
     free(seg);
     seg = newest_segment(0);
     free(bytes);
     bytes = tpt_read_file(seg, &len);
+    bytes = realloc(bytes, len + 20);
+    memset(bytes + len, 0xA5, 20);
+    ck_assert_int_eq(tpt_write_file(seg, bytes, len + 20), 0);
+    r = open_stream(0, 0, 0);
+    size_t n;
+    tp_stream_reader_stats rs;
+    free(read_all(r, "shardId-000000000000", NULL, &n, &rs));
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(rs.torn_tails, 0); /* not known to be torn yet */
+    w = open_stream(TP_STREAM_WRITE, 0, 0);
+    put1(w, "after", "k", &res);
+    ck_assert_str_eq(res.sequence_number, "4");
+    char *text = read_all(r, "shardId-000000000000", NULL, &n, &rs);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(rs.torn_tails, 1);
+    ck_assert_uint_eq(rs.torn_bytes, 20);
+    free(text);
+    tp_stream_free(w);
+
+    /* A damaged segment header with frames behind it: an error too. */
+    free(seg);
+    seg = malloc(strlen(shard_dir(0)) + 40);
+    sprintf(seg, "%s/%020d.seg", shard_dir(0), 1);
+    free(bytes);
+    bytes = tpt_read_file(seg, &len);
     bytes[0] = 'X';
     ck_assert_int_eq(tpt_write_file(seg, bytes, len), 0);
-    w2 = open_stream(TP_STREAM_WRITE, 0, 0);
-    put1(w2, "newer", "k", NULL);
-    tp_stream_free(w2);
-    text = read_all(r, "shardId-000000000000", NULL, &n, &rs);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_ptr_null(strstr(text, "|new\n"));
-    ck_assert_ptr_nonnull(strstr(text, "|newer\n"));
-    ck_assert_uint_eq(rs.torn_tails, 2);
-    free(text);
+    ck_assert_int_eq(tp_stream_reader_new(&rd, r, "shardId-000000000000", NULL, NULL), TP_OK);
+    ck_assert_int_eq(tp_stream_reader_get(rd, 0, &recs, &err), TP_E_CHECKSUM);
+    ck_assert_uint_eq(err.offset, 0);
+    tp_stream_reader_free(rd);
     tp_stream_free(r);
     free(bytes);
     free(seg);
