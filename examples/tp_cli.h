@@ -31,14 +31,17 @@ static inline void cli_on_signal(int sig)
     cli_stop = 1;
 }
 
-/* No SA_RESTART: a blocking wait returns at once on the signal. */
+/* No SA_RESTART: a blocking wait returns at once on the signal. A SIGINT
+ * ignored by whoever started us (a shell's background job) stays ignored,
+ * so a Ctrl-C meant for a script does not stop its followers early. */
 static inline void cli_signals(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = cli_on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
