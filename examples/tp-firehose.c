@@ -139,7 +139,17 @@ int main(int argc, char **argv)
         goto done;
     }
     if (tp_firehose_new(&f, s, dest, &fo, &err) != TP_OK) {
-        rc = cli_fail("--out %s: %s", out, err.message);
+        /* Name the option at fault: the library names its field. */
+        static const char *const opt[][2] = {{"name", "--name"},
+                                             {"prefix", "--prefix"},
+                                             {"buffer_bytes", "--buffer-bytes"},
+                                             {"buffer_ms", "--buffer-seconds"},
+                                             {"gzip_level", "--gzip-level"}};
+        const char *which = NULL;
+        for (size_t k = 0; k < sizeof opt / sizeof opt[0]; k++)
+            if (!strcmp(err.field, opt[k][0]))
+                which = opt[k][1];
+        rc = which ? cli_fail("%s: %s", which, err.message) : cli_fail("%s", err.message);
         goto done;
     }
     cli_signals();
@@ -164,7 +174,7 @@ int main(int argc, char **argv)
         if (cli_progress_due(&prog)) {
             char a[32], b[32], line[200];
             snprintf(line, sizeof line,
-                     "%s records read, %s delivered in %llu objects, lag %lld ms",
+                     "%s records read, %s delivered in %llu object(s), lag %lld ms",
                      cli_count(a, fs.records_read), cli_count(b, fs.records_delivered),
                      (unsigned long long)fs.objects, (long long)fs.lag_ms);
             cli_progress_line(&prog, line);
@@ -193,11 +203,11 @@ int main(int argc, char **argv)
     uint64_t here = fs.records_read - st0.records_read;
     char a[32], b[32], c[32], d[32];
     fprintf(stderr,
-            "%s: %s records delivered in %llu objects (%s bytes, gzip %s bytes), %s read in "
+            "%s: %s records delivered in %llu object%s (%s bytes, gzip %s bytes), %s read in "
             "%.2f s\n",
             cli_name, cli_count(a, fs.records_delivered), (unsigned long long)fs.objects,
-            cli_count(b, fs.bytes_delivered), cli_count(c, fs.bytes_written), cli_count(d, here),
-            secs);
+            fs.objects == 1 ? "" : "s", cli_count(b, fs.bytes_delivered),
+            cli_count(c, fs.bytes_written), cli_count(d, here), secs);
     if (fs.torn_tails)
         fprintf(stderr, "%s: %llu torn segment tails skipped (left by a crashed writer)\n",
                 cli_name, (unsigned long long)fs.torn_tails);

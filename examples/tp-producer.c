@@ -166,6 +166,13 @@ static int next_record(producer *P)
         raw = tp_reader_raw(P->rd);
         if (tp_buf_append(&P->arena, raw.ptr, raw.len, &err) != TP_OK)
             return cli_fail("%s", err.message);
+        if (P->to_stdout) {
+            /* NDJSON: a record spread over lines (pretty-printed) goes on
+             * one; in valid JSON a raw line break can only be whitespace. */
+            for (size_t i = data_off; i < P->arena.len; i++)
+                if (P->arena.ptr[i] == '\n' || P->arena.ptr[i] == '\r')
+                    P->arena.ptr[i] = ' ';
+        }
     }
     size_t data_len = P->arena.len - data_off;
     P->records++;
@@ -325,7 +332,7 @@ int main(int argc, char **argv)
     const char *symbols = "AAPL,MSFT,GOOGL,AMZN,TSLA,META,NVDA,JPM,V,NFLX", *start = NULL;
     uint64_t seed = 1;
     int64_t x = 0, seg_bytes = 0, retention_h = 0;
-    int count_set = 0, sync = 0;
+    int count_set = 0, sync = 0, symbols_set = 0, seed_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -343,8 +350,10 @@ int main(int argc, char **argv)
             P.to = v;
         else if (!strcmp(a, "--from"))
             P.from = v;
-        else if (!strcmp(a, "--symbols"))
+        else if (!strcmp(a, "--symbols")) {
             symbols = v;
+            symbols_set = 1;
+        }
         else if (!strcmp(a, "--start"))
             start = v;
         else if (!strcmp(a, "--status"))
@@ -370,6 +379,7 @@ int main(int argc, char **argv)
             if (cli_int(a, v, 0, INT64_MAX, &x))
                 return 2;
             seed = (uint64_t)x;
+            seed_set = 1;
         } else if (!strcmp(a, "--segment-bytes")) {
             if (cli_int(a, v, 4096, INT64_MAX, &seg_bytes))
                 return 2;
@@ -394,8 +404,9 @@ int main(int argc, char **argv)
     if (P.to_stdout && (P.shards || seg_bytes || retention_h || sync))
         return cli_fail("--shards, --segment-bytes, --retention-hours and --sync are for a "
                         "file: stream, not for --to -");
-    if (P.from && start)
-        return cli_fail("--start is for generated records, not for --from");
+    if (P.from && (start || symbols_set || seed_set))
+        return cli_fail("--start, --symbols and --seed are for generated records, not for "
+                        "--from");
 
     int rc = 0;
     tp_error err;

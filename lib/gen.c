@@ -24,6 +24,7 @@
  * moves the price for the symbol's next trade. */
 #include "tradepipe/gen.h"
 #include "core_int.h"
+#include "json_int.h"
 
 #include <stddef.h>
 
@@ -226,6 +227,10 @@ static tp_status load_names(tp_gen *g, const char *const *symbols, uint32_t *tab
             return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "symbols",
                                 "symbols[%u] must be 1..%d bytes: \"%.*s%s\"", (unsigned)i,
                                 TP_SYMBOL_MAX - 1, 24, s, len > 24 ? "..." : "");
+        if (!tp_json__utf8_valid((const uint8_t *)s, len))
+            return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "symbols",
+                                "symbols[%u] is not valid UTF-8 (records are JSON text)",
+                                (unsigned)i);
         uint64_t h = fnv1a(s, len);
         size_t mask = cap - 1;
         size_t at = (size_t)h & mask;

@@ -25,6 +25,10 @@ typedef struct tp_json_span {
  * all bytes were consumed and the state is kept for the next call. */
 size_t tp_json__span_feed(tp_json_span *st, const uint8_t *p, const uint8_t *end, int *done);
 
+/* 1 if [p, p+n) is well-formed UTF-8 (no overlongs, no surrogates, nothing
+ * past U+10FFFF), as JSON text and jansson require. */
+int tp_json__utf8_valid(const uint8_t *p, size_t n);
+
 /* 1 if [p, p+len) is exactly a JSON number. */
 int tp_json__number_ok(const uint8_t *p, size_t len);
 

@@ -573,47 +573,6 @@ static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF),
- * as jansson requires of strings. */
-static int utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1fu;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0fu;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07u;
-            min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= k)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i + j] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
 
 /* Where the object or array starting the input ends (0 if it does not
  * start with one or never closes). */
@@ -641,7 +600,7 @@ tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uin
         /* Invalid UTF-8 and numbers beyond a double are still balanced JSON
          * values: the record is invalid, not the framing. */
         size_t vend = json_error_code(&je) == json_error_invalid_utf8 ? value_end(s, len) : 0;
-        if (vend && !utf8_valid(s, vend))
+        if (vend && !tp_json__utf8_valid(s, vend))
             return tp_error__at(err, TP_E_RECORD, at, NULL, "invalid UTF-8 at byte %llu",
                                 (unsigned long long)at);
         if (json_error_code(&je) == json_error_numeric_overflow && at < value_end(s, len))

@@ -173,6 +173,10 @@ tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err
                 st = io_error(err, "cannot create directory", p, e);
             else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
                 st = tp_error__set(err, TP_E_IO, "cannot create directory %s: a file is there", p);
+        } else {
+            /* A new directory is durable once its parent's entry is: files
+             * later renamed into it must not vanish with it on a power loss. */
+            st = sync_parent(a, p, err);
         }
         p[i] = c;
     }

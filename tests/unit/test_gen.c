@@ -104,8 +104,9 @@ static const char *const empty_at_1[] = {"AAPL", "", "MSFT"};
 static const char *const null_at_1[] = {"AAPL", NULL, "MSFT"};
 static const char *const dup[] = {"AAPL", "MSFT", "IBM", "AAPL"};
 static const char *long_at_0[] = {long_name, "AAPL"};
+static const char *const bad_utf8[] = {"AAPL", "\xff\xfe", "N\xc3\xa9stle", "\xc3"};
 
-enum { SYMS_TEN, SYMS_NULL, SYMS_EMPTY, SYMS_NULL_ENTRY, SYMS_DUP, SYMS_LONG };
+enum { SYMS_TEN, SYMS_NULL, SYMS_EMPTY, SYMS_NULL_ENTRY, SYMS_DUP, SYMS_LONG, SYMS_UTF8 };
 
 static const struct {
     const char *what;
@@ -125,6 +126,8 @@ static const struct {
     {"an empty name", 1, SYMS_EMPTY, 3, START_US, 0, "symbols", "symbols[1]"},
     {"a name too long", 1, SYMS_LONG, 2, START_US, 0, "symbols", "symbols[0] must be 1..127"},
     {"a duplicate name", 1, SYMS_DUP, 4, START_US, 0, "symbols", "duplicate symbol \"AAPL\""},
+    {"a name not UTF-8", 1, SYMS_UTF8, 2, START_US, 0, "symbols", "symbols[1] is not valid UTF-8"},
+    {"a name cut in a character", 1, SYMS_UTF8, 4, START_US, 0, "symbols", "symbols[1]"},
     {"start_us 1 us", 1, SYMS_TEN, 10, 1, 0, "start_us", "whole number of milliseconds"},
     {"start_us 1.5 ms", 1, SYMS_TEN, 10, START_US + 1500, 0, "start_us", NULL},
     {"start_us -1 us", 1, SYMS_TEN, 10, -1, 0, "start_us", NULL},
@@ -158,6 +161,9 @@ START_TEST(test_options_bad)
         break;
     case SYMS_LONG:
         o.symbols = long_at_0;
+        break;
+    case SYMS_UTF8:
+        o.symbols = bad_utf8;
         break;
     }
     tp_gen *g = (tp_gen *)1;
