@@ -352,8 +352,6 @@ static int save(consumer *C, int force)
         set_counter(C, "duplicates", C->dups) || set_counter(C, "buys", C->buys) ||
         set_counter(C, "sells", C->sells) ||
         (C->events_fd >= 0 && set_counter(C, "events_bytes", C->events_bytes)) ||
-        (C->events_fd >= 0 &&
-         tp_checkpoint_set_string(C->cp, "events_path", C->events_path, NULL) != TP_OK) ||
         tp_checkpoint_set_string(C->cp, "realized_pnl", pnl, NULL) != TP_OK)
         return 2;
     if (tp_checkpoint_save(C->cp, &err) != TP_OK)
@@ -682,16 +680,17 @@ static int open_events(consumer *C, const char *events)
      * by a run that died before saving, and will be written again. */
     uint64_t keep =
         C->cp && tp_checkpoint_loaded(C->cp) ? tp_checkpoint_counter(C->cp, "events_bytes") : 0;
-    const char *was = C->cp ? tp_checkpoint_string(C->cp, "events_path") : NULL;
-    if (was && strcmp(was, C->events_path) != 0) {
-        /* Another file than last time: the events so far stay in that one. */
-        fprintf(stderr, "tp-consumer: events go to %s from here on (before: %s)\n", C->events_path,
-                was);
-        keep = 0;
-    }
     struct stat sb;
     if (fstat(C->events_fd, &sb) != 0)
         return cli_fail("--events %s: %s", events, strerror(errno));
+    if (sb.st_size == 0 && keep) {
+        /* A new (or emptied) file: the events so far are elsewhere. */
+        fprintf(stderr,
+                "tp-consumer: %s is empty: the events from here on start it (%llu bytes of "
+                "earlier events went elsewhere)\n",
+                C->events_path, (unsigned long long)keep);
+        keep = 0;
+    }
     if ((uint64_t)sb.st_size < keep)
         return cli_fail("--events %s: the file has %lld bytes, its checkpoint says %llu: it was "
                         "changed behind the consumer's back",
@@ -857,7 +856,7 @@ int main(int argc, char **argv)
         }
     }
     if (!C.source) {
-        fprintf(stderr, "tp-consumer: --source is required\n%s", usage);
+        fprintf(stderr, "tp-consumer: --source is required (--help lists the options)\n");
         return 2;
     }
     if (strncmp(C.source, "file:", 5) != 0 || !C.source[5])

@@ -118,7 +118,8 @@ int main(int argc, char **argv)
         }
     }
     if (!source || !out) {
-        fprintf(stderr, "%s: --source and --out are required\n%s", cli_name, usage);
+        fprintf(stderr, "%s: --source and --out are required (--help lists the options)\n",
+                cli_name);
         return 2;
     }
     if (from && strcmp(from, "trim-horizon") != 0 && strcmp(from, "latest") != 0)

@@ -353,8 +353,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--symbols")) {
             symbols = v;
             symbols_set = 1;
-        }
-        else if (!strcmp(a, "--start"))
+        } else if (!strcmp(a, "--start"))
             start = v;
         else if (!strcmp(a, "--status"))
             P.status_path = v;
@@ -395,7 +394,8 @@ int main(int argc, char **argv)
         }
     }
     if (!P.to) {
-        fprintf(stderr, "%s: --to is required (file:DIR or -)\n%s", cli_name, usage);
+        fprintf(stderr, "%s: --to is required: file:DIR or - (--help lists the options)\n",
+                cli_name);
         return 2;
     }
     if (count_set && P.duration_ms)
