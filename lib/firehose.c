@@ -3,6 +3,7 @@
  * objects laid out like Firehose's S3 deliveries. */
 #include "tradepipe/firehose.h"
 #include "store_int.h"
+#include "stream_int.h"
 #include "tradepipe/checkpoint.h"
 
 #include <dirent.h>
@@ -201,46 +202,141 @@ static tp_status pending_text(tp_firehose *f, const char *key, tp_error *err)
 
 static tp_status add_counter(tp_firehose *f, const char *name, uint64_t v, tp_error *err)
 {
-    return tp_checkpoint_set_counter(f->cp, name, tp_checkpoint_counter(f->cp, name) + v, err);
+    uint64_t now = tp_checkpoint_counter(f->cp, name);
+    if (v > (uint64_t)INT64_MAX - now)
+        return tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, "pending",
+                            "checkpoint: counter %s would pass 2^63-1", name);
+    return tp_checkpoint_set_counter(f->cp, name, now + v, err);
+}
+
+/* A count as the pending text writes it: decimal digits only. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t n = strlen(s);
+    if (n == 0 || n > 19)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* A key this Firehose writes: under its prefix, ".gz", relative, no "." or
+ * ".." segment, no byte a key of ours never has. */
+static int key_ok(const tp_firehose *f, const char *key)
+{
+    size_t n = strlen(key), pl = strlen(f->prefix);
+    if (n <= pl + 3 || n >= TP_FIREHOSE_KEY_MAX || strncmp(key, f->prefix, pl) != 0 ||
+        strcmp(key + n - 3, ".gz") != 0 || key[0] == '/')
+        return 0;
+    for (const char *seg = key;;) {
+        size_t sl = strcspn(seg, "/");
+        if (sl == 0 || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+        if (!seg[sl])
+            break;
+        seg += sl + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)key[i] < 0x21 || key[i] == '\\' || key[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static tp_status bad_pending(tp_error *err, const char *why, const char *line)
+{
+    return tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, "pending",
+                        "checkpoint: the pending object %s: '%.60s'", why, line);
 }
 
 /* Move the checkpoint past a delivered object whose pending description is
- * `text` (parsed here, so that a crash's leftover commits the same way). */
+ * `text` (parsed here, so that a crash's leftover commits the same way).
+ * Everything is checked before anything is set. */
 static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
 {
     char *copy = tp_store__strndup(f->alloc, text, strlen(text));
-    if (!copy)
-        return tp_error__set(err, TP_E_NOMEM, "out of memory");
+    uint8_t *seen = tp__calloc(f->alloc, f->n ? f->n : 1, 1);
+    char(*last)[TP_KINESIS_SEQ_MAX] = tp__calloc(f->alloc, f->n ? f->n : 1, sizeof *last);
     tp_status st = TP_OK;
-    unsigned long long records = 0, bytes = 0, written = 0;
+    if (!copy || !seen || !last) {
+        st = tp_error__set(err, TP_E_NOMEM, "out of memory");
+        goto done;
+    }
+    uint64_t counts[3] = {0, 0, 0}; /* records, bytes, written */
+    int have_key = 0;
     char *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line && st == TP_OK;
          line = strtok_r(NULL, "\n", &save)) {
-        char id[TP_KINESIS_SHARD_ID_MAX], first[TP_KINESIS_SEQ_MAX], last[TP_KINESIS_SEQ_MAX];
-        if (sscanf(line, "records %llu", &records) == 1 ||
-            sscanf(line, "bytes %llu", &bytes) == 1 ||
-            sscanf(line, "written %llu", &written) == 1 || !strncmp(line, "key ", 4))
+        char *sp = strchr(line, ' ');
+        if (!sp) {
+            st = bad_pending(err, "has a line that is not understood", line);
+            break;
+        }
+        *sp = '\0';
+        const char *word = line, *rest = sp + 1;
+        static const char *const names[3] = {"records", "bytes", "written"};
+        int counted = 0;
+        for (int k = 0; k < 3; k++)
+            if (!strcmp(word, names[k])) {
+                counted = 1;
+                if (parse_count(rest, &counts[k]) != 0)
+                    st = bad_pending(err, "has a count that is not a number", rest);
+            }
+        if (counted)
             continue;
-        if (sscanf(line, "shard %131s %131s %131s", id, first, last) == 3)
-            st = tp_checkpoint_set_sequence(f->cp, id, last, err);
-        else
-            st =
-                tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, "pending",
-                             "checkpoint: a pending object's line '%.60s' is not understood", line);
+        if (!strcmp(word, "key")) {
+            have_key = 1;
+            if (!key_ok(f, rest))
+                st = bad_pending(err, "has a key this Firehose does not write", rest);
+            continue;
+        }
+        char id[TP_KINESIS_SHARD_ID_MAX], first[TP_KINESIS_SEQ_MAX], seq[TP_KINESIS_SEQ_MAX];
+        char extra;
+        tp_u128 a = 0, b = 0, before = 0;
+        uint32_t i = 0;
+        if (strcmp(word, "shard") != 0 ||
+            sscanf(rest, "%131s %131s %131s %c", id, first, seq, &extra) != 3) {
+            st = bad_pending(err, "has a line that is not understood", rest);
+            break;
+        }
+        while (i < f->n && strcmp(f->sh[i].id, id) != 0)
+            i++;
+        const char *was = i < f->n ? tp_checkpoint_sequence(f->cp, id) : NULL;
+        if (i == f->n || seen[i])
+            st = bad_pending(err, "names a shard the stream has not (or twice)", id);
+        else if (tp_stream__u128_parse(&a, first) != 0 || tp_stream__u128_parse(&b, seq) != 0 ||
+                 a > b || (was && (tp_stream__u128_parse(&before, was) != 0 || a <= before)))
+            st = bad_pending(err, "has a sequence range that does not follow the checkpoint", rest);
+        else {
+            seen[i] = 1;
+            memcpy(last[i], seq, sizeof last[i]);
+        }
     }
-    tp__free(f->alloc, copy);
+    if (st == TP_OK && !have_key)
+        st = bad_pending(err, "has no key", text);
+    for (uint32_t i = 0; i < f->n && st == TP_OK; i++)
+        if (seen[i])
+            st = tp_checkpoint_set_sequence(f->cp, f->sh[i].id, last[i], err);
     if (st == TP_OK)
-        st = add_counter(f, "records_delivered", records, err);
+        st = add_counter(f, "records_delivered", counts[0], err);
     if (st == TP_OK)
         st = add_counter(f, "objects", 1, err);
     if (st == TP_OK)
-        st = add_counter(f, "bytes_delivered", bytes, err);
+        st = add_counter(f, "bytes_delivered", counts[1], err);
     if (st == TP_OK)
-        st = add_counter(f, "bytes_written", written, err);
+        st = add_counter(f, "bytes_written", counts[2], err);
     if (st == TP_OK)
         st = tp_checkpoint_set_string(f->cp, "pending", NULL, err);
     if (st == TP_OK)
         st = tp_checkpoint_save(f->cp, err);
+done:
+    tp__free(f->alloc, copy);
+    tp__free(f->alloc, seen);
+    tp__free(f->alloc, last);
     return st;
 }
 
@@ -252,17 +348,21 @@ static tp_status settle_pending(tp_firehose *f, tp_error *err)
     const char *p = tp_checkpoint_string(f->cp, "pending");
     if (!p)
         return TP_OK;
-    if (strncmp(p, "key ", 4) != 0)
-        return tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, "pending",
-                            "checkpoint: the pending object has no key");
-    size_t kl = strcspn(p + 4, "\n");
+    size_t kl = strncmp(p, "key ", 4) == 0 ? strcspn(p + 4, "\n") : 0;
+    char key[TP_FIREHOSE_KEY_MAX];
+    if (kl == 0 || kl >= sizeof key)
+        return bad_pending(err, "has no key", p);
+    memcpy(key, p + 4, kl);
+    key[kl] = '\0';
+    if (!key_ok(f, key))
+        return bad_pending(err, "has a key this Firehose does not write", key);
     size_t dl = strlen(f->dir);
     char *path = tp__malloc(f->alloc, dl + 1 + kl + 1);
     if (!path)
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
-    snprintf(path, dl + kl + 2, "%s/%.*s", f->dir, (int)kl, p + 4);
+    snprintf(path, dl + kl + 2, "%s/%s", f->dir, key);
     struct stat sb;
-    int there = stat(path, &sb) == 0;
+    int there = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
     tp__free(f->alloc, path);
     if (there)
         return commit(f, p, err);
@@ -529,9 +629,7 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
     if ((st = tp_store__mkdirs(a, f->tmpdir, err)) != TP_OK)
         goto done;
     tp_store__clean_temps(a, NULL, f->tmpdir); /* a delivery killed midway */
-    if ((st = tp_checkpoint_open(&f->cp, o.checkpoints ? o.checkpoints : cp_uri, a, err)) !=
-            TP_OK ||
-        (st = settle_pending(f, err)) != TP_OK)
+    if ((st = tp_checkpoint_open(&f->cp, o.checkpoints ? o.checkpoints : cp_uri, a, err)) != TP_OK)
         goto done;
     /* A checkpoint belongs to one stream, not to another made since under
      * the same name. */
@@ -546,11 +644,6 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
     }
     if (id[0] && (st = tp_checkpoint_set_string(f->cp, "stream_id", id, err)) != TP_OK)
         goto done;
-    f->stats.records_delivered = tp_checkpoint_counter(f->cp, "records_delivered");
-    f->stats.records_read = f->stats.records_delivered;
-    f->stats.objects = tp_checkpoint_counter(f->cp, "objects");
-    f->stats.bytes_delivered = tp_checkpoint_counter(f->cp, "bytes_delivered");
-    f->stats.bytes_written = tp_checkpoint_counter(f->cp, "bytes_written");
     if ((st = tp_stream_list_shards(stream, &ls, err)) != TP_OK)
         goto done;
     f->sh = tp__calloc(a, ls.count ? ls.count : 1, sizeof *f->sh);
@@ -559,9 +652,18 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
         goto done;
     }
     f->n = (uint32_t)ls.count;
+    for (uint32_t i = 0; i < f->n; i++)
+        tp__strlcpy(f->sh[i].id, ls.shards[i].shard_id, sizeof f->sh[i].id);
+    /* Before the readers: a pending object moves where they start. */
+    if ((st = settle_pending(f, err)) != TP_OK)
+        goto done;
+    f->stats.records_delivered = tp_checkpoint_counter(f->cp, "records_delivered");
+    f->stats.records_read = f->stats.records_delivered;
+    f->stats.objects = tp_checkpoint_counter(f->cp, "objects");
+    f->stats.bytes_delivered = tp_checkpoint_counter(f->cp, "bytes_delivered");
+    f->stats.bytes_written = tp_checkpoint_counter(f->cp, "bytes_written");
     for (uint32_t i = 0; i < f->n && st == TP_OK; i++) {
         fh_shard *sh = &f->sh[i];
-        tp__strlcpy(sh->id, ls.shards[i].shard_id, sizeof sh->id);
         const char *seq = tp_checkpoint_sequence(f->cp, sh->id);
         tp_stream_position pos = {(f->flags & TP_FIREHOSE_FROM_LATEST) ? TP_KINESIS_LATEST
                                                                        : TP_KINESIS_TRIM_HORIZON,

@@ -67,13 +67,21 @@ static int frame_check(const uint8_t *p, size_t avail, size_t *total)
     if (len < BODY_MIN || len > BODY_MAX)
         return FRAME_BAD;
     *total = FRAME_HDR + (size_t)len;
+    /* The key's shape first: cheap, and it rules out almost every offset
+     * a search for the next frame tries. */
+    if (avail >= FRAME_HDR + BODY_FIXED) {
+        size_t kl = (size_t)p[FRAME_HDR + 16] | (size_t)p[FRAME_HDR + 17] << 8;
+        if (kl == 0 || kl > TP_STREAM_MAX_PARTITION_KEY || BODY_FIXED + kl + 1 > len)
+            return FRAME_BAD;
+        /* A key is text without NUL, and a NUL ends it. */
+        size_t have = avail - FRAME_HDR - BODY_FIXED;
+        const uint8_t *key = p + FRAME_HDR + BODY_FIXED;
+        if (memchr(key, 0, kl < have ? kl : have) || (have > kl && key[kl] != 0))
+            return FRAME_BAD;
+    }
     if (avail < *total)
         return FRAME_SHORT;
     if (tp_stream__crc32c(p + 4, 4 + (size_t)len) != rd32(p))
-        return FRAME_BAD;
-    size_t kl = (size_t)p[FRAME_HDR + 16] | (size_t)p[FRAME_HDR + 17] << 8;
-    if (kl == 0 || kl > TP_STREAM_MAX_PARTITION_KEY || BODY_FIXED + kl + 1 > len ||
-        p[FRAME_HDR + BODY_FIXED + kl] != 0)
         return FRAME_BAD;
     return FRAME_OK;
 }
@@ -259,6 +267,11 @@ static tp_status next_valid_frame(window *w, uint64_t from, uint64_t *found, tp_
             return err ? err->code : TP_E_IO;
         if (avail < FRAME_HDR)
             return TP_OK;
+        /* The header and key first (the window usually has them): only a
+         * plausible frame is fetched whole for its CRC. */
+        size_t head = FRAME_HDR + BODY_FIXED + TP_STREAM_MAX_PARTITION_KEY + 1;
+        if (avail < head && !w->eof && !(p = window_at(w, c, head, &avail, err)))
+            return err ? err->code : TP_E_IO;
         int fc = frame_check(p, avail, &total);
         if (fc == FRAME_SHORT) {
             if (!(p = window_at(w, c, total, &avail, err)))
@@ -609,6 +622,10 @@ static tp_status writer_open_shard(fstream *fs, fshard *sh, tp_error *err)
     }
     /* Past the largest sequence number there is, whatever order frames
      * another writer may have left. */
+    if ((last.has_last && last.max_seq == UINT64_MAX) || newest == UINT64_MAX) {
+        st = tp_error__set(err, TP_E_RANGE, "shard %s: its sequence numbers are used up", sh->dir);
+        goto done;
+    }
     uint64_t after = last.has_last ? last.max_seq + 1 : 1;
     sh->last_arrival_ms = last.has_last ? last.last_arrival_ms : 0;
     if (sc.clean) {
@@ -804,7 +821,12 @@ typedef struct freader {
     uint64_t file_off; /* file offset of buf.ptr[0] */
     size_t pos;        /* the next frame at buf.ptr[pos] */
     tp_buf buf;
-    uint64_t min_seq;       /* records below are skipped (AT/AFTER_SEQUENCE_NUMBER) */
+    tp_u128 min_seq;        /* records below are skipped (AT/AFTER_SEQUENCE_NUMBER) */
+    uint64_t prev_seq;      /* the last frame's sequence number (0: none yet) */
+    uint64_t damage_at;     /* a bad frame found with valid frames behind it: its offset, */
+    uint64_t damage_next;   /* where they resume, */
+    uint64_t damage_size;   /* and the file's size then (0: no damage known) */
+    window scan;            /* for searches past a bad frame */
     int64_t min_arrival_ms; /* AT_TIMESTAMP: skipped until one arrived at or after */
     int time_filter;
     tp_stream_record *recs;
@@ -813,6 +835,15 @@ typedef struct freader {
 } freader;
 
 /* The first listed segment named `first` or later. */
+static int seg_from(const seglist *sl, uint64_t first, uint64_t *out);
+
+/* The first listed segment after the one named `cur` (none after the
+ * largest name there can be). */
+static int seg_after(const seglist *sl, uint64_t cur, uint64_t *out)
+{
+    return cur != UINT64_MAX && seg_from(sl, cur + 1, out);
+}
+
 static int seg_from(const seglist *sl, uint64_t first, uint64_t *out)
 {
     for (size_t i = 0; i < sl->n; i++) {
@@ -829,6 +860,7 @@ static void reader_close_segment(freader *fr)
     if (fr->fd >= 0)
         close(fr->fd);
     fr->fd = -1;
+    fr->damage_size = 0;
     fr->header_done = 0;
     fr->file_off = 0;
     fr->pos = 0;
@@ -857,6 +889,8 @@ static tp_status reader_open_segment(tp_stream_reader *r, freader *fr, uint64_t 
         if (errno != ENOENT)
             return io_err(err, "cannot open segment", fr->path, errno);
         r->stats.trimmed++;
+        if (name == UINT64_MAX)
+            return TP_OK; /* nothing can come after it */
         fr->want_first = name + 1;
         tp_status st = list_segments(r->s->alloc, fr->dir, &fr->segs, err);
         if (st != TP_OK)
@@ -888,6 +922,7 @@ static void file_reader_free(tp_stream_reader *r)
     const tp_allocator *a = r->s->alloc;
     reader_close_segment(fr);
     tp_buf_dispose(&fr->buf);
+    tp_buf_dispose(&fr->scan.b);
     tp__free(a, fr->segs.first);
     tp__free(a, fr->path);
     tp__free(a, fr->recs);
@@ -909,6 +944,7 @@ static tp_status file_reader_new(tp_stream_reader *r, uint32_t shard, const tp_s
     fr->dir = fs->sh[shard].dir;
     fr->path = tp__malloc(a, strlen(fr->dir) + SEG_NAME_LEN + 2);
     tp_buf_init(&fr->buf, a, 0);
+    tp_buf_init(&fr->scan.b, a, 0);
     tp_status st = TP_OK;
     if (!fr->path) {
         st = tp_error__set(err, TP_E_NOMEM, "out of memory");
@@ -922,10 +958,8 @@ static tp_status file_reader_new(tp_stream_reader *r, uint32_t shard, const tp_s
     case TP_KINESIS_AFTER_SEQUENCE_NUMBER: {
         tp_u128 v = 0;
         tp_stream__u128_parse(&v, pos->sequence_number);
-        if (v >= UINT64_MAX)
-            fr->min_seq = UINT64_MAX; /* past anything a file: shard holds */
-        else
-            fr->min_seq = (uint64_t)v + (pos->type == TP_KINESIS_AFTER_SEQUENCE_NUMBER);
+        /* 128 bits: "after" the largest 64-bit number is past everything. */
+        fr->min_seq = v + (pos->type == TP_KINESIS_AFTER_SEQUENCE_NUMBER && v != ~(tp_u128)0);
         /* The segment holding it: the last one named at or below it. */
         for (size_t i = 0; i < fr->segs.n && fr->segs.first[i] <= fr->min_seq; i++)
             start = fr->segs.first[i];
@@ -952,9 +986,12 @@ static tp_status file_reader_new(tp_stream_reader *r, uint32_t shard, const tp_s
             if ((st = scan_segment(a, seg_path(fr->path, fr->dir, start), &sc, err)) != TP_OK ||
                 (st = reader_open_segment(r, fr, start, err)) != TP_OK)
                 goto done;
-            if (fr->fd >= 0 && fr->cur_first == start && sc.valid_end >= SEG_MAGIC_LEN) {
+            if (fr->fd >= 0 && fr->cur_first == start) {
+                /* After the last valid frame; past everything when the
+                 * segment has no valid header (no writer appends to it). */
                 fr->header_done = 1;
-                fr->file_off = sc.valid_end;
+                fr->file_off = sc.valid_end >= SEG_MAGIC_LEN ? sc.valid_end : sc.size;
+                fr->prev_seq = sc.has_last ? sc.max_seq : 0;
             }
             /* Pinned: after the last record there now (a segment is named by
              * its first sequence number, so before it is name - 1). */
@@ -1016,11 +1053,13 @@ static tp_status reader_records_room(tp_stream_reader *r, freader *fr, size_t n,
 
 /* Take the whole frames in the buffer, up to `cap` records. Sets *need (the
  * bytes the next frame needs) or *bad (a frame that cannot be). */
-static size_t reader_parse(tp_stream_reader *r, freader *fr, size_t cap, size_t *need, int *bad)
+static size_t reader_parse(tp_stream_reader *r, freader *fr, size_t cap, size_t *need, int *bad,
+                           uint64_t *backwards)
 {
     size_t count = 0;
     *need = SEG_MAGIC_LEN;
     *bad = 0;
+    *backwards = 0;
     if (!fr->header_done) {
         if (fr->buf.len - fr->pos < SEG_MAGIC_LEN)
             return 0;
@@ -1048,8 +1087,14 @@ static size_t reader_parse(tp_stream_reader *r, freader *fr, size_t cap, size_t 
         uint64_t seq = rd64(b);
         int64_t arrival = (int64_t)rd64(b + 8);
         size_t kl = (size_t)b[16] | (size_t)b[17] << 8;
+        if (fr->prev_seq && seq <= fr->prev_seq) {
+            /* Valid frames, out of order: not what a writer makes. */
+            *backwards = seq;
+            break;
+        }
+        fr->prev_seq = seq;
         fr->pos += total;
-        if (seq < fr->min_seq)
+        if ((tp_u128)seq < fr->min_seq)
             continue;
         if (fr->time_filter) {
             if (arrival < fr->min_arrival_ms)
@@ -1091,8 +1136,18 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
         }
         size_t need;
         int bad;
-        if ((count = reader_parse(r, fr, cap, &need, &bad)) != 0)
+        uint64_t backwards;
+        if ((count = reader_parse(r, fr, cap, &need, &bad, &backwards)) != 0)
             break;
+        if (backwards) {
+            uint64_t at = fr->file_off + fr->pos;
+            st = tp_error__at(err, TP_E_CHECKSUM, at, NULL,
+                              "record frame in %s at byte %llu has sequence number %llu, not "
+                              "after %llu: frames out of order (not written by a stream writer)",
+                              fr->path, (unsigned long long)at, (unsigned long long)backwards,
+                              (unsigned long long)fr->prev_seq);
+            break;
+        }
         if (!bad) {
             size_t got = 0;
             if ((st = reader_fill(fr, need, &got, err)) != TP_OK)
@@ -1102,12 +1157,24 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
         }
         if (bad) {
             /* Damage with valid frames behind it is an error, never a skip:
-             * only a tail (nothing valid after it) can be a crash's. */
-            window w = {fr->fd, fr->path, {0}, 0, 0};
-            tp_buf_init(&w.b, a, 0);
+             * only a tail (nothing valid after it) can be a crash's. The
+             * search runs again only when the file has grown. */
             uint64_t at = fr->file_off + fr->pos, next_ok = UINT64_MAX;
-            st = next_valid_frame(&w, at + 1, &next_ok, err);
-            tp_buf_dispose(&w.b);
+            struct stat sb;
+            uint64_t size = fstat(fr->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+            if (fr->damage_size && fr->damage_at == at && fr->damage_size == size) {
+                next_ok = fr->damage_next;
+            } else {
+                fr->scan.fd = fr->fd;
+                fr->scan.path = fr->path;
+                fr->scan.off = 0;
+                fr->scan.eof = 0;
+                tp_buf_clear(&fr->scan.b);
+                st = next_valid_frame(&fr->scan, at + 1, &next_ok, err);
+                fr->damage_at = at;
+                fr->damage_next = next_ok;
+                fr->damage_size = st == TP_OK ? size : 0;
+            }
             if (st == TP_OK && next_ok != UINT64_MAX)
                 st = tp_error__at(err, TP_E_CHECKSUM, at, NULL,
                                   "damaged record frame in %s at byte %llu (valid frames follow "
@@ -1119,13 +1186,13 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
         /* At the end of what the segment holds now, or at a torn tail:
          * final only once a newer segment exists. */
         uint64_t next;
-        if (!seg_from(&fr->segs, fr->cur_first + 1, &next)) {
+        if (!seg_after(&fr->segs, fr->cur_first, &next)) {
             if (relisted)
                 break;
             relisted = 1;
             if ((st = list_segments(a, fr->dir, &fr->segs, err)) != TP_OK)
                 break;
-            if (!seg_from(&fr->segs, fr->cur_first + 1, &next))
+            if (!seg_after(&fr->segs, fr->cur_first, &next))
                 break; /* caught up: the writer (or the next one) adds more */
             if (!bad) {
                 /* Appended to before the newer segment was started? */
@@ -1153,8 +1220,9 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
     if (count) {
         r->pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
         memcpy(r->pos.sequence_number, fr->seqs[count - 1], sizeof fr->seqs[0]);
-        int64_t lag = tp_time_now_us() / 1000 - fr->recs[count - 1].arrival_ms;
-        out->millis_behind_latest = lag > 0 ? lag : 0;
+        __extension__ __int128 lag =
+            (__int128)(tp_time_now_us() / 1000) - fr->recs[count - 1].arrival_ms;
+        out->millis_behind_latest = lag <= 0 ? 0 : lag > INT64_MAX ? INT64_MAX : (int64_t)lag;
     }
     return TP_OK;
 }
