@@ -126,37 +126,12 @@ static tp_status lock_take(tp_checkpoint *c, tp_error *err)
             st = tp_error__set(err, TP_E_NOMEM, "out of memory");
         goto done;
     }
-    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = tp_error__set(err, TP_E_IO, "checkpoint %s: cannot open its lock %s: %s", c->path, lp,
-                           strerror(errno));
-        goto done;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        char pid[32] = "";
-        ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
-        pid[r > 0 ? r : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        st = e == EWOULDBLOCK
-                 ? tp_error__set(err, TP_E_STATE,
-                                 "checkpoint %s is in use by process %s (%s): one reader per "
-                                 "checkpoint",
-                                 c->path, pid[0] ? pid : "(unknown)", lp)
-                 : tp_error__set(err, TP_E_IO, "checkpoint %s: cannot lock %s: %s", c->path, lp,
-                                 strerror(e));
-        goto done;
-    }
-    char pid[32];
-    int pl = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)pl, 0) != pl) {
-        st = tp_error__set(err, TP_E_IO, "checkpoint %s: cannot write %s: %s", c->path, lp,
-                           strerror(errno));
-        close(fd);
-        goto done;
-    }
-    c->lock_fd = fd;
+    char holder[32];
+    st = tp_store__lock(lp, 1, &c->lock_fd, holder, err);
+    if (st == TP_E_STATE)
+        tp_error__set(err, TP_E_STATE,
+                      "checkpoint %s is in use by process %s (%s): one reader per checkpoint",
+                      c->path, holder[0] ? holder : "(unknown)", lp);
 done:
     tp__free(c->alloc, dir);
     tp__free(c->alloc, lp);

@@ -21,6 +21,14 @@ tp_status tp_store__write_atomic(const tp_allocator *a, const char *path, const 
  * (`path` NULL), or every "tmp-*" file in `tmpdir`. Failures are ignored. */
 void tp_store__clean_temps(const tp_allocator *a, const char *path, const char *tmpdir);
 
+/* Take an exclusive flock on the file `path` (created when missing) and
+ * write our pid into it; *fd then holds the lock (closing it releases it).
+ * `tries` attempts 5 ms apart. When another process holds it: TP_E_STATE,
+ * with its pid text in holder ("" when it wrote none) and err->message
+ * saying so in general terms, for the caller to word better.
+ * @return TP_OK; TP_E_STATE; TP_E_IO naming the path. */
+tp_status tp_store__lock(const char *path, int tries, int *fd, char holder[32], tp_error *err);
+
 /* Create `dir` and its missing parents (like mkdir -p).
  * @return TP_OK; TP_E_IO naming the directory; TP_E_NOMEM. */
 tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err);

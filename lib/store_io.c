@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 char *tp_store__strndup(const tp_allocator *a, const char *s, size_t n)
@@ -182,6 +184,40 @@ tp_status tp_store__mkdirs(const tp_allocator *a, const char *dir, tp_error *err
     }
     tp__free(a, p);
     return st;
+}
+
+tp_status tp_store__lock(const char *path, int tries, int *fd, char holder[32], tp_error *err)
+{
+    holder[0] = '\0';
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0)
+        return io_error(err, "cannot open the lock", path, errno);
+    int locked = flock(f, LOCK_EX | LOCK_NB) == 0;
+    for (int i = 1; !locked && errno == EWOULDBLOCK && i < tries; i++) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+        locked = flock(f, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!locked) {
+        int e = errno;
+        ssize_t r = pread(f, holder, 31, 0);
+        holder[r > 0 ? r : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(f);
+        if (e != EWOULDBLOCK)
+            return io_error(err, "cannot lock", path, e);
+        return tp_error__set(err, TP_E_STATE, "%s is held by process %s", path,
+                             holder[0] ? holder : "(unknown)");
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        int e = errno;
+        close(f);
+        return io_error(err, "cannot write", path, e);
+    }
+    *fd = f;
+    return TP_OK;
 }
 
 tp_status tp_store__read_file(const char *path, tp_buf *out, tp_error *err)

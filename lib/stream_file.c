@@ -436,40 +436,14 @@ static tp_status meta_write(fstream *fs, const char *path, tp_error *err)
 
 static tp_status lock_take(fstream *fs, tp_error *err)
 {
-    int fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return io_err(err, "cannot open the writer lock", fs->lock_path, errno);
-    int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
-    /* A moment's retry: readers never lock, but a writer that is just
-     * closing may still hold it. */
-    for (int i = 0; !locked && errno == EWOULDBLOCK && i < 20; i++) {
-        struct timespec ts = {0, 5 * 1000000L};
-        nanosleep(&ts, NULL);
-        locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
-    }
-    if (!locked) {
-        int e = errno;
-        char pid[32] = "";
-        ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
-        pid[r > 0 ? r : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return tp_error__set(err, TP_E_STATE,
-                                 "stream %.60s is being written by process %s (%.60s): one "
-                                 "writer at a time",
-                                 fs->dir, pid[0] ? pid : "(unknown)", fs->lock_path);
-        return io_err(err, "cannot lock", fs->lock_path, e);
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-        int e = errno;
-        close(fd);
-        return io_err(err, "cannot write the writer lock", fs->lock_path, e);
-    }
-    fs->lock_fd = fd;
-    return TP_OK;
+    /* A moment's retry: a writer that is just closing may still hold it. */
+    char holder[32];
+    tp_status st = tp_store__lock(fs->lock_path, 20, &fs->lock_fd, holder, err);
+    if (st == TP_E_STATE)
+        tp_error__set(err, TP_E_STATE,
+                      "stream %.60s is being written by process %s (%.60s): one writer at a time",
+                      fs->dir, holder[0] ? holder : "(unknown)", fs->lock_path);
+    return st;
 }
 
 /* ---- writer --------------------------------------------------------------- */
