@@ -4,10 +4,8 @@
 #include "store_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 struct tp_checkpoint {
