@@ -3,7 +3,6 @@
 #include "tradepipe/checkpoint.h"
 #include "store_int.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <unistd.h>
