@@ -6,9 +6,9 @@
 #include "aws_int.h"
 #include "tradepipe/dynamodb.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define TARGET_PREFIX "DynamoDB_20120810."
@@ -51,74 +51,126 @@ tp_status tp_ddb_s_new(tp_ddb_value **out, tp_cursor s, tp_error *err)
     return wrap(out, "S", j, err);
 }
 
-/* DynamoDB numbers: [-]digits[.digits][e[+-]digits], at most 38 significant
- * digits. Returns 0 and sets *bad (byte offset) or *range on failure. */
-static int check_number(const char *s, size_t *bad, int *range)
+/* DynamoDB numbers (Amazon DynamoDB Developer Guide, "Supported data types
+ * and naming rules", Number): text [-]digits[.digits][(e|E)[+-]digits], at
+ * most 38 significant digits (leading and trailing zeros do not count, in the
+ * integer part as in the fraction: 1E+100 written out is one significant
+ * digit), zero, or a magnitude from 1E-130 to
+ * 9.9999999999999999999999999999999999999E+125, positive or negative.
+ * `ddb_num` is the parsed form: the significant digits (a slice of the text,
+ * possibly with one '.' inside) and the decimal exponent of the first one. */
+#define DDB_N_MAX_DIGITS 38
+#define DDB_N_MIN_EXP    (-130)
+#define DDB_N_MAX_EXP    125
+
+typedef struct {
+    int neg;
+    int zero;
+    size_t sig;        /* significant digits */
+    const char *first; /* first significant digit (in the text) */
+    long exp10;        /* its decimal exponent: value = d.ddd x 10^exp10 */
+} ddb_num;
+
+enum { DDB_N_OK, DDB_N_SYNTAX, DDB_N_DIGITS, DDB_N_MAGNITUDE };
+
+/* Parse `s` into `n`; DDB_N_SYNTAX sets *bad to the byte offset. */
+static int parse_number(const char *s, ddb_num *n, size_t *bad)
 {
-    size_t i = 0, sig = 0, digits = 0;
-    int leading = 1;
-    *range = 0;
-    if (s[i] == '-')
+    size_t i = 0, digits = 0, pos = 0, first = 0, last = 0, int_digits = 0;
+    int seen = 0;
+    memset(n, 0, sizeof *n);
+    if (s[i] == '-') {
+        n->neg = 1;
         i++;
-    for (; s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-        if (s[i] != '0' || !leading) {
-            leading = 0;
-            sig++;
-        }
     }
-    if (s[i] == '.') {
-        i++;
-        size_t fd = 0;
-        for (; s[i] >= '0' && s[i] <= '9'; i++, fd++) {
-            if (s[i] != '0' || !leading) {
-                leading = 0;
-                sig++;
+    for (int frac = 0; frac < 2; frac++) {
+        size_t from = digits;
+        for (; s[i] >= '0' && s[i] <= '9'; i++, digits++, pos++) {
+            if (s[i] == '0')
+                continue;
+            if (!seen) {
+                seen = 1;
+                first = pos;
+                n->first = s + i;
             }
+            last = pos;
         }
-        if (fd == 0) {
-            *bad = i;
-            return 0;
+        if (!frac) {
+            int_digits = digits;
+            if (s[i] != '.')
+                break;
+            i++;
+        } else if (digits == from) {
+            *bad = i; /* '.' with no digit after it */
+            return DDB_N_SYNTAX;
         }
-        digits += fd;
     }
     if (digits == 0) {
         *bad = i;
-        return 0;
+        return DDB_N_SYNTAX;
     }
+    long e = 0;
     if (s[i] == 'e' || s[i] == 'E') {
         i++;
+        int eneg = s[i] == '-';
         if (s[i] == '+' || s[i] == '-')
             i++;
         size_t ed = 0;
-        for (; s[i] >= '0' && s[i] <= '9'; i++)
-            ed++;
-        if (ed == 0 || ed > 4) {
+        for (; s[i] >= '0' && s[i] <= '9'; i++, ed++)
+            if (e < 100000000) /* saturate: far past any valid exponent */
+                e = e * 10 + (s[i] - '0');
+        if (ed == 0) {
             *bad = i;
-            return 0;
+            return DDB_N_SYNTAX;
         }
+        if (eneg)
+            e = -e;
     }
     if (s[i]) {
         *bad = i;
-        return 0;
+        return DDB_N_SYNTAX;
     }
-    if (sig > 38) {
-        *range = 1;
-        return 0;
+    if (!seen) {
+        n->zero = 1;
+        return DDB_N_OK;
     }
-    return 1;
+    n->sig = last - first + 1;
+    n->exp10 = (long)int_digits - 1 - (long)first + e;
+    if (n->sig > DDB_N_MAX_DIGITS)
+        return DDB_N_DIGITS;
+    if (n->exp10 < DDB_N_MIN_EXP || n->exp10 > DDB_N_MAX_EXP)
+        return DDB_N_MAGNITUDE;
+    return DDB_N_OK;
+}
+
+/* The error for a number that breaks the rules; `path` names it. */
+static tp_status number_error(tp_error *err, int why, size_t bad, const char *path)
+{
+    switch (why) {
+    case DDB_N_DIGITS:
+        return tp_error__at(err, TP_E_RANGE, TP_NO_OFFSET, path,
+                            "%s has more than 38 significant digits", path);
+    case DDB_N_MAGNITUDE:
+        return tp_error__at(err, TP_E_RANGE, TP_NO_OFFSET, path,
+                            "%s is out of DynamoDB's range (0, or a magnitude from 1E-130 "
+                            "to 9.9999999999999999999999999999999999999E+125)",
+                            path);
+    default:
+        return tp_error__at(err, TP_E_PARSE, bad, path, "%s is not a number at byte %zu", path,
+                            bad);
+    }
 }
 
 tp_status tp_ddb_n_new(tp_ddb_value **out, const char *decimal, tp_error *err)
 {
     size_t bad = 0;
-    int range = 0;
     *out = NULL;
     if (!decimal)
         return tp_error__at(err, TP_E_PARSE, 0, "N", "no number");
-    if (!check_number(decimal, &bad, &range))
-        return range ? tp_error__at(err, TP_E_RANGE, TP_NO_OFFSET, "N",
-                                    "number has more than 38 significant digits")
-                     : tp_error__at(err, TP_E_PARSE, bad, "N", "not a number at byte %zu", bad);
+    ddb_num n;
+    int why = parse_number(decimal, &n, &bad);
+    if (why != DDB_N_OK)
+        return number_error(err, why, bad, "N");
     return wrap(out, "N", json_string(decimal), err);
 }
 
@@ -258,14 +310,32 @@ tp_status tp_ddb_value_n(const tp_ddb_value *v, const char **out)
 tp_status tp_ddb_value_i64(const tp_ddb_value *v, int64_t *out)
 {
     const char *s;
-    if (tp_ddb_value_n(v, &s) != TP_OK)
+    ddb_num n;
+    size_t bad;
+    if (tp_ddb_value_n(v, &s) != TP_OK || parse_number(s, &n, &bad) != DDB_N_OK)
         return TP_E_INVALID;
-    errno = 0;
-    char *end = NULL;
-    long long x = strtoll(s, &end, 10);
-    if (errno == ERANGE || !end || *end)
+    if (n.zero) {
+        *out = 0;
+        return TP_OK;
+    }
+    /* an integer when no significant digit lies right of the point; int64
+     * has at most 19 digits */
+    if (n.exp10 < (long)n.sig - 1 || n.exp10 > 18)
         return TP_E_RANGE;
-    *out = (int64_t)x;
+    uint64_t m = 0, lim = n.neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    const char *p = n.first;
+    for (long k = 0; k <= n.exp10; k++) {
+        unsigned d = 0;
+        if ((size_t)k < n.sig) {
+            if (*p == '.')
+                p++;
+            d = (unsigned)(*p++ - '0');
+        }
+        if (m > (lim - d) / 10)
+            return TP_E_RANGE;
+        m = m * 10 + d;
+    }
+    *out = n.neg ? (int64_t)(0 - m) : (int64_t)m;
     return TP_OK;
 }
 
@@ -335,11 +405,12 @@ static tp_status check_value(json_t *v, int depth, const char *path, tp_error *e
                                  : tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, path,
                                                 "S is not a string");
     if (!strcmp(tag, "N")) {
-        size_t bad;
-        int range;
-        if (!json_is_string(x) || !check_number(json_string_value(x), &bad, &range))
-            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, path, "N is not a number");
-        return TP_OK;
+        size_t bad = 0;
+        ddb_num n;
+        if (!json_is_string(x))
+            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, path, "N is not a string");
+        int why = parse_number(json_string_value(x), &n, &bad);
+        return why == DDB_N_OK ? TP_OK : number_error(err, why, bad, path);
     }
     if (!strcmp(tag, "B")) {
         tp_buf b;

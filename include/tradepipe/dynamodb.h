@@ -36,9 +36,15 @@ typedef struct tp_ddb_value tp_ddb_value; /* opaque */
 /** A string value (UTF-8, copied). @return TP_OK; TP_E_INVALID (not UTF-8); TP_E_NOMEM. */
 TP_API tp_status tp_ddb_s_new(tp_ddb_value **out, tp_cursor s, tp_error *err);
 /**
- * A number from its decimal text ("-12.5", "1E+3"), kept exactly: at most 38
- * significant digits, as DynamoDB allows.
- * @return TP_OK; TP_E_PARSE (err->offset at the bad byte); TP_E_RANGE; TP_E_NOMEM.
+ * A number from its decimal text, kept exactly as given:
+ * [-]digits[.digits][(e|E)[+-]digits], as in "-12.5", "1E+3", ".5".
+ * DynamoDB's rules (Developer Guide, "Supported data types", Number): at most
+ * 38 significant digits (leading and trailing zeros, of the integer part as of
+ * the fraction, do not count), and the value is zero or has a magnitude from
+ * 1E-130 to 9.9999999999999999999999999999999999999E+125. The same rules are
+ * applied to every N read from the service.
+ * @return TP_OK; TP_E_PARSE (err->offset at the bad byte); TP_E_RANGE (digits
+ *         or magnitude); TP_E_NOMEM.
  */
 TP_API tp_status tp_ddb_n_new(tp_ddb_value **out, const char *decimal, tp_error *err);
 /** A number from an integer. @return TP_OK; TP_E_NOMEM. */
@@ -76,7 +82,10 @@ TP_API int32_t tp_ddb_value_type(const tp_ddb_value *v);
 TP_API tp_status tp_ddb_value_s(const tp_ddb_value *v, tp_cursor *out);
 /** The exact decimal text of an N value (borrowed, NUL-terminated). */
 TP_API tp_status tp_ddb_value_n(const tp_ddb_value *v, const char **out);
-/** An N value as int64. @return TP_OK; TP_E_INVALID; TP_E_RANGE (fraction or overflow). */
+/**
+ * An N value as int64, from any of its forms ("1E+3", "1000.0", "12.5e1").
+ * @return TP_OK; TP_E_INVALID (not an N); TP_E_RANGE (a fraction, or outside int64).
+ */
 TP_API tp_status tp_ddb_value_i64(const tp_ddb_value *v, int64_t *out);
 /** Append the bytes of a B value to `out`. @return TP_OK; TP_E_INVALID; TP_E_PARSE; buffer errors. */
 TP_API tp_status tp_ddb_value_b(const tp_ddb_value *v, tp_buf *out, tp_error *err);

@@ -188,6 +188,83 @@ START_TEST(test_awscli_writes_we_read)
 }
 END_TEST
 
+/* DynamoDB's number rules at their edges, through the service and back: what
+ * we write is stored, what the service (or awscli) writes we can read, in
+ * whatever form the service hands it back (1E+100 comes back written out). */
+static const char *const edge_numbers[] = {
+    "1E+100", "-1E+100", "110111111111111110000000000000000000000",
+    "9.9999999999999999999999999999999999999E+125", "1E-130", "-1E-130", "0.1E-129",
+    "12345678901234567890123456789012345678", "0e5", "1E+3", "0.00042e7",
+};
+
+START_TEST(test_number_edges)
+{
+    char name[64];
+    tp_error err;
+    make_table(name, sizeof name, NULL);
+    tp_ddb_value *it;
+    ck_assert_int_eq(tp_ddb_m_new(&it, &err), TP_OK);
+    ck_assert_int_eq(tp_ddb_m_set_s(it, "symbol", "NUMS", &err), TP_OK);
+    char attr[16];
+    for (size_t i = 0; i < TP_ARRAY_LEN(edge_numbers); i++) {
+        snprintf(attr, sizeof attr, "n%zu", i);
+        ck_assert_msg(tp_ddb_m_set_n(it, attr, edge_numbers[i], &err) == TP_OK, "%s: %s",
+                      edge_numbers[i], err.message);
+    }
+    ck_assert_msg(tp_dynamodb_put_item(g_d, name, it, NULL, &err) == TP_OK, "%s", err.message);
+    /* and one written by awscli */
+    int rc;
+    json_t *j = it_aws(&rc, "dynamodb", "put-item", "--table-name", name, "--item",
+                       "{\"symbol\":{\"S\":\"CLI\"},\"big\":{\"N\":\"1E+100\"},"
+                       "\"tiny\":{\"N\":\"-1E-130\"}}",
+                       NULL);
+    ck_assert_int_eq(rc, 0);
+    json_decref(j);
+
+    tp_ddb_value *k = key_of("NUMS"), *out = NULL;
+    ck_assert_msg(tp_dynamodb_get_item(g_d, name, k, 1, &out, &err) == TP_OK, "%s", err.message);
+    ck_assert_uint_eq(tp_ddb_value_count(out), TP_ARRAY_LEN(edge_numbers) + 1);
+    /* The same number as awscli reads it back (the service's form). */
+    j = it_aws(&rc, "dynamodb", "get-item", "--table-name", name, "--consistent-read", "--key",
+               "{\"symbol\":{\"S\":\"NUMS\"}}", NULL);
+    ck_assert_int_eq(rc, 0);
+    json_t *item = json_object_get(j, "Item");
+    for (size_t i = 0; i < TP_ARRAY_LEN(edge_numbers); i++) {
+        snprintf(attr, sizeof attr, "n%zu", i);
+        const char *cli = json_string_value(json_object_get(json_object_get(item, attr), "N"));
+        ck_assert_ptr_nonnull(cli);
+        ck_assert_str_eq(n_of(out, attr), cli);
+    }
+    json_decref(j);
+    int64_t x = 0;
+    ck_assert_int_eq(tp_ddb_value_i64(tp_ddb_m_get(out, "n9"), &x), TP_OK);
+    ck_assert_int_eq(x, 1000);
+    ck_assert_int_eq(tp_ddb_value_i64(tp_ddb_m_get(out, "n10"), &x), TP_OK);
+    ck_assert_int_eq(x, 4200);
+    ck_assert_int_eq(tp_ddb_value_i64(tp_ddb_m_get(out, "n0"), &x), TP_E_RANGE);
+    tp_ddb_value_free(out);
+    tp_ddb_value_free(k);
+
+    k = key_of("CLI");
+    ck_assert_msg(tp_dynamodb_get_item(g_d, name, k, 1, &out, &err) == TP_OK, "%s", err.message);
+    const char *big = n_of(out, "big");
+    ck_assert_msg(strcmp(big, "1E+100") == 0 || (strlen(big) == 101 && big[0] == '1' &&
+                                                  strspn(big + 1, "0") == 100),
+                  "big: %s", big);
+    tp_ddb_value_free(out);
+    tp_ddb_value_free(k);
+
+    /* Outside the rules: refused before any request is sent. */
+    tp_ddb_value *v = NULL;
+    ck_assert_int_eq(tp_ddb_n_new(&v, "1E+126", &err), TP_E_RANGE);
+    ck_assert_int_eq(tp_ddb_n_new(&v, "1E-131", &err), TP_E_RANGE);
+    ck_assert_int_eq(tp_ddb_n_new(&v, "123456789012345678901234567890123456789", &err),
+                     TP_E_RANGE);
+    tp_ddb_value_free(it);
+    tp_dynamodb_delete_table(g_d, name, &err);
+}
+END_TEST
+
 START_TEST(test_conditions)
 {
     char name[64];
@@ -415,6 +492,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_table_lifecycle);
     tcase_add_test(tc, test_we_write_awscli_reads);
     tcase_add_test(tc, test_awscli_writes_we_read);
+    tcase_add_test(tc, test_number_edges);
     tcase_add_test(tc, test_conditions);
     tcase_add_test(tc, test_batch_scan_query);
     suite_add_tcase(s, tc);

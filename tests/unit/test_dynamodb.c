@@ -26,7 +26,33 @@ static const struct {
     {".5", TP_OK, 0},
     {".", TP_E_PARSE, 1},
     {"1e", TP_E_PARSE, 2},
-    {"1e+99999", TP_E_PARSE, 8},
+    {"1e+99999", TP_E_RANGE, 0},
+    {"1e99999999999999999999999", TP_E_RANGE, 0},
+    {"1e", TP_E_PARSE, 2},
+    {"1e+", TP_E_PARSE, 3},
+    /* trailing zeros of the integer part are not significant */
+    {"110111111111111110000000000000000000000", TP_OK, 0},
+    {"1" "0000000000" "0000000000" "0000000000" "0000000000" "0000000000" "0000000000"
+     "0000000000" "0000000000" "0000000000" "0000000000", TP_OK, 0}, /* 1E+100 written out */
+    {"-1E+100", TP_OK, 0},
+    {"000000000000000000000000000000000000000000012", TP_OK, 0},
+    {"12.000000000000000000000000000000000000000000", TP_OK, 0},
+    {"1234567890123456789012345678901234567.8", TP_OK, 0},
+    {"1234567890123456789012345678901234567.89", TP_E_RANGE, 0},
+    {"0.0000000000000000000000000000000000000000", TP_OK, 0},
+    {"0e999999", TP_OK, 0},
+    {"-0", TP_OK, 0},
+    /* the magnitude: 1E-130 to 9.9999999999999999999999999999999999999E+125 */
+    {"9.9999999999999999999999999999999999999E+125", TP_OK, 0},
+    {"-9.9999999999999999999999999999999999999E+125", TP_OK, 0},
+    {"1E+126", TP_E_RANGE, 0},
+    {"10E+125", TP_E_RANGE, 0},
+    {"0.1E+126", TP_OK, 0},
+    {"1E-130", TP_OK, 0},
+    {"0.1E-129", TP_OK, 0},
+    {"1E-131", TP_E_RANGE, 0},
+    {"-0.00000000001E-120", TP_E_RANGE, 0},
+    {"100E-132", TP_OK, 0},
     {"12a", TP_E_PARSE, 2},
     {"+1", TP_E_PARSE, 0},
     {" 1", TP_E_PARSE, 0},
@@ -131,6 +157,14 @@ static const struct {
     {"{\"NULL\":false}", TP_E_PARSE, ""},
     {"{\"S\":\"x\",\"N\":\"1\"}", TP_E_PARSE, ""},
     {"{\"M\":{\"price\":{\"N\":\"abc\"}}}", TP_E_PARSE, "price"},
+    /* what the service hands back for 1E+100 and 1E-130: readable */
+    {"{\"M\":{\"big\":{\"N\":\"1" "0000000000" "0000000000" "0000000000" "0000000000"
+     "0000000000" "0000000000" "0000000000" "0000000000" "0000000000" "0000000000\"}}}",
+     TP_OK, ""},
+    {"{\"N\":\"0.0000000000" "0000000000" "0000000000" "0000000000" "0000000000" "0000000000"
+     "0000000000" "0000000000" "0000000000" "0000000000" "0000000000" "0000000000"
+     "0000000001\"}", TP_OK, ""},
+    {"{\"M\":{\"huge\":{\"N\":\"1E+126\"}}}", TP_E_RANGE, "huge"},
     {"{\"SS\":[\"a\"]}", TP_E_UNSUPPORTED, ""},
     {"{\"X\":1}", TP_E_UNSUPPORTED, ""},
     {"[1]", TP_E_PARSE, ""},
@@ -149,6 +183,43 @@ START_TEST(test_from_json)
         ck_assert_ptr_null(v);
         ck_assert_str_eq(err.field, json_rows[_i].field);
     }
+    tp_ddb_value_free(v);
+}
+END_TEST
+
+static const struct {
+    const char *n;
+    tp_status want;
+    int64_t v;
+} i64_rows[] = {
+    {"0", TP_OK, 0},
+    {"-0.000", TP_OK, 0},
+    {"1E+3", TP_OK, 1000},
+    {"1000.0", TP_OK, 1000},
+    {"12.5e1", TP_OK, 125},
+    {"-12.5E+1", TP_OK, -125},
+    {"0.00042e7", TP_OK, 4200},
+    {"9223372036854775807", TP_OK, INT64_MAX},
+    {"-9223372036854775808", TP_OK, INT64_MIN},
+    {"9.223372036854775807E18", TP_OK, INT64_MAX},
+    {"9223372036854775808", TP_E_RANGE, 0},
+    {"-9223372036854775809", TP_E_RANGE, 0},
+    {"1E+19", TP_E_RANGE, 0},
+    {"1.5", TP_E_RANGE, 0},
+    {"1E-1", TP_E_RANGE, 0},
+    {"125E-1", TP_E_RANGE, 0},
+    {"1E-130", TP_E_RANGE, 0},
+};
+
+START_TEST(test_n_as_i64)
+{
+    tp_ddb_value *v = NULL;
+    int64_t got = 42;
+    ck_assert_int_eq(tp_ddb_n_new(&v, i64_rows[_i].n, NULL), TP_OK);
+    tp_status st = tp_ddb_value_i64(v, &got);
+    ck_assert_msg(st == i64_rows[_i].want, "row %d '%s': %d", _i, i64_rows[_i].n, st);
+    if (st == TP_OK)
+        ck_assert_msg(got == i64_rows[_i].v, "row %d: %lld", _i, (long long)got);
     tp_ddb_value_free(v);
 }
 END_TEST
@@ -257,6 +328,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_numbers, 0, TP_ARRAY_LEN(num_rows));
     tcase_add_test(tc, test_value_tree);
     tcase_add_loop_test(tc, test_from_json, 0, TP_ARRAY_LEN(json_rows));
+    tcase_add_loop_test(tc, test_n_as_i64, 0, TP_ARRAY_LEN(i64_rows));
     tcase_add_test(tc, test_depth_limit);
     tcase_add_test(tc, test_batch_unprocessed);
     tcase_set_timeout(tc, 60);
