@@ -362,28 +362,6 @@ static int save(consumer *C, int force)
 
 /* ---- applying records ----------------------------------------------------- */
 
-/* The trade's time, when its timestamp reads as one: the lenient decoder
- * keeps the text only. ISO-8601, or epoch seconds (milliseconds from 1e11
- * up), as the record decoder reads them; anything else is no time. */
-static int64_t trade_time_us(const tp_trade *t)
-{
-    if (t->flags & TP_TRADE_TS_PARSED)
-        return t->ts_us;
-    int64_t us = 0, ms = 0, e8 = 0;
-    tp_cursor text = tp_cursor_from_str(t->timestamp);
-    if (t->ts_kind == TP_TS_STRING && tp_time_parse_iso8601(&us, text, NULL) == TP_OK)
-        return us;
-    if (t->ts_kind != TP_TS_NUMBER)
-        return TP_ENGINE_NO_TIME;
-    if (tp_int_parse(&ms, text, NULL) == TP_OK &&
-        (ms >= INT64_C(100000000000) || ms <= -INT64_C(100000000000)))
-        return ms < INT64_MAX / 1000 && ms > INT64_MIN / 1000 ? ms * 1000 : TP_ENGINE_NO_TIME;
-    /* Seconds, fraction allowed: as 1e-8 units, then to microseconds. */
-    if (tp_price_parse(&e8, text, NULL) == TP_OK)
-        return e8 / 100;
-    return TP_ENGINE_NO_TIME;
-}
-
 /* Apply one valid record. Returns 0, or 2 on a fatal error. */
 static int apply(consumer *C, const tp_trade *t, const char *shard, const char *seq,
                  const char *where)
@@ -393,7 +371,8 @@ static int apply(consumer *C, const tp_trade *t, const char *shard, const char *
     tick.shard = tp_cursor_from_str(shard);
     tick.sequence = tp_cursor_from_str(seq);
     tick.price_e8 = t->price_e8;
-    tick.ts_us = trade_time_us(t);
+    /* the lenient decoder parses the time when the timestamp reads as one */
+    tick.ts_us = (t->flags & TP_TRADE_TS_PARSED) ? t->ts_us : TP_ENGINE_NO_TIME;
     tp_engine_event ev[TP_ENGINE_EVENTS_MAX];
     size_t n = 0;
     tp_error err;

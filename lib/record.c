@@ -186,10 +186,9 @@ static tp_status validate(tp_trade *out, const fview *f, size_t obj_off, uint32_
         int fits = copy_str(out->timestamp, sizeof out->timestamp, ts);
         if (!fits && !lenient)
             return field_error(err, ts, F_TIMESTAMP, "is too long or contains a NUL");
-        if (fits && lenient) {
-            /* The lenient rule ignores timestamps: keep the text, parse nothing. */
-            out->ts_kind = ts->type == T_STRING ? TP_TS_STRING : TP_TS_NUMBER;
-        } else if (fits) {
+        if (fits) {
+            /* The lenient rule keeps the time when it reads as one, and
+             * never fails the record for it. */
             int64_t us = 0;
             tp_status tst;
             if (ts->type == T_STRING)

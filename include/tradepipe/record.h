@@ -57,9 +57,12 @@ typedef struct tp_trade {
 /**
  * Only symbol, price and volume must be valid (the Firehose parser's rule);
  * timestamp and the optional strings are kept when they are well-typed and
- * fit, and otherwise ignored. The timestamp is kept as text only (ts_kind
- * and timestamp[] set, never TP_TRADE_TS_PARSED). Without it, a present timestamp must be an
- * ISO-8601 string or an epoch number, and the optional fields strings.
+ * fit, and otherwise ignored. A timestamp that fits is kept as text (ts_kind
+ * and timestamp[] set) and, when it reads as a time (ISO-8601, or epoch
+ * seconds / milliseconds as below), parsed too (TP_TRADE_TS_PARSED, ts_us):
+ * a completed trade carries the times of its ticks. One that does not read
+ * is no error. Without the flag, a present timestamp must be an ISO-8601
+ * string or an epoch number, and the optional fields strings.
  */
 #define TP_DECODE_LENIENT 0x1u
 /**

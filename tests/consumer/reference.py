@@ -9,7 +9,9 @@ Inputs made by `gen` hold one record per line: a valid trade, or a malformed
 one (a JSON value that is not a valid trade, or a line of non-JSON text
 without '{'), so the position of a line is the record's sequence.
 """
+import datetime
 import json
+import os
 import random
 import sys
 from decimal import Decimal, getcontext
@@ -135,6 +137,54 @@ def gen(seed, n):
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def iso_time(ts_text):
+    """The completed-trade form of a record's timestamp (ISO-8601 UTC, .mmm or
+    .uuuuuu), or None when the record has none or it does not read as a time."""
+    if ts_text == "null":
+        return None
+    try:
+        if ts_text.startswith('"'):
+            t = datetime.datetime.fromisoformat(json.loads(ts_text))
+            if t.tzinfo is None:
+                return None
+            us = (t - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) \
+                // datetime.timedelta(microseconds=1)
+        elif any(c in ts_text for c in ".eE"):
+            us = int(Decimal(ts_text) * 1000000)
+        else:
+            n = int(ts_text)
+            us = n * 1000 if abs(n) >= 10**11 else n * 1000000
+    except (ValueError, ArithmeticError):
+        return None
+    secs, rem = divmod(us, 1000000)
+    base = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=secs)
+    frac = ".%03d" % (rem // 1000) if rem % 1000 == 0 else ".%06d" % rem
+    return base.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
+def trade_times(path, trades_dir):
+    """Every completed trade under trades_dir carries the times of its entry
+    and exit records (by their 1-based sequence in the input)."""
+    times = {}
+    for seq, (_, rec) in enumerate(records(path), 1):
+        times[str(seq)] = iso_time(rec[2]) if rec else None
+    checked = bad = 0
+    for d, _, names in os.walk(trades_dir):
+        for name in names:
+            with open(os.path.join(d, name)) as f:
+                trade = json.load(f)
+            for leg in ("entry", "exit"):
+                want = times.get(trade[leg]["sequence"])
+                got = trade[leg]["time"]
+                checked += 1
+                if got != want:
+                    bad += 1
+                    print("%s %s: time %r, the record says %r" % (name, leg, got, want))
+    print("%d trade times checked, %d wrong, %d with a time" %
+          (checked, bad, sum(1 for v in times.values() if v)))
+    return 1 if bad or checked == 0 else 0
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "gen":
@@ -155,6 +205,8 @@ def main():
                            Decimal(stop) if stop is not None else None,
                            int(opt["--order-size"])):
             print(line)
+    elif cmd == "trade-times":
+        sys.exit(trade_times(sys.argv[2], sys.argv[3]))
     else:
         sys.exit("unknown command " + cmd)
 

@@ -178,10 +178,37 @@ START_TEST(test_timestamps)
     in = "{\"symbol\":\"A\",\"price\":1,\"volume\":1,\"timestamp\":1761137915.25}";
     ck_assert_int_eq(tp_record_decode(&t, tp_cursor_from_str(in), 0, &err), TP_OK);
     ck_assert_int_eq(t.ts_us, INT64_C(1761137915250000));
-    /* Lenient: kept as text, not parsed. */
-    ck_assert_int_eq(tp_record_decode(&t, tp_cursor_from_str(in), L, &err), TP_OK);
-    ck_assert_uint_eq(t.ts_kind, TP_TS_NUMBER);
-    ck_assert(!(t.flags & TP_TRADE_TS_PARSED));
+    /* Lenient: kept as text, and parsed when it reads as a time (a completed
+     * trade carries its ticks' times), through both decoders. */
+    static const struct {
+        const char *ts;
+        uint32_t kind;
+        int parsed;
+        int64_t us;
+    } lrows[] = {
+        {"1761137915.25", TP_TS_NUMBER, 1, INT64_C(1761137915250000)},
+        {"1761137915123", TP_TS_NUMBER, 1, INT64_C(1761137915123000)},
+        {"\"2025-10-22T14:58:35.5+02:00\"", TP_TS_STRING, 1, INT64_C(1761137915500000)},
+        {"\"2025-10-22T12:58:35Z\"", TP_TS_STRING, 1, INT64_C(1761137915000000)},
+        {"\"yesterday\"", TP_TS_STRING, 0, 0},
+        {"\"2025-13-22T12:58:35Z\"", TP_TS_STRING, 0, 0},
+        {"1e300", TP_TS_NUMBER, 0, 0},
+        {"null", TP_TS_NONE, 0, 0},
+        {"[1]", TP_TS_NONE, 0, 0},
+    };
+    char rec[256];
+    for (size_t i = 0; i < TP_ARRAY_LEN(lrows); i++) {
+        for (int ref = 0; ref < 2; ref++) {
+            snprintf(rec, sizeof rec, "{\"symbol\":\"A\",\"price\":1,\"volume\":1,\"timestamp\":%s}",
+                     lrows[i].ts);
+            uint32_t fl = L | (ref ? TP_DECODE_REFERENCE : 0u);
+            ck_assert_int_eq(tp_record_decode(&t, tp_cursor_from_str(rec), fl, &err), TP_OK);
+            ck_assert_msg(t.ts_kind == lrows[i].kind, "%s: kind %u", lrows[i].ts, t.ts_kind);
+            ck_assert_msg(!!(t.flags & TP_TRADE_TS_PARSED) == lrows[i].parsed, "%s", lrows[i].ts);
+            if (lrows[i].parsed)
+                ck_assert_int_eq(t.ts_us, lrows[i].us);
+        }
+    }
     /* Minimal: nothing but the three fields. */
     in = "{\"symbol\":\"A\",\"price\":1,\"volume\":1,\"timestamp\":\"x\",\"side\":[]}";
     ck_assert_int_eq(tp_record_decode(&t, tp_cursor_from_str(in), TP_DECODE_MINIMAL, &err), TP_OK);
