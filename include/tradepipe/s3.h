@@ -45,8 +45,11 @@ typedef struct tp_s3_object_info {
 /**
  * PutObject of `data` with its Content-MD5 (S3 refuses a body that does not
  * match: BadDigest). `content_type` may be NULL. `info` (may be NULL) gets
- * the ETag; for a single PUT it is checked against the MD5 we sent.
- * @return TP_OK; TP_E_CHECKSUM (ETag differs from our MD5); TP_E_NOT_FOUND
+ * the ETag. Where S3 makes the ETag the MD5 of the data (no encryption, or
+ * SSE-S3 "AES256") it is checked against the MD5 we sent as well; with
+ * SSE-KMS, DSSE-KMS or SSE-C it is not an MD5 and only Content-MD5 applies
+ * (S3 User Guide, "Checking object integrity").
+ * @return TP_OK; TP_E_CHECKSUM (an MD5 ETag differs from our MD5); TP_E_NOT_FOUND
  *         (no bucket); TP_E_AWS ...
  */
 TP_API tp_status tp_s3_put_object(tp_s3 *s, const char *bucket, const char *key, tp_cursor data,

@@ -161,6 +161,43 @@ START_TEST(test_put_checksum_and_errors)
     ck_assert_str_eq(json_string_value(json_object_get(e, "path")), "/bkt/k");
     ck_assert_str_eq(json_string_value(json_object_get(e, "body")), "hello");
     json_decref(e);
+    /* Encrypted with KMS keys or customer keys: the ETag is not an MD5 and the
+     * upload succeeded (S3 checked our Content-MD5). SSE-S3 keeps the check. */
+    static const struct {
+        const char *headers;
+        tp_status want;
+    } sse[] = {
+        {"\"x-amz-server-side-encryption\":\"aws:kms\"", TP_OK},
+        {"\"x-amz-server-side-encryption\":\"aws:kms:dsse\"", TP_OK},
+        {"\"x-amz-server-side-encryption-customer-algorithm\":\"AES256\"", TP_OK},
+        {"\"x-amz-server-side-encryption\":\"AES256\"", TP_E_CHECKSUM},
+    };
+    for (size_t i = 0; i < TP_ARRAY_LEN(sse); i++) {
+        char script[512];
+        snprintf(script, sizeof script,
+                 "[{\"headers\":{\"ETag\":\"\\\"9f8e7d6c5b4a39281706f5e4d3c2b1a0\\\"\",%s}}]",
+                 sse[i].headers);
+        ck_assert_int_eq(tpt_fault_script(&g_fault, script), 0);
+        ck_assert_msg(tp_s3_put_object(g_s, "bkt", "k", tp_cursor_from_str("hello"), NULL, &info,
+                                       &err) == sse[i].want,
+                      "%s: %s", sse[i].headers, err.message);
+        ck_assert_str_eq(info.etag, "9f8e7d6c5b4a39281706f5e4d3c2b1a0");
+    }
+    /* tp_s3_upload (one PUT below its part size) inherits the rule. */
+    ck_assert_int_eq(tpt_fault_script(&g_fault,
+                                      "[{\"headers\":{\"ETag\":\"\\\"9f8e7d6c5b4a39281706f5e4d3c2b1a0\\\"\","
+                                      "\"x-amz-server-side-encryption\":\"aws:kms\"}}]"),
+                     0);
+    FILE *tmpf = tmpfile();
+    ck_assert_ptr_nonnull(tmpf);
+    fputs("hello", tmpf);
+    fflush(tmpf);
+    rewind(tmpf);
+    int fd = fileno(tmpf);
+    ck_assert_msg(tp_s3_upload(g_s, "bkt", "k", tp_http_read_fd, &fd, 5, 0, NULL, &info, &err) ==
+                      TP_OK,
+                  "%s", err.message);
+    fclose(tmpf);
     /* SlowDown is throttling: retried, then TP_E_THROTTLED with the detail. */
     const char *slow = "{\"status\":503,\"headers\":{\"x-amz-request-id\":\"RID1\"},\"body\":"
                        "\"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
