@@ -307,6 +307,18 @@ static tp_status build_and_sign(tp_aws_conn *c, const tp_aws_req *r, uint32_t at
     return TP_OK;
 }
 
+/* The error codes that mean "these credentials have expired": STS and most
+ * services (ExpiredToken), the JSON services (ExpiredTokenException), and for
+ * temporary credentials InvalidClientTokenId (a session token past its life
+ * is no longer known) -- the codes the SDKs refresh on. */
+static int token_expired(const char *code, const tp_credentials *creds)
+{
+    if (!strcmp(code, "ExpiredToken") || !strcmp(code, "ExpiredTokenException"))
+        return 1;
+    return !strcmp(code, "InvalidClientTokenId") && creds && creds->session_token &&
+           creds->session_token[0];
+}
+
 tp_status tp_aws__call(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *resp,
                        const char *what, tp_error *err)
 {
@@ -316,6 +328,7 @@ tp_status tp_aws__call(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *re
     int32_t last_cost = 0;
     uint32_t attempt = 0;
     int32_t final_http = 0;
+    int refreshed = 0;
     memset(&info, 0, sizeof info);
     /* Strings that live in the signer output must outlive the send: copied. */
     enum { NV = TP_SIGV4_OUT_HEADERS_MAX };
@@ -388,6 +401,16 @@ tp_status tp_aws__call(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *re
             parse_error(c, resp, &info);
         final_http = ts == TP_OK ? resp->status : terr.http_status;
         int cls = tp_retry__classify(ts, final_http, info.code);
+
+        /* Credentials the service calls expired before their Expiration
+         * said (revoked, a clock apart): refresh once and retry, as the SDKs
+         * do, rather than fail until the cached expiry passes. */
+        if (ts == TP_OK && !refreshed && token_expired(info.code, creds) && !r->body_read &&
+            !(r->sink && resp->body_bytes)) {
+            refreshed = 1;
+            tp_credentials_provider_invalidate(c->creds, creds);
+            continue;
+        }
 
         /* The final answer of this attempt, should it be the last. */
         if (ts != TP_OK) {

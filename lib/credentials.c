@@ -172,7 +172,20 @@ struct tp_credentials_provider {
     tp_credentials_provider_options *opts; /* owned copy */
     pthread_mutex_t mu;
     const tp_credentials *cached;
+    int stale;                /* the service said `cached` expired: fetch anew */
+    int64_t last_fetch_ms;    /* when fetch last ran */
+    int64_t expired_until_ms; /* the source gave expired credentials: no fetch before */
+    int64_t expired_wait_ms;  /* the wait after the next such answer */
+    tp_error expired_err;     /* what to answer meanwhile */
 };
+
+/* No source is asked more than once a second while what it gave last is
+ * still valid (inside the refresh window, every call would ask again). */
+#define REFETCH_MIN_MS 1000
+/* A source that hands out expired credentials is asked again after 1 s,
+ * then 2, 4, ... up to a minute, not on every call. */
+#define EXPIRED_WAIT_MIN_MS 1000
+#define EXPIRED_WAIT_MAX_MS 60000
 
 static int still_fresh(const tp_credentials *c, int64_t now_ms, int64_t before_ms)
 {
@@ -230,6 +243,11 @@ fail:
     return st;
 }
 
+static int expired_at(const tp_credentials *c, int64_t now_ms)
+{
+    return c->expiration_ms != TP_CREDENTIALS_NO_EXPIRY && now_ms >= c->expiration_ms;
+}
+
 tp_status tp_credentials_provider_get(tp_credentials_provider *p, const tp_credentials **out,
                                       int64_t now_ms, tp_error *err)
 {
@@ -239,21 +257,51 @@ tp_status tp_credentials_provider_get(tp_credentials_provider *p, const tp_crede
     *out = NULL;
     pthread_mutex_lock(&p->mu);
     tp_status st = TP_OK;
-    if (p->cached && still_fresh(p->cached, now_ms, p->opts->refresh_before_ms)) {
+    const int usable = p->cached && !p->stale && !expired_at(p->cached, now_ms);
+    if (usable && (still_fresh(p->cached, now_ms, p->opts->refresh_before_ms) ||
+                   now_ms - p->last_fetch_ms < REFETCH_MIN_MS)) {
         *out = tp_credentials_acquire(p->cached);
         goto done;
     }
+    if (!usable && !p->stale && now_ms < p->expired_until_ms) {
+        if (err)
+            *err = p->expired_err;
+        st = p->expired_err.code;
+        goto done;
+    }
     const tp_credentials *fresh = NULL;
+    p->last_fetch_ms = now_ms;
     st = p->src.fetch(p->payload, &fresh, now_ms, err);
     if (st == TP_OK && !fresh)
         st = tp_error__set(err, TP_E_CREDENTIALS, "source %s returned no credentials",
                            p->src.name ? p->src.name : "?");
+    if (st == TP_OK && expired_at(fresh, now_ms)) {
+        /* botocore: "refreshed credentials are still expired" */
+        char when[TP_ISO8601_MAX];
+        tp_time_format_iso8601(when, fresh->expiration_ms * 1000, 0);
+        st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET, "Expiration",
+                          "credentials from %s are already expired (Expiration %s)",
+                          p->src.name ? p->src.name : "?", when);
+        tp_credentials_release(fresh);
+        int64_t wait = p->expired_wait_ms ? p->expired_wait_ms : EXPIRED_WAIT_MIN_MS;
+        p->expired_until_ms = now_ms + wait;
+        p->expired_wait_ms = wait * 2 < EXPIRED_WAIT_MAX_MS ? wait * 2 : EXPIRED_WAIT_MAX_MS;
+        tp_error_clear(&p->expired_err);
+        if (err)
+            p->expired_err = *err;
+        else
+            p->expired_err.code = st;
+        p->stale = 0;
+        goto done;
+    }
     if (st == TP_OK) {
         tp_credentials_release(p->cached);
         p->cached = fresh;
+        p->stale = 0;
+        p->expired_until_ms = 0;
+        p->expired_wait_ms = 0;
         *out = tp_credentials_acquire(fresh);
-    } else if (p->cached && (p->cached->expiration_ms == TP_CREDENTIALS_NO_EXPIRY ||
-                             now_ms < p->cached->expiration_ms)) {
+    } else if (usable) {
         /* the refresh failed, but what we have has not expired yet */
         *out = tp_credentials_acquire(p->cached);
         tp_error_clear(err);
@@ -418,6 +466,23 @@ static void chain_destroy(void *payload)
     for (size_t i = 0; i < c->n; i++)
         tp_credentials_provider_free(c->p[i]);
     tp__free(c->alloc, c);
+}
+
+void tp_credentials_provider_invalidate(tp_credentials_provider *p, const tp_credentials *used)
+{
+    if (!p || !used)
+        return;
+    pthread_mutex_lock(&p->mu);
+    int mine = p->cached == used;
+    if (mine)
+        p->stale = 1;
+    pthread_mutex_unlock(&p->mu);
+    if (mine && p->src.fetch == chain_fetch) {
+        /* the chain handed out what one of its providers caches */
+        chain *c = p->payload;
+        for (size_t i = 0; i < c->n; i++)
+            tp_credentials_provider_invalidate(c->p[i], used);
+    }
 }
 
 tp_status tp_credentials_provider_new_chain(tp_credentials_provider **out,

@@ -174,12 +174,29 @@ TP_API tp_status tp_credentials_provider_new_chain(tp_credentials_provider **out
 /**
  * Current credentials: the cached ones while they are valid for more than
  * refresh_before_ms at `now_ms`, else fetched afresh (if a refresh fails
- * while the cached ones have not expired yet, those are returned). *out is a
- * new reference: release it with tp_credentials_release. Thread-safe.
+ * while the cached ones have not expired yet, those are returned). Inside
+ * the refresh window the source is asked at most once a second. Credentials
+ * a source hands out already expired are an error (TP_E_CREDENTIALS, field
+ * "Expiration"), as in botocore ("refreshed credentials are still expired");
+ * the source is then asked again after 1 s, 2 s, 4 s ... up to 60 s, and the
+ * same error is returned meanwhile, never a fetch per call. *out is a new
+ * reference: release it with tp_credentials_release. Thread-safe.
  * @return TP_OK; TP_E_NOT_FOUND; TP_E_CREDENTIALS; TP_E_CONFIG; TP_E_NOMEM; ...
  */
 TP_API tp_status tp_credentials_provider_get(tp_credentials_provider *p, const tp_credentials **out,
                                              int64_t now_ms, tp_error *err);
+
+/**
+ * The service refused `used` (got from this provider) as expired
+ * (ExpiredToken, ExpiredTokenException; InvalidClientTokenId for temporary
+ * credentials): the next tp_credentials_provider_get fetches afresh whatever
+ * their Expiration says, once. Does nothing when the provider has moved on
+ * from `used` already (another thread refreshed), so concurrent callers cause
+ * one refresh. A chain passes it to the provider that gave `used`. The AWS
+ * clients call it themselves and retry the request once. Thread-safe.
+ */
+TP_API void tp_credentials_provider_invalidate(tp_credentials_provider *p,
+                                               const tp_credentials *used);
 
 /** Free a provider (and its cached credentials, wiped). NULL: no-op. */
 TP_API void tp_credentials_provider_free(tp_credentials_provider *p);

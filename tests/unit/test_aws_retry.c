@@ -68,6 +68,9 @@ static tp_kinesis *client(uint32_t max_attempts, uint32_t quota, uint32_t timeou
     "\\\"ProvisionedThroughputExceededException\\\",\\\"message\\\":\\\"Rate exceeded for "         \
     "shard\\\"}\"}"
 #define S503 "{\"status\":503,\"body\":\"<html>Service Unavailable</html>\"}"
+#define EXPIRED                                                                                    \
+    "{\"status\":400,\"body\":\"{\\\"__type\\\":\\\"ExpiredTokenException\\\",\\\"message\\\":"     \
+    "\\\"The security token included in the request is expired\\\"}\"}"
 
 static const struct {
     const char *name;
@@ -111,6 +114,17 @@ static const struct {
     {"RequestTimeout code retried",
      "[{\"status\":400,\"body\":\"{\\\"__type\\\":\\\"RequestTimeout\\\"}\"}," OK_PUT "]", 0, 0, 0,
      0, TP_OK, 2, 0, "", "", ""},
+    /* expired credentials: refreshed and retried once, at once and at no
+     * quota cost; a second refusal is the answer */
+    {"expired token refreshed", "[" EXPIRED "," OK_PUT "]", 0, 0, 0, 0, TP_OK, 2, 0, "", "", ""},
+    {"expired token twice", "[" EXPIRED "," EXPIRED "," OK_PUT "]", 0, 0, 0, 0, TP_E_AWS, 2, 400,
+     "ExpiredTokenException", "security token included in the request is expired", ""},
+    {"expired token after a 503", "[" S503 "," EXPIRED "," OK_PUT "]", 0, 0, 0, 0, TP_OK, 3, 0, "",
+     "", ""},
+    /* long-term keys (no session token): InvalidClientTokenId is final */
+    {"unknown key id not retried",
+     "[{\"status\":400,\"body\":\"{\\\"__type\\\":\\\"InvalidClientTokenId\\\"}\"}," OK_PUT "]",
+     0, 0, 0, 0, TP_E_AWS, 1, 400, "InvalidClientTokenId", "", ""},
     {"not found", "[{\"status\":400,\"body\":\"{\\\"__type\\\":\\\"ResourceNotFoundException\\\","
                   "\\\"message\\\":\\\"Stream s under account 1 not found.\\\"}\"}]",
      0, 0, 0, 0, TP_E_NOT_FOUND, 1, 400, "ResourceNotFoundException", "not found", ""},
@@ -164,6 +178,65 @@ START_TEST(test_retry_table)
         ck_assert_ptr_null(strstr(err.message, "SECRETSECRET"));
     }
     tp_kinesis_free(k);
+}
+END_TEST
+
+/* A source that counts its fetches and gives temporary credentials. */
+static int g_fetches;
+
+static tp_status counting_fetch(void *payload, const tp_credentials **out, int64_t now_ms,
+                                tp_error *err)
+{
+    (void)payload;
+    g_fetches++;
+    return tp_credentials_new(out, "ASIATEMP", "SECRETSECRET", "TOKEN", now_ms + 3600 * 1000, NULL,
+                              err);
+}
+
+START_TEST(test_expired_token_refresh)
+{
+    static const tp_credentials_source src = {TP_CREDENTIALS_SOURCE_VERSION, 0, "counting",
+                                              counting_fetch, NULL};
+    tp_credentials_provider *temp, *chain;
+    tp_error err;
+    ck_assert_int_eq(tp_credentials_provider_new_custom(&temp, &src, NULL, NULL, &err), TP_OK);
+    ck_assert_int_eq(tp_credentials_provider_new_chain(&chain, &temp, 1, NULL, &err), TP_OK);
+    tp_credentials_provider *saved = g_creds;
+    g_creds = chain; /* through a chain: the refresh reaches the provider that gave them */
+    tp_kinesis *k = client(0, 0, 0, 0, NULL);
+    g_fetches = 0;
+    tp_kinesis_put_result pr;
+    static const char *const codes[] = {"ExpiredTokenException", "ExpiredToken",
+                                        "InvalidClientTokenId"};
+    for (size_t i = 0; i < TP_ARRAY_LEN(codes); i++) {
+        char script[512];
+        snprintf(script, sizeof script,
+                 "[" OK_PUT ",{\"status\":400,\"body\":\"{\\\"__type\\\":\\\"%s\\\"}\"}," OK_PUT
+                 "]",
+                 codes[i]);
+        ck_assert_int_eq(tpt_fault_reset(&g_fault), 0);
+        ck_assert_int_eq(tpt_fault_script(&g_fault, script), 0);
+        int before = g_fetches;
+        ck_assert_int_eq(tp_kinesis_put_record(k, "s", tp_cursor_from_str("d"), "pk", NULL, NULL,
+                                               &pr, &err),
+                         TP_OK);
+        ck_assert_int_eq(g_fetches, before + (i == 0 ? 1 : 0)); /* cached */
+        ck_assert_msg(tp_kinesis_put_record(k, "s", tp_cursor_from_str("d"), "pk", NULL, NULL, &pr,
+                                            &err) == TP_OK,
+                      "%s: %s", codes[i], err.message);
+        ck_assert_int_eq(g_fetches, before + (i == 0 ? 2 : 1)); /* one refresh */
+        char *log = tpt_fault_log(&g_fault);
+        json_t *j = json_loads(log, 0, NULL);
+        ck_assert_uint_eq(json_array_size(j), 3);
+        const char *tok = json_string_value(
+            json_object_get(json_object_get(json_array_get(j, 2), "headers"), "x-amz-security-token"));
+        ck_assert_str_eq(tok, "TOKEN");
+        json_decref(j);
+        free(log);
+    }
+    tp_kinesis_free(k);
+    g_creds = saved;
+    tp_credentials_provider_free(chain);
 }
 END_TEST
 
@@ -487,6 +560,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_retry_table, 0, TP_ARRAY_LEN(rows));
     tcase_add_test(tc, test_max_attempts_env);
+    tcase_add_test(tc, test_expired_token_refresh);
     tcase_add_test(tc, test_quota_refills);
     tcase_add_test(tc, test_clock_skew);
     tcase_add_test(tc, test_put_records_partial);

@@ -642,6 +642,89 @@ START_TEST(test_process_provider)
 }
 END_TEST
 
+START_TEST(test_expired_from_source)
+{
+    /* A credential_process that answers with credentials already expired:
+     * an error naming Expiration, and the process is not run on every call. */
+    char dir[] = "/tmp/tp-cred-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char counter[128], cmd[512];
+    snprintf(counter, sizeof counter, "%s/runs", dir);
+    snprintf(cmd, sizeof cmd,
+             "sh -c 'echo x >> %s; echo \"{\\\"Version\\\": 1, \\\"AccessKeyId\\\": \\\"" AKID
+             "\\\", \\\"SecretAccessKey\\\": \\\"" SECRET
+             "\\\", \\\"Expiration\\\": \\\"2001-01-01T00:00:00Z\\\"}\"'",
+             counter);
+    tp_credentials_provider *p;
+    tp_error err;
+    ck_assert_int_eq(tp_credentials_provider_new_process(&p, cmd, NULL, &err), TP_OK);
+    const tp_credentials *c = NULL;
+    int64_t now = INT64_C(1761137915000);
+    for (int i = 0; i < 50; i++) {
+        ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + i * 10, &err), TP_E_CREDENTIALS);
+        ck_assert_ptr_null(c);
+        ck_assert_str_eq(err.field, "Expiration");
+        ck_assert_ptr_nonnull(strstr(err.message, "already expired"));
+        ck_assert_ptr_nonnull(strstr(err.message, "2001-01-01T00:00:00Z"));
+        ck_assert_ptr_null(strstr(err.message, SECRET));
+    }
+    /* after a second, asked again; then after 2 s more, not 1 */
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 1000, &err), TP_E_CREDENTIALS);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 2500, &err), TP_E_CREDENTIALS);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 3100, &err), TP_E_CREDENTIALS);
+    tp_credentials_provider_free(p);
+    FILE *f = fopen(counter, "r");
+    ck_assert_ptr_nonnull(f);
+    int runs = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        runs += ch == '\n';
+    fclose(f);
+    ck_assert_int_eq(runs, 3); /* at 0, 1000 and 3100 */
+    remove(counter);
+    rmdir(dir);
+
+    /* A custom source: expired, then good again once the wait is over. */
+    script s = {PTHREAD_MUTEX_INITIALIZER, 0, TP_OK, -1, 0};
+    ck_assert_int_eq(tp_credentials_provider_new_custom(&p, &script_src, &s, NULL, &err), TP_OK);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now, &err), TP_E_CREDENTIALS);
+    s.expires_in = 3600 * 1000;
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 500, &err), TP_E_CREDENTIALS);
+    ck_assert_int_eq(s.fetches, 1);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 1000, &err), TP_OK);
+    ck_assert_int_eq(s.fetches, 2);
+    tp_credentials_release(c);
+    /* invalidated by the service's ExpiredToken: fetched once more, and only
+     * for the credentials that were refused */
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 2000, &err), TP_OK);
+    const tp_credentials *refused = c;
+    tp_credentials_provider_invalidate(p, refused);
+    tp_credentials_provider_invalidate(p, refused);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 2001, &err), TP_OK);
+    ck_assert_int_eq(s.fetches, 3);
+    ck_assert_ptr_ne(c, refused);
+    tp_credentials_provider_invalidate(p, refused); /* stale news: nothing */
+    tp_credentials_release(c);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 2002, &err), TP_OK);
+    ck_assert_int_eq(s.fetches, 3);
+    tp_credentials_release(c);
+    tp_credentials_release(refused);
+    /* a source that only gives credentials inside the refresh window (2 min
+     * left, the window is 5): asked at most once a second, not per call */
+    s.expires_in = 120000;
+    for (int i = 0; i < 100; i++) {
+        ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 3600 * 1000 - 60000 + i, &err),
+                         TP_OK);
+        tp_credentials_release(c);
+    }
+    ck_assert_int_eq(s.fetches, 4);
+    ck_assert_int_eq(tp_credentials_provider_get(p, &c, now + 3600 * 1000 - 60000 + 1000, &err),
+                     TP_OK);
+    ck_assert_int_eq(s.fetches, 5);
+    tp_credentials_release(c);
+    tp_credentials_provider_free(p);
+}
+END_TEST
+
 START_TEST(test_chain)
 {
     files f;
@@ -885,6 +968,7 @@ static Suite *credentials_suite(void)
     tcase_add_test(tc, test_parse_sections);
     tcase_add_loop_test(tc, test_profiles, 0, (int)(sizeof prof_rows / sizeof prof_rows[0]));
     tcase_add_test(tc, test_process_provider);
+    tcase_add_test(tc, test_expired_from_source);
     tcase_add_test(tc, test_chain);
     tcase_add_test(tc, test_oom_providers);
     tcase_add_loop_test(tc, test_region, 0, (int)(sizeof region_rows / sizeof region_rows[0]));
