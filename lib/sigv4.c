@@ -49,6 +49,7 @@ typedef struct hdr_ent {
 typedef struct q_ent {
     size_t key_off, key_len; /* encoded bytes in qbuf */
     size_t val_off, val_len;
+    size_t idx; /* its place in the query as given */
 } q_ent;
 
 struct tp_sigv4_signer {
@@ -67,6 +68,8 @@ struct tp_sigv4_signer {
     q_ent *qents, *qtmp;
     size_t qcap;
     size_t qn;
+    size_t q_user_end; /* qbuf bytes of the caller's parameters (before X-Amz-*) */
+    size_t q_user_n;   /* how many parameters the caller gave */
     int valid; /* creq and sts belong to a successful call */
     uint64_t clock;
     uint64_t derivations;
@@ -787,7 +790,8 @@ static tp_status build_headers(tp_sigv4_signer *s, sign_ctx *c, size_t *nh, tp_e
 static void add_param(tp_sigv4_signer *s, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn,
                       int raw)
 {
-    q_ent *e = &s->qents[s->qn++];
+    q_ent *e = &s->qents[s->qn];
+    e->idx = s->qn++;
     uint8_t *w = s->qbuf.ptr + s->qbuf.len;
     e->key_off = s->qbuf.len;
     if (raw)
@@ -878,6 +882,8 @@ static tp_status build_query(tp_sigv4_signer *s, sign_ctx *c, tp_error *err)
             }
         }
     }
+    s->q_user_end = s->qbuf.len;
+    s->q_user_n = s->qn;
     if (c->presign) {
         scope_into(scope, c, s->date);
         char cred[128 + 1 + SCOPE_MAX];
@@ -1280,6 +1286,65 @@ tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out, const tp_crede
     return TP_OK;
 }
 
+/* The path and the caller's query parameters of a presigned URL, as they
+ * were signed, then '?' (and '&' after the caller's parameters): a URL is
+ * sent as written, so it must hold the bytes the signature covers. The
+ * query is written re-encoded as canonicalized (RFC 3986 unreserved bytes as
+ * they are, every other byte %XX, escapes kept), in the caller's order. An
+ * S3 path (or TP_SIGV4_NO_DOUBLE_ENCODE) is written in the form it was
+ * signed in; any other path is signed as the once-encoded wire form and
+ * double-encoded, so a byte that cannot stand in a URL there (a space, a
+ * non-ASCII byte) is refused: encode it first. */
+static tp_status put_wire_target(tp_sigv4_signer *s, tp_buf *out, const sign_ctx *c,
+                                 tp_error *err)
+{
+    tp_cursor p = c->req->path;
+    const uint32_t f = c->cfg->flags;
+    int ok = 1;
+    size_t room = add_sz(mul_sz(p.len ? p.len : 1, 3, &ok), add_sz(s->q_user_end, s->qn * 2 + 2,
+                                                                   &ok),
+                         &ok);
+    if (!ok)
+        return tp_error__set(err, TP_E_TOO_LARGE, "presigned URL too large");
+    if (!(c->s3 || (f & TP_SIGV4_NO_DOUBLE_ENCODE))) {
+        for (size_t i = 0; i < p.len; i++)
+            if (!is_uri_char(p.ptr[i]))
+                return tp_error__at(err, TP_E_INVALID, i, "path",
+                                    "path byte 0x%02x at offset %zu cannot stand in a URL as "
+                                    "it is (percent-encode the path)",
+                                    p.ptr[i], i);
+    }
+    tp_status st = tp_buf_reserve(out, room, err);
+    if (st != TP_OK)
+        return st;
+    uint8_t *w = out->ptr + out->len;
+    if (c->s3 || (f & TP_SIGV4_NO_DOUBLE_ENCODE)) {
+        w = put_path(s, w, c);
+    } else if (p.len) {
+        memcpy(w, p.ptr, p.len);
+        w += p.len;
+    } else {
+        *w++ = '/';
+    }
+    *w++ = '?';
+    /* the caller's parameters, in their order */
+    for (size_t i = 0; i < s->qn; i++) /* qtmp (the sort's scratch) by place */
+        if (s->qents[i].idx < s->q_user_n)
+            s->qtmp[s->qents[i].idx] = s->qents[i];
+    for (size_t k = 0; k < s->q_user_n; k++) {
+        const q_ent *e = &s->qtmp[k];
+        memcpy(w, s->qbuf.ptr + e->key_off, e->key_len);
+        w += e->key_len;
+        *w++ = '=';
+        memcpy(w, s->qbuf.ptr + e->val_off, e->val_len);
+        w += e->val_len;
+        *w++ = '&';
+    }
+    out->len = (size_t)(w - out->ptr);
+    out->ptr[out->len] = 0;
+    return TP_OK;
+}
+
 tp_status tp_sigv4_presign(tp_sigv4_signer *s, tp_buf *out, const tp_credentials *creds,
                            const tp_sigv4_request *req, const tp_sigv4_config *cfg, tp_error *err)
 {
@@ -1294,14 +1359,16 @@ tp_status tp_sigv4_presign(tp_sigv4_signer *s, tp_buf *out, const tp_credentials
     size_t before = out->len;
     char scope[SCOPE_MAX];
     scope_into(scope, &c, s->date);
-    tp_cursor path = req->path.len ? req->path : tp_cursor_make("/", 1);
-    st = tp_buf_append(out, path.ptr, path.len, err);
-    if (st == TP_OK)
-        st = tp_buf_append(out, "?", 1, err);
-    if (st == TP_OK && req->query.len) {
-        st = tp_buf_append(out, req->query.ptr, req->query.len, err);
-        if (st == TP_OK)
-            st = tp_buf_append(out, "&", 1, err);
+    st = put_wire_target(s, out, &c, err);
+    if (st != TP_OK) {
+        /* signed, but the URL cannot carry it: the views show what was
+         * signed; on any other failure they are empty, as always */
+        out->len = before;
+        if (out->ptr)
+            out->ptr[before] = 0;
+        if (st != TP_E_INVALID)
+            s->valid = 0;
+        return st;
     }
     if (st == TP_OK)
         st = tp_buf_appendf(out, err, "X-Amz-Algorithm=%s&X-Amz-Credential=", ALGORITHM);

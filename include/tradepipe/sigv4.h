@@ -176,10 +176,17 @@ TP_API tp_status tp_sigv4_sign(tp_sigv4_signer *s, tp_sigv4_output *out,
                                const tp_sigv4_config *cfg, tp_error *err);
 
 /**
- * Presign `req` (query-string form): append the request target, the path as
- * given then '?' and the query (the original parameters as given, then
- * X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders,
- * X-Amz-Expires, X-Amz-Security-Token if any, X-Amz-Signature) to `out`.
+ * Presign `req` (query-string form): append the request target to `out`,
+ * every byte as it was signed: the path, '?', the original parameters in
+ * their order, each name and value re-encoded as the canonical query has
+ * them (unreserved bytes as they are, any other byte %XX, escapes kept:
+ * "a b=\xc3\xa9" is written "a%20b=%C3%A9"), then X-Amz-Algorithm,
+ * X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders, X-Amz-Expires,
+ * X-Amz-Security-Token if any, X-Amz-Signature. An S3 path (TP_SIGV4_S3 or
+ * TP_SIGV4_NO_DOUBLE_ENCODE) is written in its signed form; any other path
+ * is signed as the wire form, so one holding a byte a URL cannot carry as it
+ * is (space, non-ASCII) is refused (TP_E_INVALID, field "path", its offset;
+ * the debugging views then still show what was signed).
  * Prefix it with "https://" and the host to make the URL. The payload hash is
  * the body's unless payload_hash or TP_SIGV4_UNSIGNED_PAYLOAD says otherwise,
  * and UNSIGNED-PAYLOAD with TP_SIGV4_S3 (as S3 presigned URLs are signed);

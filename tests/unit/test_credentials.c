@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define AKID   "AKIDEXAMPLE"
 #define SECRET "SECRETwJalrXUtnFEMIK7MDENG"

@@ -7,6 +7,7 @@
  * README there). */
 #include "testutil.h"
 
+#include "core_int.h"
 #include "sigv4_int.h"
 
 #include <dirent.h>
@@ -198,6 +199,49 @@ static void expect_file(const char *name, const char *file, tp_cursor got)
     free(want);
 }
 
+/* A byte a URL path may hold as it is (RFC 3986 pchar, '/', '%'). */
+static int url_path_byte(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("-._~!$&'()*+,;=:@/%", c) != NULL;
+}
+
+/* `in` with every %XX of the request line decoded. */
+static void decode_line(tp_buf *out, const char *in, size_t n)
+{
+    size_t eol = 0;
+    while (eol < n && in[eol] != '\n')
+        eol++;
+    for (size_t i = 0; i < n; i++) {
+        int h1, h2;
+        if (i < eol && in[i] == '%' && i + 2 < eol && (h1 = tp__hex_val((uint8_t)in[i + 1])) >= 0 &&
+            (h2 = tp__hex_val((uint8_t)in[i + 2])) >= 0) {
+            uint8_t c = (uint8_t)(h1 * 16 + h2);
+            tp_buf_append(out, &c, 1, NULL);
+            i += 2;
+        } else {
+            tp_buf_append(out, &in[i], 1, NULL);
+        }
+    }
+}
+
+static void expect_file_decoded(const char *name, const char *file, tp_cursor got)
+{
+    size_t len;
+    char *want = read_case_file(name, file, &len);
+    tp_buf a, b;
+    tp_buf_init(&a, NULL, 0);
+    tp_buf_init(&b, NULL, 0);
+    decode_line(&a, want, len);
+    decode_line(&b, (const char *)got.ptr, got.len);
+    if (a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0)
+        ck_abort_msg("%s/%s differs:\n--- want\n%s\n--- got\n%.*s", name, file, want, (int)got.len,
+                     (const char *)got.ptr);
+    tp_buf_dispose(&a);
+    tp_buf_dispose(&b);
+    free(want);
+}
+
 static void fill_request(tp_sigv4_request *req, const parsed_req *pr)
 {
     tp_sigv4_request_init(req, TP_SIGV4_REQUEST_VERSION);
@@ -283,9 +327,34 @@ START_TEST(test_suite_query)
     tp_buf target;
     tp_buf_init(&target, NULL, 0);
     tp_status st = tp_sigv4_presign(s, &target, &c.creds, &req, &c.cfg, &err);
+    /* The suite writes request lines with raw bytes ("/example space/",
+     * UTF-8) that a URL cannot carry. A path is signed as its wire form, so
+     * such a path is refused, at its first such byte, with the signing views
+     * still showing what was signed. */
+    size_t bad = 0;
+    while (pr.path[bad] && url_path_byte((uint8_t)pr.path[bad]))
+        bad++;
+    if (pr.path[bad]) {
+        ck_assert_msg(st == TP_E_INVALID, "%s: a path with byte 0x%02x signed into a URL", name,
+                      (unsigned char)pr.path[bad]);
+        ck_assert_str_eq(err.field, "path");
+        ck_assert_uint_eq(err.offset, bad);
+        ck_assert_uint_eq(target.len, 0);
+        expect_file(name, "query-canonical-request.txt", tp_sigv4_signer_canonical_request(s));
+        expect_file(name, "query-string-to-sign.txt", tp_sigv4_signer_string_to_sign(s));
+        tp_buf_dispose(&target);
+        tp_sigv4_signer_free(s);
+        free_request(&pr);
+        free(text);
+        return;
+    }
     ck_assert_msg(st == TP_OK, "%s: %s", name, err.message);
     expect_file(name, "query-canonical-request.txt", tp_sigv4_signer_canonical_request(s));
     expect_file(name, "query-string-to-sign.txt", tp_sigv4_signer_string_to_sign(s));
+    /* what is written is a URL: printable ASCII only */
+    for (size_t i = 0; i < target.len; i++)
+        ck_assert_msg(target.ptr[i] > 0x20 && target.ptr[i] < 0x7f, "%s: byte 0x%02x in the URL",
+                      name, target.ptr[i]);
     const char *sig = strstr((const char *)target.ptr, "X-Amz-Signature=");
     ck_assert_ptr_nonnull(sig);
     expect_file(name, "query-signature.txt", tp_cursor_from_str(sig + 16));
@@ -295,7 +364,9 @@ START_TEST(test_suite_query)
     tp_buf_appendf(&b, NULL, "%s %s HTTP/1.1\n%s\n", pr.method, (const char *)target.ptr,
                    pr.raw_headers);
     tp_buf_append(&b, pr.body, pr.body_len, NULL);
-    expect_file(name, "query-signed-request.txt", tp_buf_cursor(&b));
+    /* the same request as the suite's, bytes the suite writes raw here
+     * percent-encoded (as they were signed) */
+    expect_file_decoded(name, "query-signed-request.txt", tp_buf_cursor(&b));
     tp_buf_dispose(&b);
     tp_buf_dispose(&target);
     tp_sigv4_signer_free(s);
@@ -372,6 +443,93 @@ START_TEST(test_s3_presign)
                      "&X-Amz-Signature="
                      "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
     tp_buf_dispose(&b);
+    tp_sigv4_signer_free(s);
+}
+END_TEST
+
+/* A presigned URL holds the bytes that were signed: a query given with raw
+ * characters ("a b=\xc3\xa9", a '+', a stray '%') is written encoded as its
+ * canonical form has it, in the caller's order; an S3 key with raw bytes too;
+ * a non-S3 path that a URL cannot carry is refused. */
+START_TEST(test_presign_writes_what_is_signed)
+{
+    static const struct {
+        const char *path, *query;
+        uint32_t flags;
+        tp_status want;
+        const char *want_target; /* up to the X-Amz-Algorithm parameter */
+    } rows[] = {
+        {"/f.txt", "a b=\xc3\xa9", TP_SIGV4_S3, TP_OK, "/f.txt?a%20b=%C3%A9&"},
+        {"/f.txt", "z=1&a b=\xc3\xa9&m", TP_SIGV4_S3, TP_OK, "/f.txt?z=1&a%20b=%C3%A9&m=&"},
+        {"/f.txt", "x=1+2&y=50%&w=%41%2f", TP_SIGV4_S3, TP_OK, "/f.txt?x=1%2B2&y=50%25&w=A%2F&"},
+        {"/k ey/\xc3\xa9.json", "", TP_SIGV4_S3, TP_OK, "/k%20ey/%C3%A9.json?"},
+        {"/", "q=a b", 0, TP_OK, "/?q=a%20b&"},
+        {"/p q", "", 0, TP_E_INVALID, ""},
+        {"/\xc3\xa9", "", 0, TP_E_INVALID, ""},
+    };
+    tp_credentials cr = {S3_AKID, S3_SECRET, NULL, TP_CREDENTIALS_NO_EXPIRY};
+    tp_sigv4_header h[] = {
+        {tp_cursor_from_str("Host"), tp_cursor_from_str("examplebucket.s3.amazonaws.com")},
+    };
+    tp_sigv4_signer *s;
+    ck_assert_int_eq(tp_sigv4_signer_new(&s, NULL, NULL), TP_OK);
+    for (size_t i = 0; i < TP_ARRAY_LEN(rows); i++) {
+        tp_sigv4_request req = TP_SIGV4_REQUEST_INIT;
+        req.method = tp_cursor_from_str("GET");
+        req.path = tp_cursor_from_str(rows[i].path);
+        req.query = tp_cursor_from_str(rows[i].query);
+        req.headers = h;
+        req.header_count = 1;
+        tp_sigv4_config cfg = TP_SIGV4_CONFIG_INIT;
+        cfg.flags = rows[i].flags;
+        cfg.region = "us-east-1";
+        cfg.service = "s3";
+        cfg.now_ms = S3_NOW_MS;
+        tp_buf b;
+        tp_error err;
+        tp_buf_init(&b, NULL, 0);
+        tp_status st = tp_sigv4_presign(s, &b, &cr, &req, &cfg, &err);
+        ck_assert_msg(st == rows[i].want, "row %zu: %d %s", i, st, err.message);
+        if (st != TP_OK) {
+            ck_assert_str_eq(err.field, "path");
+            ck_assert_uint_eq(b.len, 0);
+            tp_buf_dispose(&b);
+            continue;
+        }
+        const char *t = (const char *)b.ptr;
+        size_t pre = strlen(rows[i].want_target);
+        ck_assert_msg(strncmp(t, rows[i].want_target, pre) == 0, "row %zu: %s", i, t);
+        ck_assert_msg(strncmp(t + pre, "X-Amz-Algorithm=", 16) == 0, "row %zu: %s", i, t);
+        for (size_t k = 0; k < b.len; k++)
+            ck_assert_msg(b.ptr[k] > 0x20 && b.ptr[k] < 0x7f, "row %zu: byte 0x%02x", i, b.ptr[k]);
+        /* the query written, sorted, is the canonical query signed */
+        tp_cursor creq = tp_sigv4_signer_canonical_request(s);
+        const char *nl1 = memchr(creq.ptr, '\n', creq.len);
+        const char *nl2 = memchr(nl1 + 1, '\n', creq.len - (size_t)(nl1 + 1 - (const char *)creq.ptr));
+        const char *nl3 = memchr(nl2 + 1, '\n', creq.len - (size_t)(nl2 + 1 - (const char *)creq.ptr));
+        const char *q = strchr(t, '?') + 1;
+        ck_assert_int_eq((int)(strchr(t, '?') - t), (int)(nl2 - nl1 - 1));
+        ck_assert_int_eq(memcmp(t, nl1 + 1, (size_t)(nl2 - nl1 - 1)), 0); /* the path */
+        const char *sig = strstr(q, "&X-Amz-Signature=");
+        ck_assert_ptr_nonnull(sig);
+        char *params[32];
+        size_t np = 0;
+        char *copy = strndup(q, (size_t)(sig - q));
+        for (char *tok = strtok(copy, "&"); tok && np < 32; tok = strtok(NULL, "&"))
+            params[np++] = tok;
+        qsort(params, np, sizeof params[0], cmp_str);
+        tp_buf sorted;
+        tp_buf_init(&sorted, NULL, 0);
+        for (size_t k = 0; k < np; k++)
+            tp_buf_appendf(&sorted, NULL, "%s%s", k ? "&" : "", params[k]);
+        ck_assert_msg(sorted.len == (size_t)(nl3 - nl2 - 1) &&
+                          memcmp(sorted.ptr, nl2 + 1, sorted.len) == 0,
+                      "row %zu: written %s, signed %.*s", i, (const char *)sorted.ptr,
+                      (int)(nl3 - nl2 - 1), nl2 + 1);
+        tp_buf_dispose(&sorted);
+        free(copy);
+        tp_buf_dispose(&b);
+    }
     tp_sigv4_signer_free(s);
 }
 END_TEST
@@ -1017,6 +1175,7 @@ static Suite *sigv4_suite(void)
     tc = tcase_create("rules");
     tcase_add_test(tc, test_s3_get_object_header);
     tcase_add_test(tc, test_s3_presign);
+    tcase_add_test(tc, test_presign_writes_what_is_signed);
     tcase_add_loop_test(tc, test_canonical_rows, 0,
                         (int)(sizeof canon_rows / sizeof canon_rows[0]));
     tcase_add_test(tc, test_header_values);
