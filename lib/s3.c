@@ -327,8 +327,42 @@ typedef struct list_state {
     int64_t mtime_ms;
     int truncated;
     int in_error;
+    int url_encoded; /* the answer says <EncodingType>url</EncodingType> */
     tp_aws_errinfo errinfo;
 } list_state;
+
+/* A key as S3 writes it with encoding-type=url: form-encoded ('+' a space,
+ * %XX a byte), as botocore decodes it (unquote_plus). A key holds no NUL. */
+static tp_status url_decode_key(tp_buf *b, tp_cursor text, tp_error *err)
+{
+    tp_buf_clear(b);
+    tp_status st = tp_buf_reserve(b, text.len + 1, err);
+    if (st != TP_OK)
+        return st;
+    uint8_t *w = b->ptr;
+    for (size_t i = 0; i < text.len; i++) {
+        uint8_t c = text.ptr[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int h1 = i + 2 < text.len ? tp__hex_val(text.ptr[i + 1]) : -1;
+            int h2 = h1 >= 0 ? tp__hex_val(text.ptr[i + 2]) : -1;
+            if (h2 < 0)
+                return tp_error__at(err, TP_E_PARSE, i, "Key",
+                                    "ListObjectsV2: bad %%-escape in a url-encoded Key at "
+                                    "byte %zu",
+                                    i);
+            c = (uint8_t)(h1 * 16 + h2);
+            i += 2;
+        }
+        if (c == 0)
+            return tp_error__at(err, TP_E_PARSE, i, "Key", "ListObjectsV2: a Key with a NUL byte");
+        *w++ = c;
+    }
+    b->len = (size_t)(w - b->ptr);
+    b->ptr[b->len] = 0;
+    return TP_OK;
+}
 
 static tp_status copy_to(tp_buf *b, tp_cursor text, tp_error *err)
 {
@@ -381,7 +415,8 @@ static tp_status list_leaf(void *payload, const char *path, size_t depth, tp_cur
     if (depth == 3 && leaf && !strncmp(path, "ListBucketResult/Contents/", 26)) {
         const char *k = path + 26;
         if (!strcmp(k, "Key"))
-            return copy_to(&ls->key, text, err);
+            return ls->url_encoded ? url_decode_key(&ls->key, text, err)
+                                   : copy_to(&ls->key, text, err);
         if (!strcmp(k, "ETag")) {
             if (text.len >= 2 && text.ptr[0] == '"' && text.ptr[text.len - 1] == '"') {
                 text.ptr++;
@@ -426,6 +461,13 @@ tp_status tp_s3__parse_list(tp_cursor xml, tp_s3_list_fn fn, void *payload, tp_b
     tp_buf_init(&ls.etag, alloc, 256);
     tp_buf_init(&ls.sclass, alloc, 256);
     tp_buf_init(&ls.token, alloc, 4096);
+    /* Keys are url-encoded when the answer says so (S3 does when asked;
+     * s3rver ignores the parameter). The element may follow the Contents, so
+     * it is looked for first; a '<' inside a key is written &lt; or %3C, so
+     * the text can only be the element. */
+    static const char enc[] = "<EncodingType>url</EncodingType>";
+    ls.url_encoded = xml.len >= sizeof enc - 1 &&
+                     memmem(xml.ptr, xml.len, enc, sizeof enc - 1) != NULL;
     tp_status st = tp_xml__walk(xml, list_leaf, &ls, alloc, err);
     if (st == TP_OK) {
         *truncated = ls.truncated;
@@ -469,8 +511,10 @@ tp_status tp_s3_list_objects(tp_s3 *s, const char *bucket, const char *prefix,
             if (st == TP_OK)
                 st = tp_buf_append(&s->query, "&", 1, err);
         }
+        /* encoding-type=url: a key with a byte XML 1.0 cannot carry (a C0
+         * control) would otherwise make the answer unparseable */
         if (st == TP_OK)
-            st = tp_buf_appendf(&s->query, err, "list-type=2&max-keys=%u",
+            st = tp_buf_appendf(&s->query, err, "encoding-type=url&list-type=2&max-keys=%u",
                                 page_size ? page_size : 1000);
         if (st == TP_OK && prefix && *prefix) {
             st = tp_buf_append_str(&s->query, "&prefix=", err);
