@@ -298,8 +298,11 @@ static tp_status build_and_sign(tp_aws_conn *c, const tp_aws_req *r, uint32_t at
         return st;
 
     /* Send: the caller's headers, the signer's, and the SDK attempt header.
-     * Host is sent by curl from the URL, identical to what was signed. */
+     * Host goes out as it was signed (curl would write its own, leaving out
+     * a default port such as :443 that the endpoint URL spelled). */
     size_t n = 0;
+    hh[n].name = "host";
+    hh[n++].value = host;
     for (size_t i = 0; i < r->n_headers; i++)
         hh[n++] = r->headers[i];
     *n_hh = n;

@@ -505,6 +505,10 @@ tp_status tp_http_start(tp_http_client *c, const tp_http_request *req, tp_http_r
             rc = curl_easy_setopt(e, opt, val);                                                    \
     } while (0)
     SET(CURLOPT_URL, req->url);
+    /* The request line carries the path as given, byte for byte: a signed
+     * request is signed over it (curl would otherwise squash "/a/../b" and
+     * "./" segments after signing). */
+    SET(CURLOPT_PATH_AS_IS, 1L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

@@ -17,6 +17,18 @@ set_tests_properties(aws_services_start PROPERTIES FIXTURES_SETUP aws_services T
 add_test(NAME aws_services_stop
          COMMAND ${PROJECT_SOURCE_DIR}/tests/services/stop.sh ${TP_SERVICES_STATE})
 set_tests_properties(aws_services_stop PROPERTIES FIXTURES_CLEANUP aws_services TIMEOUT 60)
+# What the signature checker in front of the emulators verified: every signed
+# request of the suite, as it arrived on the wire, recomputed with botocore.
+# Fails on any mismatch (and when it saw nothing). Runs before the stop.
+add_test(NAME aws_sigcheck_report
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/services/sigcheck.py --report
+                 ${TP_SERVICES_STATE})
+set_tests_properties(aws_sigcheck_report PROPERTIES FIXTURES_CLEANUP aws_services TIMEOUT 60)
+set_tests_properties(aws_services_stop PROPERTIES DEPENDS aws_sigcheck_report)
+
+# The checker itself fails what it should (requests changed after signing).
+add_test(NAME sigcheck_selftest COMMAND /usr/bin/python3
+         ${PROJECT_SOURCE_DIR}/tests/services/test_sigcheck.py)
 
 add_test(NAME aws_services_smoke
          COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/services_smoke.sh ${TP_SERVICES_STATE})

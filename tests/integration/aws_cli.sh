@@ -2,8 +2,8 @@
 # Run Debian's awscli against the emulators started by tests/services/start.sh:
 #   tests/integration/aws_cli.sh STATE_DIR SERVICE ARGS...
 # SERVICE is kinesis, dynamodb or s3 (or s3api); the endpoint comes from
-# STATE_DIR/endpoints.env, credentials are dummies (the emulators do not
-# verify signatures), output is JSON, no pager.
+# STATE_DIR/endpoints.env (through the signature checker, which knows the
+# test key pair S3RVER/S3RVER), output is JSON, no pager.
 set -euo pipefail
 state=${1:?usage: aws_cli.sh STATE_DIR SERVICE ARGS...}
 svc=${2:?usage: aws_cli.sh STATE_DIR SERVICE ARGS...}
@@ -18,7 +18,7 @@ s3 | s3api) ep=$AWS_ENDPOINT_URL_S3 ;;
 esac
 aws=/usr/bin/aws
 [ -x "$aws" ] || aws=aws
-# s3rver accepts only its own key pair (and checks signatures made with it).
+# s3rver accepts only its own key pair; the signature checker verifies with it.
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_PAGER= AWS_CONFIG_FILE=/dev/null
 export AWS_SHARED_CREDENTIALS_FILE=/dev/null

@@ -2,8 +2,11 @@
 # Start the AWS emulators for the integration tests, each bound to 127.0.0.1
 # on a free port: kinesalite (Kinesis), dynalite (DynamoDB), s3rver (S3).
 #   tests/services/start.sh STATE_DIR
-# Waits until each one answers HTTP, then writes STATE_DIR/endpoints.env:
+# Waits until each one answers HTTP, starts the signature checker in front of
+# them (sigcheck.py: every request's SigV4 verified with botocore, then
+# forwarded), then writes STATE_DIR/endpoints.env (through the checker):
 #   AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:PORT (and _DYNAMODB, _S3)
+# and STATE_DIR/direct.env (the emulators' own ports).
 # PIDs go to STATE_DIR/NAME.pid; tests/services/stop.sh STATE_DIR stops them.
 # Runs `npm ci` first when node_modules is missing (a fresh clone).
 set -euo pipefail
@@ -69,10 +72,35 @@ for svc in "${services[@]}"; do
     [ "$ok" = 1 ] || fail "$svc on port $port does not answer"
 done
 
+# The signature checker in front of them (tests/services/sigcheck.py): the
+# tests talk to it, it verifies every request with botocore and forwards it.
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+rm -f "$state"/sigcheck-*.port "$state/sigcheck.log"
+"$py" "$here/sigcheck.py" "$state" "kinesis=$(cat "$state/kinesis.port")" \
+    "dynamodb=$(cat "$state/dynamodb.port")" "s3=$(cat "$state/s3.port")" \
+    >"$state/sigcheck.out" 2>&1 &
+echo $! >"$state/sigcheck.pid"
+for svc in "${services[@]}"; do
+    for _ in $(seq 1 100); do
+        [ -s "$state/sigcheck-$svc.port" ] && break
+        kill -0 "$(cat "$state/sigcheck.pid")" 2>/dev/null || { cat "$state/sigcheck.out" >&2; fail "sigcheck exited"; }
+        sleep 0.1
+    done
+    [ -s "$state/sigcheck-$svc.port" ] || fail "sigcheck did not listen for $svc"
+done
+
+# endpoints.env: through the checker (what the tests use); direct.env: the
+# emulators themselves (benchmarks, debugging).
+{
+    echo "AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$(cat "$state/sigcheck-kinesis.port")"
+    echo "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(cat "$state/sigcheck-dynamodb.port")"
+    echo "AWS_ENDPOINT_URL_S3=http://127.0.0.1:$(cat "$state/sigcheck-s3.port")"
+} >"$state/endpoints.env.tmp"
 {
     echo "AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$(cat "$state/kinesis.port")"
     echo "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(cat "$state/dynamodb.port")"
     echo "AWS_ENDPOINT_URL_S3=http://127.0.0.1:$(cat "$state/s3.port")"
-} >"$state/endpoints.env.tmp"
+} >"$state/direct.env"
 mv "$state/endpoints.env.tmp" "$state/endpoints.env"
 cat "$state/endpoints.env"

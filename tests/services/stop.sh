@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop the emulators tests/services/start.sh STATE_DIR started, by the PIDs it
-# recorded (TERM, then KILL after 5 s). A PID whose process is no longer our
-# serve.js (exited, or the number reused) is left alone.
+# recorded (TERM, then KILL after 5 s), and the signature checker. A PID whose
+# process is no longer our serve.js or sigcheck.py (exited, or the number
+# reused) is left alone.
 set -uo pipefail
 state=${1:?usage: stop.sh STATE_DIR}
 [ -d "$state" ] || exit 0
@@ -14,7 +15,7 @@ for pidfile in "$state"/*.pid; do
     pid=$(cat "$pidfile")
     rm -f "$pidfile"
     [[ "$pid" =~ ^[0-9]+$ ]] || continue
-    if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "serve.js"; then
+    if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -E "serve\.js|sigcheck\.py"; then
         continue
     fi
     kill -TERM "$pid" 2>/dev/null || continue
@@ -24,6 +25,6 @@ for pidfile in "$state"/*.pid; do
     done
     alive "$pid" && kill -KILL "$pid" 2>/dev/null
 done
-rm -f "$state/endpoints.env" "$state"/*.port
+rm -f "$state/endpoints.env" "$state/direct.env" "$state"/*.port
 rm -rf "$state/s3-data"
 exit 0

@@ -254,6 +254,23 @@ START_TEST(test_put_checksum_and_errors)
                       TP_OK,
                   "%s", err.message);
     fclose(tmpf);
+    /* The request line holds the path that was signed, dot segments and all
+     * (curl squashed "a/../b.json" into "/bkt/b.json" after signing). */
+    static const char *const dotted[][2] = {
+        {"a/../b.json", "/bkt/a/../b.json"},
+        {"./dot.json", "/bkt/./dot.json"},
+        {"x/..", "/bkt/x/.."},
+        {"sp ace/\xc3\xa9", "/bkt/sp%20ace/%C3%A9"},
+    };
+    for (size_t i = 0; i < TP_ARRAY_LEN(dotted); i++) {
+        ck_assert_int_eq(tpt_fault_reset(&g_fault), 0);
+        ck_assert_int_eq(tp_s3_put_object(g_s, "bkt", dotted[i][0], tp_cursor_from_str("x"), NULL,
+                                          NULL, &err),
+                         TP_OK);
+        e = log_entry(0);
+        ck_assert_str_eq(json_string_value(json_object_get(e, "path")), dotted[i][1]);
+        json_decref(e);
+    }
     /* SlowDown is throttling: retried, then TP_E_THROTTLED with the detail. */
     const char *slow = "{\"status\":503,\"headers\":{\"x-amz-request-id\":\"RID1\"},\"body\":"
                        "\"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
