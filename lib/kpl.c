@@ -854,7 +854,7 @@ tp_status tp_kpl_reader_begin(tp_kpl_reader *r, tp_cursor in, size_t *count, tp_
 
     /* Pass 1: framing of every top-level field and the sizes of the tables
      * (they may come in any order, records before keys included). */
-    size_t pos = TP_KPL_MAGIC_LEN, npk = 0, nehk = 0, nrec = 0;
+    size_t pos = TP_KPL_MAGIC_LEN, npk = 0, nehk = 0;
     pb_field f;
     while (pos < end) {
         if (pb_next(p, &pos, end, "AggregatedRecord", kTopNames, kTopWires,
@@ -862,7 +862,6 @@ tp_status tp_kpl_reader_begin(tp_kpl_reader *r, tp_cursor in, size_t *count, tp_
             return reader_fail(r, &e, err);
         npk += f.number == 1;
         nehk += f.number == 2;
-        nrec += f.number == 3;
     }
     if (npk > r->cap_pk) {
         tp_cursor *n = tp__realloc(r->alloc, r->pk, npk * sizeof *n);
