@@ -14,6 +14,7 @@
 #include "tradepipe/gen.h"
 #include "tradepipe/http.h"
 #include "tradepipe/kinesis.h"
+#include "tradepipe/kpl.h"
 #include "tradepipe/price.h"
 #include "tradepipe/reader.h"
 #include "tradepipe/record.h"

@@ -2,6 +2,7 @@
 #include "aws_int.h"
 #include "json_int.h"
 #include "kinesis_int.h"
+#include "kpl_int.h"
 #include "tradepipe/kinesis.h"
 
 #include <errno.h>
@@ -16,7 +17,17 @@ struct tp_kinesis {
     tp_aws_conn conn;
     tp_buf body;
     tp_http_response resp; /* reused by PutRecords, the hot path */
+    tp_kinesis_limits limits; /* defaults filled in */
 };
+
+/* A PutRecords body is at most the base64 of max_request_bytes plus, per
+ * entry, its JSON: a partition key escaped (<= 6 bytes per byte of 1024), a
+ * hash key (<= 39 digits) and the member names. The buffer is capped there:
+ * whatever the caller passes, the client never builds a bigger body. */
+#define BODY_ENTRY_OVERHEAD (6 * 4 * TP_KINESIS_MAX_PARTITION_KEY_CHARS + 128)
+#define BODY_MAX                                                                                   \
+    ((size_t)TP_KINESIS_MAX_REQUEST_BYTES / 3 * 4 + 4 +                                            \
+     (size_t)TP_KINESIS_MAX_BATCH_RECORDS * BODY_ENTRY_OVERHEAD + 4096)
 
 typedef struct records_mem {
     json_t *root;
@@ -37,10 +48,61 @@ tp_status tp_kinesis_new(tp_kinesis **out, const tp_aws_client_options *opts, tp
         tp__free(a, k);
         return st;
     }
-    tp_buf_init(&k->body, k->conn.alloc, 0);
+    tp_buf_init(&k->body, k->conn.alloc, BODY_MAX);
     tp_http_response_init(&k->resp, k->conn.alloc);
+    k->limits.version = TP_KINESIS_LIMITS_VERSION;
+    k->limits.max_records = TP_KINESIS_MAX_BATCH_RECORDS;
+    k->limits.max_record_bytes = TP_KINESIS_MAX_RECORD_BYTES;
+    k->limits.max_request_bytes = TP_KINESIS_MAX_REQUEST_BYTES;
     *out = k;
     return TP_OK;
+}
+
+tp_status tp_kinesis_limits_init(tp_kinesis_limits *l, uint32_t version)
+{
+    if (!l || version != TP_KINESIS_LIMITS_VERSION)
+        return TP_E_INVALID;
+    tp_kinesis_limits d = TP_KINESIS_LIMITS_INIT;
+    *l = d;
+    return TP_OK;
+}
+
+tp_status tp_kinesis_set_limits(tp_kinesis *k, const tp_kinesis_limits *l, tp_error *err)
+{
+    if (!k || !l)
+        return tp_error__set(err, TP_E_INVALID, "tp_kinesis_set_limits: NULL argument");
+    if (l->version != TP_KINESIS_LIMITS_VERSION)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "version",
+                            "tp_kinesis_limits: version %u, expected %u", (unsigned)l->version,
+                            TP_KINESIS_LIMITS_VERSION);
+    tp_kinesis_limits n = *l;
+    if (!n.max_records)
+        n.max_records = TP_KINESIS_MAX_BATCH_RECORDS;
+    if (!n.max_record_bytes)
+        n.max_record_bytes = TP_KINESIS_MAX_RECORD_BYTES;
+    if (!n.max_request_bytes)
+        n.max_request_bytes = TP_KINESIS_MAX_REQUEST_BYTES;
+    if (n.max_records > TP_KINESIS_MAX_BATCH_RECORDS)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "max_records",
+                            "max_records %u: PutRecords takes at most %u", (unsigned)n.max_records,
+                            TP_KINESIS_MAX_BATCH_RECORDS);
+    if (n.max_record_bytes > TP_KINESIS_MAX_RECORD_BYTES_LIMIT)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "max_record_bytes",
+                            "max_record_bytes %llu: a stream takes records of at most %u bytes",
+                            (unsigned long long)n.max_record_bytes,
+                            TP_KINESIS_MAX_RECORD_BYTES_LIMIT);
+    if (n.max_request_bytes > TP_KINESIS_MAX_REQUEST_BYTES)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "max_request_bytes",
+                            "max_request_bytes %llu: PutRecords takes at most %u bytes",
+                            (unsigned long long)n.max_request_bytes, TP_KINESIS_MAX_REQUEST_BYTES);
+    k->limits = n;
+    return TP_OK;
+}
+
+void tp_kinesis_get_limits(const tp_kinesis *k, tp_kinesis_limits *out)
+{
+    if (k && out)
+        *out = k->limits;
 }
 
 void tp_kinesis_free(tp_kinesis *k)
@@ -192,8 +254,70 @@ tp_status tp_kinesis_describe_stream_summary(tp_kinesis *k, const char *stream,
         out->consumer_count = (uint32_t)v;
     if (st == TP_OK)
         st = tp_aws__get_epoch_ms(d, "StreamCreationTimestamp", 0, &out->creation_ms, err);
+    v = 0;
+    if (st == TP_OK && (st = tp_aws__get_int(d, "MaxRecordSizeInKiB", 0, &v, err)) == TP_OK) {
+        /* absent: the stream predates the setting, or the service (an
+         * emulator) does not report it; the limit is then the default */
+        if (v < 0 || v > TP_KINESIS_MAX_RECORD_KIB || (v == 0 && json_object_get(d,
+                                                                "MaxRecordSizeInKiB"))) {
+            st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "MaxRecordSizeInKiB",
+                              "DescribeStreamSummary: MaxRecordSizeInKiB %lld out of 1..%d",
+                              (long long)v, TP_KINESIS_MAX_RECORD_KIB);
+            goto done;
+        }
+        out->max_record_kib = (uint32_t)v;
+        out->max_record_bytes = v ? (uint64_t)v * 1024 : TP_KINESIS_MAX_RECORD_BYTES;
+    }
 done:
     json_decref(ans);
+    return st;
+}
+
+tp_status tp_kinesis_load_limits(tp_kinesis *k, const char *stream, tp_kinesis_stream_summary *out,
+                                 tp_error *err)
+{
+    tp_kinesis_stream_summary tmp;
+    tp_kinesis_stream_summary *s = out ? out : &tmp;
+    tp_status st = tp_kinesis_describe_stream_summary(k, stream, s, err);
+    if (st == TP_OK)
+        k->limits.max_record_bytes = s->max_record_bytes;
+    return st;
+}
+
+tp_status tp_kinesis_update_max_record_size(tp_kinesis *k, const char *stream, uint32_t kib,
+                                            tp_error *err)
+{
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (kib < TP_KINESIS_MIN_RECORD_KIB || kib > TP_KINESIS_MAX_RECORD_KIB)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "MaxRecordSizeInKiB",
+                            "UpdateMaxRecordSize: %u KiB, the service takes %d to %d", kib,
+                            TP_KINESIS_MIN_RECORD_KIB, TP_KINESIS_MAX_RECORD_KIB);
+    /* The operation names the stream by ARN only. */
+    tp_kinesis_stream_summary *sum = NULL;
+    const char *arn = stream;
+    if (!is_arn(stream)) {
+        sum = tp__malloc(k->conn.alloc, sizeof *sum);
+        if (!sum)
+            return nomem(err, "UpdateMaxRecordSize");
+        st = tp_kinesis_describe_stream_summary(k, stream, sum, err);
+        if (st == TP_OK && !sum->arn[0])
+            st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "StreamARN",
+                              "DescribeStreamSummary gave no StreamARN for %s", stream);
+        arn = sum->arn;
+    }
+    json_t *b = NULL;
+    if (st == TP_OK) {
+        b = json_object();
+        if (!b || !set_str(b, "StreamARN", arn) || !set_int(b, "MaxRecordSizeInKiB", kib)) {
+            json_decref(b);
+            st = nomem(err, "UpdateMaxRecordSize");
+        } else {
+            st = call0(k, "UpdateMaxRecordSize", b, err);
+        }
+    }
+    tp__free(k->conn.alloc, sum);
     return st;
 }
 
@@ -340,14 +464,60 @@ done:
     return st;
 }
 
-static tp_status check_entry(tp_cursor data, const char *pk, size_t index, tp_error *err)
+/* Check one record as the service would, before sending it. On a refusal:
+ * the status (TP_E_INVALID, TP_E_TOO_LARGE), the member at fault, the bad
+ * byte in it (TP_NO_OFFSET: none) and a message. *size: data + key bytes. */
+typedef struct entry_check {
+    const char *field;
+    uint64_t offset;
+    uint64_t size;
+    char why[TP_ERROR_MESSAGE_MAX];
+} entry_check;
+
+static tp_status check_entry(const tp_kinesis *k, tp_cursor data, const char *pk, const char *ehk,
+                             size_t index, entry_check *c)
 {
-    if (!pk || !*pk || strlen(pk) > 256)
-        return tp_error__at(err, TP_E_INVALID, index, "PartitionKey",
-                            "record %zu: partition key must be 1 to 256 bytes", index);
-    if (data.len > TP_KINESIS_MAX_RECORD_BYTES || (!data.ptr && data.len))
-        return tp_error__at(err, TP_E_INVALID, index, "Data",
-                            "record %zu: data over 1 MiB or NULL", index);
+    size_t bad = 0;
+    c->offset = TP_NO_OFFSET;
+    c->size = 0;
+    size_t kl = pk ? strlen(pk) : 0;
+    size_t chars = kl ? tp_kpl__utf8_chars(tp_cursor_make(pk, kl), &bad) : 0;
+    if (chars == 0 || chars == SIZE_MAX || chars > TP_KINESIS_MAX_PARTITION_KEY_CHARS) {
+        c->field = "PartitionKey";
+        if (chars == SIZE_MAX) {
+            c->offset = bad;
+            snprintf(c->why, sizeof c->why, "record %zu: partition key is not UTF-8 at byte %zu",
+                     index, bad);
+        } else {
+            snprintf(c->why, sizeof c->why,
+                     "record %zu: partition key has %zu characters (1 to %d)", index, chars,
+                     TP_KINESIS_MAX_PARTITION_KEY_CHARS);
+        }
+        return TP_E_INVALID;
+    }
+    if (ehk && tp_kpl__hash_key_check(tp_cursor_from_str(ehk), &bad) != 0) {
+        c->field = "ExplicitHashKey";
+        c->offset = bad;
+        snprintf(c->why, sizeof c->why,
+                 "record %zu: explicit hash key is not a decimal in 0..2^128-1 (byte %zu)", index,
+                 bad);
+        return TP_E_INVALID;
+    }
+    if (!data.ptr && data.len) {
+        c->field = "Data";
+        snprintf(c->why, sizeof c->why, "record %zu: data pointer is NULL", index);
+        return TP_E_INVALID;
+    }
+    c->size = (uint64_t)data.len + kl;
+    if (c->size > k->limits.max_record_bytes) {
+        c->field = "Data";
+        snprintf(c->why, sizeof c->why,
+                 "record %zu: %zu bytes of data + %zu of partition key = %llu, over the "
+                 "record limit %llu",
+                 index, data.len, kl, (unsigned long long)c->size,
+                 (unsigned long long)k->limits.max_record_bytes);
+        return TP_E_TOO_LARGE;
+    }
     return TP_OK;
 }
 
@@ -712,10 +882,12 @@ tp_status tp_kinesis_put_record(tp_kinesis *k, const char *stream, tp_cursor dat
 {
     json_t *ans = NULL;
     tp_status st = check_stream(stream, err);
-    if (st == TP_OK)
-        st = check_entry(data, partition_key, 0, err);
     if (st != TP_OK)
         return st;
+    entry_check c;
+    st = check_entry(k, data, partition_key, explicit_hash_key, 0, &c);
+    if (st != TP_OK)
+        return tp_error__at(err, st, c.offset, c.field, "PutRecord: %s", c.why);
     tp_buf_clear(&k->body);
     st = add_stream(&k->body, stream, err);
     if (st == TP_OK)
@@ -738,43 +910,115 @@ tp_status tp_kinesis_put_record(tp_kinesis *k, const char *stream, tp_cursor dat
     return st;
 }
 
-tp_status tp_kinesis_put_records(tp_kinesis *k, const char *stream,
-                                 const tp_kinesis_entry *entries, size_t n,
-                                 tp_kinesis_put_result *results, uint32_t *failed, tp_error *err)
+static void refuse(tp_kinesis_put_result *r, const char *code, const char *msg)
 {
-    json_t *ans = NULL;
-    tp_status st = check_stream(stream, err);
-    if (st != TP_OK)
-        return st;
-    if (n == 0 || n > TP_KINESIS_MAX_BATCH_RECORDS || !entries || !results)
-        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "Records",
-                            "PutRecords takes 1 to 500 records");
-    for (size_t i = 0; i < n; i++) {
-        st = check_entry(entries[i].data, entries[i].partition_key, i, err);
-        if (st != TP_OK)
-            return st;
-    }
-    st = put_records_body(&k->body, stream, entries, n, err);
+    memset(r, 0, sizeof *r);
+    tp__strlcpy(r->error_code, code, sizeof r->error_code);
+    tp__strlcpy(r->error_message, msg, sizeof r->error_message);
+}
+
+/* Send entries e[0..n) (all checked) and read the answer into res[0..n). */
+static tp_status put_records_send(tp_kinesis *k, const char *stream, const tp_kinesis_entry *e,
+                                  size_t n, tp_kinesis_put_result *res, tp_error *err)
+{
+    tp_status st = put_records_body(&k->body, stream, e, n, err);
     if (st == TP_OK)
         st = tp_aws__json_call_raw(&k->conn, JSON_VERSION, TARGET_PREFIX "PutRecords",
                                    tp_buf_cursor(&k->body), &k->resp, err);
     if (st != TP_OK)
         goto done;
-    uint32_t fast_failed = 0;
-    if (scan_put_records(tp_buf_cursor(&k->resp.body), n, results, &fast_failed)) {
-        if (failed)
-            *failed = fast_failed;
+    uint32_t fast_failed = 0, slow_failed = 0;
+    if (scan_put_records(tp_buf_cursor(&k->resp.body), n, res, &fast_failed))
         goto done;
-    }
-    st = tp_kinesis__parse_put_records_json(tp_buf_cursor(&k->resp.body), n, results, failed,
+    st = tp_kinesis__parse_put_records_json(tp_buf_cursor(&k->resp.body), n, res, &slow_failed,
                                             err);
     if (st == TP_E_PARSE && err && err->http_status == 0)
         err->http_status = k->resp.status;
 done:
-    json_decref(ans);
     /* A big answer's buffer is not kept between calls. */
     if (k->resp.body.cap > ((size_t)1 << 20))
         tp_http_response_dispose(&k->resp);
+    /* Nor a big body's. */
+    if (k->body.cap > ((size_t)8 << 20))
+        tp_buf_dispose(&k->body);
+    return st;
+}
+
+tp_status tp_kinesis_put_records(tp_kinesis *k, const char *stream,
+                                 const tp_kinesis_entry *entries, size_t n,
+                                 tp_kinesis_put_result *results, uint32_t *failed, tp_error *err)
+{
+    if (failed)
+        *failed = 0;
+    if (!k)
+        return tp_error__set(err, TP_E_INVALID, "tp_kinesis_put_records: client is NULL");
+    tp_status st = check_stream(stream, err);
+    if (st != TP_OK)
+        return st;
+    if (n == 0 || n > k->limits.max_records || !entries || !results)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "Records",
+                            "PutRecords takes 1 to %u records and a results array (%zu given)",
+                            (unsigned)k->limits.max_records, n);
+    /* Check every entry and take them in order while the request has room. */
+    size_t take = 0;
+    uint64_t total = 0;
+    int full = 0;
+    for (size_t i = 0; i < n; i++) {
+        entry_check c;
+        tp_status est = check_entry(k, entries[i].data, entries[i].partition_key,
+                                    entries[i].explicit_hash_key, i, &c);
+        if (est != TP_OK) {
+            refuse(&results[i], est == TP_E_TOO_LARGE ? TP_KINESIS_ERR_TOO_LARGE
+                                                      : TP_KINESIS_ERR_INVALID,
+                   c.why);
+            continue;
+        }
+        if (!full && total + c.size > k->limits.max_request_bytes)
+            full = 1;
+        if (full) {
+            char why[TP_ERROR_MESSAGE_MAX];
+            snprintf(why, sizeof why,
+                     "record %zu: not sent, the request was full (%llu bytes of %llu taken)", i,
+                     (unsigned long long)total, (unsigned long long)k->limits.max_request_bytes);
+            refuse(&results[i], TP_KINESIS_ERR_NOT_SENT, why);
+            continue;
+        }
+        total += c.size;
+        take++;
+        /* a result slot marked "to send" (filled by the answer) */
+        results[i].error_code[0] = 0;
+    }
+    if (take == n) {
+        /* the common case: everything goes, in place */
+        st = put_records_send(k, stream, entries, n, results, err);
+    } else if (take > 0) {
+        /* send the taken entries packed, then put their results back */
+        tp_kinesis_entry *e = tp__malloc(k->conn.alloc, take * sizeof *e);
+        tp_kinesis_put_result *r = tp__malloc(k->conn.alloc, take * sizeof *r);
+        if (!e || !r) {
+            st = tp_error__set(err, TP_E_NOMEM, "PutRecords: out of memory");
+        } else {
+            size_t j = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!results[i].error_code[0])
+                    e[j++] = entries[i];
+            st = put_records_send(k, stream, e, take, r, err);
+            if (st == TP_OK) {
+                j = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (!results[i].error_code[0])
+                        results[i] = r[j++];
+            }
+        }
+        tp__free(k->conn.alloc, e);
+        tp__free(k->conn.alloc, r);
+    }
+    if (st == TP_OK && failed) {
+        uint32_t nf = 0;
+        for (size_t i = 0; i < n; i++)
+            nf += results[i].error_code[0] != 0;
+        *failed = nf;
+    }
     return st;
 }
 

@@ -22,9 +22,45 @@ typedef struct tp_kinesis tp_kinesis; /* opaque */
 #define TP_KINESIS_HASH_MAX     48  /* hash keys: decimal up to 2^128-1 */
 #define TP_KINESIS_ITERATOR_MAX 1024
 #define TP_KINESIS_ARN_MAX      2048
-/** Limits of the service. */
-#define TP_KINESIS_MAX_RECORD_BYTES  (1024 * 1024)
-#define TP_KINESIS_MAX_BATCH_RECORDS 500
+/*
+ * Limits of the service (Kinesis Data Streams API reference: PutRecords,
+ * UpdateMaxRecordSize, StreamDescriptionSummary). A record's size is its
+ * data plus its partition key (UTF-8 bytes), as the service counts it; the
+ * base64 of the HTTP body is not counted. A stream takes records up to its
+ * MaxRecordSizeInKiB (1024 by default, settable from 1024 to 10240 with
+ * UpdateMaxRecordSize); one PutRecords request takes up to 500 records and
+ * 10 MiB in all (data plus partition keys).
+ */
+#define TP_KINESIS_MAX_RECORD_BYTES       (1024 * 1024)      /* a stream's default record limit */
+#define TP_KINESIS_MAX_RECORD_BYTES_LIMIT (10 * 1024 * 1024) /* the largest a stream may allow */
+#define TP_KINESIS_MAX_REQUEST_BYTES      (10 * 1024 * 1024) /* one PutRecords request, in all */
+#define TP_KINESIS_MAX_BATCH_RECORDS      500
+#define TP_KINESIS_MAX_PARTITION_KEY_CHARS 256 /* Unicode characters, 1 at least */
+#define TP_KINESIS_MIN_RECORD_KIB 1024  /* UpdateMaxRecordSize's range */
+#define TP_KINESIS_MAX_RECORD_KIB 10240
+
+/*
+ * Error codes the client itself puts in tp_kinesis_put_result.error_code for
+ * a PutRecords entry it did not send (the service's codes never start with
+ * "tp."). The first two are final; the last means "not tried: send it again".
+ */
+#define TP_KINESIS_ERR_TOO_LARGE "tp.RecordTooLarge"  /* data + partition key over the limit */
+#define TP_KINESIS_ERR_INVALID   "tp.InvalidRecord"   /* bad partition key, hash key or data */
+#define TP_KINESIS_ERR_NOT_SENT  "tp.RequestFull"     /* the request was full before it */
+
+/**
+ * The limits a client checks before sending, per client (so per stream: a
+ * producer keeps one client per stream). Zero fields take the defaults.
+ * Fill them from the stream with tp_kinesis_load_limits.
+ */
+typedef struct tp_kinesis_limits {
+    uint32_t version;           /* TP_KINESIS_LIMITS_VERSION */
+    uint32_t max_records;       /* per PutRecords; 0: 500 (1..500) */
+    uint64_t max_record_bytes;  /* data + partition key; 0: 1 MiB (1..10 MiB) */
+    uint64_t max_request_bytes; /* PutRecords total of data + partition keys; 0: 10 MiB (1..10 MiB) */
+} tp_kinesis_limits;
+#define TP_KINESIS_LIMITS_VERSION 1
+#define TP_KINESIS_LIMITS_INIT { TP_KINESIS_LIMITS_VERSION, 0, 0, 0 }
 
 /**
  * Create a client (endpoint: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL or the
@@ -34,6 +70,18 @@ TP_API tp_status tp_kinesis_new(tp_kinesis **out, const tp_aws_client_options *o
                                 tp_error *err);
 /** Free a client. NULL: no-op. */
 TP_API void tp_kinesis_free(tp_kinesis *k);
+
+/** Fill `l` with the defaults (zeros). @return TP_OK; TP_E_INVALID (NULL, unknown version). */
+TP_API tp_status tp_kinesis_limits_init(tp_kinesis_limits *l, uint32_t version);
+/**
+ * Set the limits tp_kinesis_put_record(s) check (zero fields: the defaults).
+ * Lower values than the service's are allowed (an emulator with smaller
+ * bodies; kinesalite refuses request bodies over 7 MiB).
+ * @return TP_OK; TP_E_INVALID (a field out of its range, err->field names it).
+ */
+TP_API tp_status tp_kinesis_set_limits(tp_kinesis *k, const tp_kinesis_limits *l, tp_error *err);
+/** The limits in force (defaults filled in). */
+TP_API void tp_kinesis_get_limits(const tp_kinesis *k, tp_kinesis_limits *out);
 
 /**
  * CreateStream with `shard_count` shards (0: on-demand capacity mode). The
@@ -54,12 +102,44 @@ typedef struct tp_kinesis_stream_summary {
     uint32_t retention_hours;
     int64_t creation_ms;      /* StreamCreationTimestamp */
     uint32_t consumer_count;
+    uint32_t max_record_kib;  /* MaxRecordSizeInKiB as reported; 0 when the answer has
+                                 none (older services, kinesalite) */
+    uint64_t max_record_bytes; /* the stream's record limit, data + partition key:
+                                  max_record_kib * 1024, or 1 MiB when not reported */
 } tp_kinesis_stream_summary;
 
-/** DescribeStreamSummary. @return TP_OK; TP_E_NOT_FOUND; TP_E_PARSE; TP_E_AWS ... */
+/**
+ * DescribeStreamSummary.
+ * @return TP_OK; TP_E_NOT_FOUND; TP_E_PARSE (a required member missing or of
+ *         the wrong type, MaxRecordSizeInKiB out of 1..10240; err->field);
+ *         TP_E_AWS ...
+ */
 TP_API tp_status tp_kinesis_describe_stream_summary(tp_kinesis *k, const char *stream,
                                                     tp_kinesis_stream_summary *out,
                                                     tp_error *err);
+
+/**
+ * Read `stream`'s MaxRecordSizeInKiB (DescribeStreamSummary) and make it the
+ * client's record limit; the other limits are kept.
+ * @param out (may be NULL) the summary read.
+ * @return as tp_kinesis_describe_stream_summary.
+ */
+TP_API tp_status tp_kinesis_load_limits(tp_kinesis *k, const char *stream,
+                                        tp_kinesis_stream_summary *out, tp_error *err);
+/**
+ * UpdateMaxRecordSize: let `stream` take records up to `kib` KiB (1024..10240),
+ * data plus partition key. The service takes the stream by ARN only: given a
+ * name, the client reads the ARN with DescribeStreamSummary first. Set the
+ * client's own limit afterwards (tp_kinesis_load_limits) once the stream is
+ * ACTIVE again.
+ * @return TP_OK; TP_E_INVALID (kib out of range, err->field
+ *         "MaxRecordSizeInKiB"); TP_E_NOT_FOUND; TP_E_EXISTS
+ *         (ResourceInUseException: the stream is not ACTIVE); TP_E_AWS
+ *         (ValidationException...; kinesalite 3.3.3 answers
+ *         UnknownOperationException) ...
+ */
+TP_API tp_status tp_kinesis_update_max_record_size(tp_kinesis *k, const char *stream, uint32_t kib,
+                                                   tp_error *err);
 /**
  * Poll DescribeStreamSummary until the stream is ACTIVE, at most `timeout_ms`.
  * @return TP_OK; TP_E_TIMEOUT; as tp_kinesis_describe_stream_summary.
@@ -104,7 +184,11 @@ typedef struct tp_kinesis_put_result {
 
 /**
  * PutRecord. `explicit_hash_key` and `sequence_for_ordering` may be NULL.
- * @return TP_OK; TP_E_INVALID (empty partition key, data over 1 MiB);
+ * Checked before anything is sent, as PutRecords checks an entry.
+ * @return TP_OK; TP_E_TOO_LARGE (data + partition key over the client's
+ *         max_record_bytes, err->field "Data"); TP_E_INVALID (partition key
+ *         not 1..256 characters of UTF-8, explicit hash key not a decimal in
+ *         0..2^128-1, NULL data; err->field, err->offset the bad byte);
  *         TP_E_THROTTLED (ProvisionedThroughputExceededException after
  *         retries); TP_E_NOT_FOUND; TP_E_AWS ...
  */
@@ -115,17 +199,30 @@ TP_API tp_status tp_kinesis_put_record(tp_kinesis *k, const char *stream, tp_cur
 
 typedef struct tp_kinesis_entry {
     tp_cursor data;
-    const char *partition_key;     /* required, 1..256 bytes */
-    const char *explicit_hash_key; /* NULL: none */
+    const char *partition_key;     /* required, 1..256 characters of UTF-8 */
+    const char *explicit_hash_key; /* NULL: none; else decimal 0..2^128-1 */
 } tp_kinesis_entry;
 
 /**
- * PutRecords of `n` (1..500) entries. The call succeeds as a whole when the
- * service answered; records it refused have error_code/error_message set in
- * results[i] (caller array of `n`) and are counted in *failed. Retrying those
- * is the caller's choice (the producer does).
- * @return TP_OK; TP_E_INVALID; TP_E_THROTTLED; TP_E_NOT_FOUND; TP_E_PARSE
- *         (an answer with a different record count); TP_E_AWS ...
+ * PutRecords of `n` (1..max_records) entries, results[i] (caller array of
+ * `n`) for entries[i].
+ *
+ * One bad entry never sinks the batch. Before anything is sent, each entry
+ * is checked against the client's limits: one over max_record_bytes (data +
+ * partition key) gets error_code TP_KINESIS_ERR_TOO_LARGE, one with a bad
+ * key or NULL data TP_KINESIS_ERR_INVALID, each with a message naming the
+ * entry, its size and the limit; the others go out. Entries are then taken
+ * in order while the request's total (data + partition keys) stays within
+ * max_request_bytes; from the first one that would pass it, every later good
+ * entry gets TP_KINESIS_ERR_NOT_SENT (not tried; order kept). Only the taken
+ * entries are sent, in one request; when none is, nothing is sent.
+ * Entries the service refused carry its ErrorCode/ErrorMessage. *failed
+ * counts every entry with an error_code. Retrying is the caller's choice
+ * (the producer does: never the tp.RecordTooLarge / tp.InvalidRecord ones).
+ * @return TP_OK (per-entry failures included); TP_E_INVALID (NULL arrays, n
+ *         out of range, a bad stream name); TP_E_THROTTLED; TP_E_NOT_FOUND;
+ *         TP_E_PARSE (an answer with a different record count); TP_E_NOMEM;
+ *         TP_E_AWS ...
  */
 TP_API tp_status tp_kinesis_put_records(tp_kinesis *k, const char *stream,
                                         const tp_kinesis_entry *entries, size_t n,

@@ -536,8 +536,11 @@ START_TEST(test_bad_input)
                                            &err),
                      TP_E_INVALID);
     ck_assert_str_eq(err.field, "PartitionKey");
-    ck_assert_int_eq(tp_kinesis_put_records(g_k, "s", &e, 1, &pr, NULL, &err), TP_E_INVALID);
-    ck_assert_uint_eq(err.offset, 0);
+    /* In a batch, a bad entry fails alone (nothing else to send here). */
+    uint32_t failed = 0;
+    ck_assert_int_eq(tp_kinesis_put_records(g_k, "s", &e, 1, &pr, &failed, &err), TP_OK);
+    ck_assert_uint_eq(failed, 1);
+    ck_assert_str_eq(pr.error_code, TP_KINESIS_ERR_INVALID);
     ck_assert_int_eq(tp_kinesis_put_records(g_k, "s", &e, 0, &pr, NULL, &err), TP_E_INVALID);
     ck_assert_int_eq(tp_kinesis_put_records(g_k, "s", &e, 501, &pr, NULL, &err), TP_E_INVALID);
     ck_assert_int_eq(tp_kinesis_create_stream(g_k, "", 1, &err), TP_E_INVALID);
@@ -545,9 +548,84 @@ START_TEST(test_bad_input)
     uint8_t *big = calloc(1, TP_KINESIS_MAX_RECORD_BYTES + 1);
     ck_assert_int_eq(tp_kinesis_put_record(g_k, "s", tp_cursor_make(big, TP_KINESIS_MAX_RECORD_BYTES + 1),
                                            "k", NULL, NULL, &pr, &err),
-                     TP_E_INVALID);
+                     TP_E_TOO_LARGE);
     ck_assert_str_eq(err.field, "Data");
     free(big);
+}
+END_TEST
+
+/* Limits against kinesalite 3.3.3: its DescribeStreamSummary reports no
+ * MaxRecordSizeInKiB (so the default, 1 MiB), it has no UpdateMaxRecordSize,
+ * and one bad record or a full request never loses the good records: what
+ * was sent is read back by awscli. (The shapes kinesalite lacks are checked
+ * on canned answers in tests/unit/test_kinesis_limits.c.) */
+START_TEST(test_limits_kinesalite)
+{
+    char name[64];
+    tp_error err;
+    make_stream(name, sizeof name, 1);
+    tp_kinesis_stream_summary s;
+    ck_assert_int_eq(tp_kinesis_load_limits(g_k, name, &s, &err), TP_OK);
+    ck_assert_uint_eq(s.max_record_kib, 0);
+    ck_assert_uint_eq(s.max_record_bytes, TP_KINESIS_MAX_RECORD_BYTES);
+    ck_assert_int_eq(tp_kinesis_update_max_record_size(g_k, name, 2048, &err), TP_E_AWS);
+    ck_assert_str_eq(err.aws_code, "UnknownOperationException");
+
+    /* kinesalite takes request bodies of 7 MiB at most: cap ours at 3 MiB. */
+    tp_kinesis_limits l = TP_KINESIS_LIMITS_INIT;
+    l.max_request_bytes = 3u << 20;
+    ck_assert_int_eq(tp_kinesis_set_limits(g_k, &l, &err), TP_OK);
+    enum { N = 6 };
+    static uint8_t data[N][900 * 1024];
+    tp_kinesis_entry e[N];
+    char keys[N][8];
+    for (int i = 0; i < N; i++) {
+        memset(data[i], 'a' + i, sizeof data[i]);
+        snprintf(keys[i], sizeof keys[i], "key%d", i);
+        e[i].data = tp_cursor_make(data[i], sizeof data[i]);
+        e[i].partition_key = keys[i];
+        e[i].explicit_hash_key = NULL;
+    }
+    static uint8_t big[1u << 20];
+    e[1].data = tp_cursor_make(big, (1u << 20) - 3); /* + "key1": 1 MiB + 1 */
+    tp_kinesis_put_result res[N];
+    uint32_t failed = 0;
+    ck_assert_msg(tp_kinesis_put_records(g_k, name, e, N, res, &failed, &err) == TP_OK, "%s",
+                  err.message);
+    /* 0, 2, 3 sent (2.7 MiB); 1 too large; 4 would pass 3 MiB, 5 waits after it */
+    ck_assert_uint_eq(failed, 3);
+    ck_assert_str_eq(res[0].error_code, "");
+    ck_assert_str_eq(res[1].error_code, TP_KINESIS_ERR_TOO_LARGE);
+    ck_assert_str_eq(res[2].error_code, "");
+    ck_assert_str_eq(res[3].error_code, "");
+    ck_assert_str_eq(res[4].error_code, TP_KINESIS_ERR_NOT_SENT);
+    ck_assert_str_eq(res[5].error_code, TP_KINESIS_ERR_NOT_SENT);
+    /* The rest, sent again, goes. */
+    tp_kinesis_put_result res2[2];
+    ck_assert_int_eq(tp_kinesis_put_records(g_k, name, e + 4, 2, res2, &failed, &err), TP_OK);
+    ck_assert_uint_eq(failed, 0);
+
+    /* awscli reads back exactly the five records sent, in order. */
+    int rc;
+    json_t *it = it_aws(&rc, "kinesis", "get-shard-iterator", "--stream-name", name, "--shard-id",
+                        "shardId-000000000000", "--shard-iterator-type", "TRIM_HORIZON", NULL);
+    ck_assert_int_eq(rc, 0);
+    json_t *j = it_aws(&rc, "kinesis", "get-records", "--shard-iterator",
+                       json_string_value(json_object_get(it, "ShardIterator")), NULL);
+    ck_assert_int_eq(rc, 0);
+    json_t *recs = json_object_get(j, "Records");
+    ck_assert_uint_eq(json_array_size(recs), 5);
+    static const int want[5] = {0, 2, 3, 4, 5};
+    for (int i = 0; i < 5; i++) {
+        json_t *r = json_array_get(recs, i);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "PartitionKey")), keys[want[i]]);
+        const char *seq = json_string_value(json_object_get(r, "SequenceNumber"));
+        ck_assert_str_eq(seq, i < 3 ? res[want[i]].sequence_number
+                                    : res2[want[i] - 4].sequence_number);
+    }
+    json_decref(j);
+    json_decref(it);
+    tp_kinesis_delete_stream(g_k, name, 0, &err);
 }
 END_TEST
 
@@ -565,6 +643,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_resharding);
     tcase_add_test(tc, test_update_shard_count);
     tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_limits_kinesalite);
     suite_add_tcase(s, tc);
     return s;
 }

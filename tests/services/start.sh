@@ -25,6 +25,7 @@ if ! command -v node >/dev/null 2>&1; then
     exit 1
 fi
 if [ ! -d "$here/node_modules/kinesalite" ] || [ ! -d "$here/node_modules/dynalite" ] ||
+   [ ! -d "$here/node_modules/aws-kinesis-agg" ] ||
    [ ! -d "$here/node_modules/s3rver" ]; then
     echo "start.sh: installing the emulators (npm ci)" >&2
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2
