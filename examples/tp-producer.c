@@ -3,10 +3,12 @@
  * stream. */
 #include "tp_cli.h"
 
+#include <pthread.h>
 #include <time.h>
 
 static const char usage[] =
-    "usage: tp-producer --to file:DIR | - [--shards N] [--symbols AAPL,MSFT,...]\n"
+    "usage: tp-producer --to file:DIR | kinesis://STREAM | - [--shards N]\n"
+    "                   [--symbols AAPL,MSFT,...]\n"
     "                   [--rate N] [--count N | --duration S] [--seed N]\n"
     "                   [--start ISO8601|now] [--from FILE] [options]\n"
     "\n"
@@ -24,6 +26,11 @@ static const char usage[] =
     "\n"
     "  --to file:DIR       the local stream in DIR (created when missing), or - for\n"
     "                      NDJSON on standard output\n"
+    "  --to kinesis://S    the Kinesis data stream S (created with --shards when\n"
+    "                      missing), through the library's producer: KPL\n"
+    "                      aggregation, shard-aware batching and rate limits,\n"
+    "                      retries; endpoint, region and credentials as the AWS\n"
+    "                      SDKs read them (AWS_ENDPOINT_URL_KINESIS, AWS_REGION...)\n"
     "  --shards N          shards of a stream created now (default 2); an existing\n"
     "                      stream must have N (its count is fixed at creation)\n"
     "  --symbols LIST      comma-separated symbols (default AAPL,MSFT,GOOGL,AMZN,\n"
@@ -45,6 +52,13 @@ static const char usage[] =
     "                      stream's, 24 when created)\n"
     "  --sync              file: fsync every batch before going on (survives a\n"
     "                      power loss, not only a crash; slower)\n"
+    "  --aggregate on|off  kinesis: KPL aggregation (default on)\n"
+    "  --linger-ms N       kinesis: longest wait of a record for its batch (100)\n"
+    "  --dead-letter PATH  kinesis: append every record that finally failed, in\n"
+    "                      full, as NDJSON (data in base64, every attempt's error)\n"
+    "  --shard-rate R,B    kinesis: per-shard limits the producer keeps under,\n"
+    "                      records/s and bytes/s (default 1000,1048576; 0,0: none,\n"
+    "                      for an emulator)\n"
     "  --status PATH       keep a one-line JSON status in PATH (rewritten 10 times\n"
     "                      a second and at the end)\n"
     "  --progress S        a progress line on stderr every S seconds when stderr is\n"
@@ -52,7 +66,9 @@ static const char usage[] =
     "\n"
     "Records go out in PutRecords-sized batches (at most 500 records, 4 MiB, or\n"
     "100 ms of waiting). SIGINT or SIGTERM: put what is batched, print the\n"
-    "summary, exit 0.\n"
+    "summary, exit 0. With kinesis:// the progress line shows records, rate,\n"
+    "requests in flight, retries and throttles; the exit waits until every\n"
+    "record is written or has failed (at most its 30 s time-to-live).\n"
     "\n"
     "Exit status: 0 every record put; 1 some records refused by the stream or\n"
     "malformed in --from; 2 usage error, or a stream or file that fails.\n";
@@ -87,7 +103,40 @@ typedef struct producer {
     int64_t t0_ms;
     cli_progress prog;
     int64_t status_next_ms;
+    /* kinesis:// */
+    tp_producer *kp;
+    const char *kstream;
+    pthread_mutex_t kmu;
+    uint64_t k_ok, k_failed;
+    char (*k_shard)[TP_KINESIS_SHARD_ID_MAX];
+    uint64_t *k_shard_records;
+    uint32_t k_nshards, k_cap;
 } producer;
+
+/* The producer's completion (on its thread). */
+static void on_done(const tp_producer_result *r, void *payload)
+{
+    producer *P = payload;
+    pthread_mutex_lock(&P->kmu);
+    if (r->status == TP_OK) {
+        P->k_ok++;
+        uint32_t i = 0;
+        while (i < P->k_nshards && strcmp(P->k_shard[i], r->shard_id) != 0)
+            i++;
+        if (i == P->k_nshards && i < P->k_cap) {
+            snprintf(P->k_shard[i], sizeof P->k_shard[i], "%s", r->shard_id);
+            P->k_nshards++;
+        }
+        if (i < P->k_nshards)
+            P->k_shard_records[i]++;
+    } else {
+        P->k_failed++;
+        const char *why = r->n_attempts ? r->attempts[r->n_attempts - 1].error_message : "";
+        fprintf(stderr, "%s: a record (key %s) failed after %u attempts: %s: %s\n", cli_name,
+                r->partition_key, r->n_attempts, tp_strerror(r->status), why);
+    }
+    pthread_mutex_unlock(&P->kmu);
+}
 
 /* Put the batch. Returns 0, or 2 on a stream failure. */
 static int flush(producer *P)
@@ -102,13 +151,33 @@ static int flush(producer *P)
             return cli_fail("cannot write to standard output: %s", strerror(errno));
         return 0;
     }
+    tp_error err;
+    if (P->kp) {
+        /* the producer batches itself: hand every record over (it copies) */
+        for (size_t i = 0; i < P->n; i++) {
+            tp_producer_record r = {tp_cursor_make(P->arena.ptr + P->data_off[i], P->data_len[i]),
+                                    (const char *)P->arena.ptr + P->key_off[i], NULL, NULL};
+            tp_status st = tp_producer_put(P->kp, &r, 60000, &err);
+            if (st == TP_E_TOO_LARGE || st == TP_E_INVALID) {
+                fprintf(stderr, "%s: record %llu (key %s) refused: %s\n", cli_name,
+                        (unsigned long long)(P->records - P->n + i + 1), r.partition_key,
+                        err.message);
+                P->failed++;
+            } else if (st != TP_OK) {
+                return cli_fail("%s: %s", P->to, err.message);
+            }
+        }
+        P->batches++;
+        tp_buf_clear(&P->arena);
+        P->n = 0;
+        return 0;
+    }
     for (size_t i = 0; i < P->n; i++) {
         P->ents[i].data = tp_cursor_make(P->arena.ptr + P->data_off[i], P->data_len[i]);
         P->ents[i].partition_key = (const char *)P->arena.ptr + P->key_off[i];
         P->ents[i].explicit_hash_key = NULL;
     }
     uint32_t failed = 0;
-    tp_error err;
     tp_status st = tp_stream_put_records(P->stream, P->ents, P->n, P->res, &failed, &err);
     if (st != TP_OK && st != TP_E_IO)
         return cli_fail("%s: %s", P->to, err.message);
@@ -223,11 +292,24 @@ static void report_progress(producer *P, int force)
     }
     if (!force && cli_progress_due(&P->prog)) {
         char a[32], r[32];
-        char line[160];
+        char line[256];
         double s = (double)(now - P->t0_ms) / 1000.0;
-        snprintf(line, sizeof line, "%s records put, %s records/s, %.1f s",
-                 cli_count(a, P->records),
-                 cli_count(r, s > 0 ? (uint64_t)((double)P->records / s) : 0), s);
+        if (P->kp) {
+            tp_producer_stats ks;
+            tp_producer_get_stats(P->kp, &ks);
+            char w[32];
+            snprintf(line, sizeof line,
+                     "%s records put, %s written, %s records/s, %u requests in flight, %llu "
+                     "retries, %llu throttles, %.1f s",
+                     cli_count(a, P->records), cli_count(w, ks.user_records_put),
+                     cli_count(r, s > 0 ? (uint64_t)((double)ks.user_records_put / s) : 0),
+                     ks.requests_in_flight, (unsigned long long)ks.retries,
+                     (unsigned long long)ks.throttles, s);
+        } else {
+            snprintf(line, sizeof line, "%s records put, %s records/s, %.1f s",
+                     cli_count(a, P->records),
+                     cli_count(r, s > 0 ? (uint64_t)((double)P->records / s) : 0), s);
+        }
         cli_progress_line(&P->prog, line);
     }
 }
@@ -242,9 +324,26 @@ static void summary(producer *P)
     fprintf(stderr, "%s: %s records (%s bytes) to %s in %.2f s: %s records/s\n", cli_name,
             cli_count(a, P->records), cli_count(b, P->bytes), P->to, s,
             cli_count(c, s > 0 ? (uint64_t)((double)P->records / s) : P->records));
-    for (uint32_t i = 0; !P->to_stdout && i < P->shards; i++)
+    for (uint32_t i = 0; !P->to_stdout && !P->kp && i < P->shards; i++)
         fprintf(stderr, "  shardId-%012u  %12s records  last sequence number %s\n", i,
                 cli_count(a, P->shard_records[i]), P->shard_last[i][0] ? P->shard_last[i] : "-");
+    if (P->kp) {
+        tp_producer_stats ks;
+        tp_producer_get_stats(P->kp, &ks);
+        for (uint32_t i = 0; i < P->k_nshards; i++)
+            fprintf(stderr, "  %s  %12s records\n", P->k_shard[i],
+                    cli_count(a, P->k_shard_records[i]));
+        fprintf(stderr,
+                "  %llu written, %llu failed (%llu expired); %llu Kinesis records in %llu "
+                "requests; %llu retries, %llu throttles, %llu possible duplicates; latency "
+                "p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+                (unsigned long long)ks.user_records_put, (unsigned long long)ks.user_records_failed,
+                (unsigned long long)ks.user_records_expired,
+                (unsigned long long)ks.kinesis_records_put, (unsigned long long)ks.requests,
+                (unsigned long long)ks.retries, (unsigned long long)ks.throttles,
+                (unsigned long long)ks.possible_duplicates, ks.latency_ms_p50, ks.latency_ms_p99,
+                ks.latency_ms_max);
+    }
     if (P->failed || P->malformed)
         fprintf(stderr, "  %llu records refused by the stream, %llu malformed in the input\n",
                 (unsigned long long)P->failed, (unsigned long long)P->malformed);
@@ -331,8 +430,9 @@ int main(int argc, char **argv)
     P.rate = 1000;
     const char *symbols = "AAPL,MSFT,GOOGL,AMZN,TSLA,META,NVDA,JPM,V,NFLX", *start = NULL;
     uint64_t seed = 1;
-    int64_t x = 0, seg_bytes = 0, retention_h = 0;
-    int count_set = 0, sync = 0, symbols_set = 0, seed_set = 0;
+    int64_t x = 0, seg_bytes = 0, retention_h = 0, linger_ms = 0;
+    int count_set = 0, sync = 0, symbols_set = 0, seed_set = 0, aggregate = -1;
+    const char *dead_letter = NULL, *shard_rate = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -385,6 +485,17 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--retention-hours")) {
             if (cli_int(a, v, 1, 24 * 365, &retention_h))
                 return 2;
+        } else if (!strcmp(a, "--aggregate")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                return cli_fail("--aggregate: on or off, not '%s'", v);
+            aggregate = !strcmp(v, "on");
+        } else if (!strcmp(a, "--linger-ms")) {
+            if (cli_int(a, v, 1, 60000, &linger_ms))
+                return 2;
+        } else if (!strcmp(a, "--dead-letter")) {
+            dead_letter = v;
+        } else if (!strcmp(a, "--shard-rate")) {
+            shard_rate = v;
         } else if (!strcmp(a, "--progress")) {
             if (cli_seconds(a, v, &P.progress_ms))
                 return 2;
@@ -394,13 +505,40 @@ int main(int argc, char **argv)
         }
     }
     if (!P.to) {
-        fprintf(stderr, "%s: --to is required: file:DIR or - (--help lists the options)\n",
+        fprintf(stderr,
+                "%s: --to is required: file:DIR, kinesis://STREAM or - (--help lists the "
+                "options)\n",
                 cli_name);
         return 2;
     }
     if (count_set && P.duration_ms)
         return cli_fail("--count and --duration: give one of them");
     P.to_stdout = !strcmp(P.to, "-");
+    if (!strncmp(P.to, "kinesis://", 10)) {
+        P.kstream = P.to + 10;
+        if (!*P.kstream)
+            return cli_fail("--to kinesis://STREAM: no stream name");
+        if (seg_bytes || retention_h || sync)
+            return cli_fail("--segment-bytes, --retention-hours and --sync are for a file: "
+                            "stream, not for kinesis://");
+    } else if (aggregate >= 0 || linger_ms || dead_letter || shard_rate) {
+        return cli_fail("--aggregate, --linger-ms, --dead-letter and --shard-rate are for "
+                        "--to kinesis://");
+    }
+    double rate_rec = 0, rate_bytes = 0;
+    if (shard_rate) {
+        char *end = NULL;
+        rate_rec = strtod(shard_rate, &end);
+        if (!end || *end != ',' || rate_rec < 0)
+            return cli_fail("--shard-rate: RECORDS,BYTES per second, not '%s'", shard_rate);
+        const char *b = end + 1;
+        rate_bytes = strtod(b, &end);
+        if (!end || *end || end == b || rate_bytes < 0)
+            return cli_fail("--shard-rate: RECORDS,BYTES per second, not '%s'", shard_rate);
+        /* 0 means "no limit" here; the library takes < 0 for that */
+        rate_rec = rate_rec == 0 ? -1 : rate_rec;
+        rate_bytes = rate_bytes == 0 ? -1 : rate_bytes;
+    }
     if (P.to_stdout && (P.shards || seg_bytes || retention_h || sync))
         return cli_fail("--shards, --segment-bytes, --retention-hours and --sync are for a "
                         "file: stream, not for --to -");
@@ -413,7 +551,51 @@ int main(int argc, char **argv)
     char *symbols_copy = NULL;
     char **sym = NULL;
     tp_buf_init(&P.arena, NULL, 0);
-    if (!P.to_stdout) {
+    pthread_mutex_init(&P.kmu, NULL);
+    if (P.kstream) {
+        /* the stream: created when missing, then the producer on it */
+        tp_kinesis *kc = NULL;
+        tp_status st = tp_kinesis_new(&kc, NULL, &err);
+        tp_kinesis_stream_summary sum;
+        if (st == TP_OK)
+            st = tp_kinesis_describe_stream_summary(kc, P.kstream, &sum, &err);
+        if (st == TP_E_NOT_FOUND) {
+            st = tp_kinesis_create_stream(kc, P.kstream, P.shards ? P.shards : 2, &err);
+            if (st == TP_OK || st == TP_E_EXISTS)
+                st = tp_kinesis_wait_active(kc, P.kstream, 60000, &err);
+        } else if (st == TP_OK && P.shards && sum.open_shard_count != P.shards) {
+            st = TP_E_CONFIG;
+            snprintf(err.message, sizeof err.message,
+                     "the stream has %u open shards, not --shards %u",
+                     (unsigned)sum.open_shard_count, (unsigned)P.shards);
+        }
+        tp_kinesis_free(kc);
+        if (st != TP_OK) {
+            rc = cli_fail("--to %s: %s", P.to, err.message);
+            goto done;
+        }
+        tp_producer_options po;
+        tp_producer_options_init(&po, TP_PRODUCER_OPTIONS_VERSION);
+        po.stream = P.kstream;
+        po.aggregate = aggregate != 0;
+        po.linger_ms = (uint32_t)linger_ms;
+        po.dead_letter_path = dead_letter;
+        po.shard_records_per_s = rate_rec;
+        po.shard_bytes_per_s = rate_bytes;
+        po.on_done = on_done;
+        po.on_done_payload = &P;
+        if (tp_producer_new(&P.kp, &po, &err) != TP_OK) {
+            rc = cli_fail("--to %s: %s", P.to, err.message);
+            goto done;
+        }
+        P.k_cap = 4096;
+        P.k_shard = calloc(P.k_cap, sizeof *P.k_shard);
+        P.k_shard_records = calloc(P.k_cap, sizeof *P.k_shard_records);
+        if (!P.k_shard || !P.k_shard_records) {
+            rc = cli_fail("out of memory");
+            goto done;
+        }
+    } else if (!P.to_stdout) {
         tp_stream_options so = TP_STREAM_OPTIONS_INIT;
         so.flags = TP_STREAM_CREATE | TP_STREAM_WRITE | (sync ? TP_STREAM_SYNC : 0);
         so.shard_count = P.shards;
@@ -476,6 +658,11 @@ int main(int argc, char **argv)
     cli_progress_init(&P.prog, P.progress_ms);
     P.t0_ms = cli_now_ms();
     rc = run(&P);
+    if (P.kp) {
+        /* every record completes: written, or failed after its retries */
+        tp_producer_flush(P.kp, 0, NULL);
+        P.failed += P.k_failed;
+    }
     if (P.to_stdout && fflush(stdout) != 0 && !rc)
         rc = cli_fail("cannot write to standard output: %s", strerror(errno));
     report_progress(&P, 1);
@@ -483,6 +670,10 @@ int main(int argc, char **argv)
     if (!rc && (P.failed || P.malformed))
         rc = 1;
 done:
+    tp_producer_close(P.kp);
+    free(P.k_shard);
+    free(P.k_shard_records);
+    pthread_mutex_destroy(&P.kmu);
     tp_stream_free(P.stream);
     tp_gen_free(P.gen);
     tp_reader_free(P.rd);

@@ -16,6 +16,7 @@
 #include "tradepipe/kinesis.h"
 #include "tradepipe/kpl.h"
 #include "tradepipe/price.h"
+#include "tradepipe/producer.h"
 #include "tradepipe/reader.h"
 #include "tradepipe/record.h"
 #include "tradepipe/s3.h"

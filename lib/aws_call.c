@@ -466,3 +466,113 @@ done:
     tp_credentials_release(creds);
     return st;
 }
+
+/* ---- one signed attempt, without waiting ---------------------------------- */
+
+typedef struct aws_started {
+    tp_aws_conn *c;
+    const tp_credentials *creds; /* what it was signed with */
+    tp_aws_outcome_fn done;
+    void *payload;
+} aws_started;
+
+static void started_done(tp_status ts, const tp_error *terr, tp_http_response *resp, void *payload)
+{
+    aws_started *a = payload;
+    tp_aws_conn *c = a->c;
+    tp_aws_outcome o;
+    memset(&o, 0, sizeof o);
+    if (ts == TP_OK && resp->status >= 200 && resp->status < 300) {
+        o.st = TP_OK;
+        o.http_status = resp->status;
+    } else {
+        if (ts == TP_OK)
+            parse_error(c, resp, &o.info);
+        else if (terr)
+            tp__strlcpy(o.transport, terr->message, sizeof o.transport);
+        o.http_status = ts == TP_OK ? resp->status : (terr ? terr->http_status : 0);
+        int cls = tp_retry__classify(ts, o.http_status, o.info.code);
+        o.st = ts != TP_OK ? ts : tp_aws__status_for(o.info.code, resp->status,
+                                                      cls == TP_RETRY_THROTTLE);
+        o.retry = cls;
+        o.ambiguous = ts != TP_OK;
+        if (cls == TP_RETRY_SKEW && ts == TP_OK) {
+            int64_t server = server_time_ms(resp);
+            if (server >= 0)
+                c->skew_ms = server - tp_time_now_us() / 1000;
+        }
+        if (ts == TP_OK && token_expired(o.info.code, a->creds)) {
+            tp_credentials_provider_invalidate(c->creds, a->creds);
+            o.retry = TP_RETRY_TRANSIENT;
+        }
+    }
+    tp_aws_outcome_fn done = a->done;
+    void *up = a->payload;
+    tp_credentials_release(a->creds);
+    tp__free(c->alloc, a);
+    done(&o, resp, up);
+}
+
+tp_status tp_aws__start(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *resp,
+                        tp_aws_outcome_fn done, void *payload, tp_error *err)
+{
+    const tp_credentials *creds = NULL;
+    tp_status st = tp_credentials_provider_get(c->creds, &creds, tp_time_now_us() / 1000, err);
+    if (st != TP_OK)
+        return st == TP_E_NOT_FOUND ? tp_error__set(err, TP_E_CREDENTIALS, "no AWS credentials found")
+                                    : st;
+    enum { NV = TP_SIGV4_OUT_HEADERS_MAX };
+    tp_sigv4_output sig;
+    tp_http_header hh[MAX_SEND_HEADERS + NV + 1];
+    size_t nh = 0;
+    char host[320], sdk_req[48];
+    aws_started *a = NULL;
+    tp_buf hv;
+    tp_buf_init(&hv, c->alloc, 0);
+    st = build_and_sign(c, r, 1, creds, &sig, hh, &nh, host, sizeof host, sdk_req, sizeof sdk_req,
+                        err);
+    /* The signer's headers as NUL-terminated strings (tp_http_start copies). */
+    char names[NV][32];
+    size_t offs[NV];
+    for (size_t i = 0; st == TP_OK && i < sig.header_count && i < NV; i++) {
+        size_t ln = sig.headers[i].name.len < 31 ? sig.headers[i].name.len : 31;
+        memcpy(names[i], sig.headers[i].name.ptr, ln);
+        names[i][ln] = 0;
+        offs[i] = hv.len;
+        st = tp_buf_append(&hv, sig.headers[i].value.ptr, sig.headers[i].value.len, err);
+        if (st == TP_OK)
+            st = tp_buf_append(&hv, "", 1, err);
+    }
+    for (size_t i = 0; st == TP_OK && i < sig.header_count && i < NV; i++) {
+        hh[nh].name = names[i];
+        hh[nh++].value = (const char *)hv.ptr + offs[i];
+    }
+    if (st == TP_OK) {
+        hh[nh].name = "amz-sdk-request";
+        hh[nh++].value = sdk_req;
+        a = tp__malloc(c->alloc, sizeof *a);
+        if (!a)
+            st = tp_error__set(err, TP_E_NOMEM, "out of memory starting a request");
+    }
+    if (st == TP_OK) {
+        a->c = c;
+        a->creds = creds;
+        a->done = done;
+        a->payload = payload;
+        tp_http_request hr = TP_HTTP_REQUEST_INIT;
+        hr.method = r->method;
+        hr.url = (const char *)c->url.ptr;
+        hr.headers = hh;
+        hr.n_headers = nh;
+        hr.body = r->body.ptr ? r->body.ptr : (const uint8_t *)"";
+        hr.body_len = r->body.len;
+        st = tp_http_start(c->http, &hr, resp, started_done, a, err);
+        if (st != TP_OK)
+            tp__free(c->alloc, a);
+        else
+            creds = NULL; /* a holds it */
+    }
+    tp_buf_dispose(&hv);
+    tp_credentials_release(creds);
+    return st;
+}

@@ -134,6 +134,36 @@ typedef struct tp_aws_req {
 tp_status tp_aws__call(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *resp,
                        const char *what, tp_error *err);
 
+/* ---- one signed attempt, without waiting --------------------------------- */
+
+/* How one attempt ended, for a caller that owns its retries (the producer). */
+typedef struct tp_aws_outcome {
+    tp_status st;          /* TP_OK: a 2xx answer is in the response */
+    int retry;             /* TP_RETRY_*: NO for a final failure (or success) */
+    int ambiguous;         /* the request may have been acted on though no answer
+                              came back (a timeout or reset after sending) */
+    int32_t http_status;   /* 0 when no answer came */
+    tp_aws_errinfo info;   /* the service's error, when it answered one */
+    char transport[TP_ERROR_MESSAGE_MAX]; /* the transport failure, when one */
+} tp_aws_outcome;
+
+/* Called once from tp_http_poll on the connection's HTTP client. */
+typedef void (*tp_aws_outcome_fn)(const tp_aws_outcome *o, tp_http_response *resp,
+                                  void *payload);
+
+/*
+ * Sign `r` now and start it on c->http (tp_http_start): it progresses in
+ * tp_http_poll(c->http, ...), which calls `done` once. No retry is made;
+ * the outcome says whether one may be (throttled, 5xx, transport, skew --
+ * the clock correction is learned as tp_aws__call learns it --, expired
+ * credentials, which are invalidated for the next signing). `r->body` must
+ * stay valid until `done` runs; `resp` (initialised) receives the answer.
+ * @return TP_OK (started); TP_E_CREDENTIALS; TP_E_INVALID; TP_E_NOMEM;
+ *         TP_E_HTTP (then `done` is never called).
+ */
+tp_status tp_aws__start(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *resp,
+                        tp_aws_outcome_fn done, void *payload, tp_error *err);
+
 /* Map an AWS error code (and status) to the tp_status a caller sees. */
 tp_status tp_aws__status_for(const char *code, int32_t http_status, int throttled);
 

@@ -1261,3 +1261,39 @@ tp_status tp_kinesis_update_shard_count(tp_kinesis *k, const char *stream, uint3
     json_decref(ans);
     return st;
 }
+
+/* ---- for the producer --------------------------------------------------- */
+
+tp_aws_conn *tp_kinesis__conn(tp_kinesis *k) { return &k->conn; }
+
+const tp_kinesis_limits *tp_kinesis__limits(const tp_kinesis *k) { return &k->limits; }
+
+tp_status tp_kinesis__put_records_body(tp_buf *b, const char *stream, const tp_kinesis_entry *e,
+                                       size_t n, tp_error *err)
+{
+    return put_records_body(b, stream, e, n, err);
+}
+
+tp_status tp_kinesis__check_record(const tp_kinesis *k, tp_cursor data, const char *pk,
+                                   const char *ehk, size_t index, uint64_t *size,
+                                   const char **field, char *why, size_t why_cap)
+{
+    entry_check c;
+    tp_status st = check_entry(k, data, pk, ehk, index, &c);
+    *size = c.size;
+    if (st != TP_OK) {
+        if (field)
+            *field = c.field;
+        if (why && why_cap)
+            tp__strlcpy(why, c.why, why_cap);
+    }
+    return st;
+}
+
+tp_status tp_kinesis__read_put_records(tp_cursor body, size_t n, tp_kinesis_put_result *res,
+                                       uint32_t *failed, tp_error *err)
+{
+    if (scan_put_records(body, n, res, failed))
+        return TP_OK;
+    return tp_kinesis__parse_put_records_json(body, n, res, failed, err);
+}

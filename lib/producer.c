@@ -1,0 +1,1385 @@
+/* Floor 5: the Kinesis producer (include/tradepipe/producer.h).
+ *
+ * One thread owns everything after put: the Kinesis client (and its curl
+ * multi handle), the shard map, the per-shard queues and token buckets, the
+ * requests in flight. put only copies the record into the inbox under the
+ * lock; the thread routes it, builds Kinesis records (KPL aggregates or lone
+ * records) when a shard is due, collects them into PutRecords requests and
+ * reads the outcomes, completing each user record exactly once.
+ *
+ * Order per partition key: a shard's records leave in put order; with
+ * aggregation a shard has one aggregate in flight at a time, without it a
+ * partition key has one record in flight at a time, and what failed goes
+ * back to the front of its shard's queue. When the shard map changes, the
+ * thread waits for every request in flight to end before re-routing. */
+#include "aws_int.h"
+#include "core_int.h"
+#include "json_int.h"
+#include "kinesis_int.h"
+#include "stream_int.h"
+#include "tradepipe/kpl.h"
+#include "tradepipe/producer.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_BATCH          500   /* PutRecords entries */
+#define RETRY_BASE_MS      100
+#define RETRY_CAP_MS       2000
+#define POLL_MAX_MS        10
+#define LAT_FINE           1000  /* 1 ms buckets below 1 s */
+#define LAT_COARSE         600   /* then 100 ms buckets up to 61 s */
+
+typedef struct urec {
+    struct urec *next;
+    void *user;
+    uint64_t id;     /* put order */
+    int64_t put_ms;  /* wall clock */
+    int64_t put_mono;
+    uint64_t size;   /* data + partition key, as Kinesis counts */
+    uint64_t mem;    /* what it holds of max_buffered_bytes */
+    tp_u128 hash;  /* MD5 of the partition key, or the explicit hash key */
+    tp_u128 route; /* what routes it: its hash, or its key's pin */
+    uint32_t n_att, cap_att;
+    tp_producer_attempt *att;
+    char *pk, *ehk;
+    uint8_t *data;
+    size_t len;
+} urec;
+
+struct shard;
+
+/* A partition key pinned to a hash: an aggregate built for a shard that was
+ * split before it arrived landed, as a whole, on the child of its first
+ * record; its other keys' records are now there, and the keys' later records
+ * must follow them there (or to that child's descendants), not to their own
+ * child, or a reader of the two children would see them out of order. */
+typedef struct pin {
+    struct pin *next;
+    tp_u128 route;
+    char key[];
+} pin;
+
+/* A Kinesis record: an aggregate of user records, or one sent alone. */
+typedef struct krec {
+    struct krec *next;
+    struct shard *sh;
+    urec *first; /* members in put order, linked by next */
+    uint32_t count;
+    int aggregated;
+    tp_buf blob;
+    tp_kpl_outer outer;
+    uint64_t size;
+    int64_t not_before;
+    uint32_t sends;
+} krec;
+
+typedef struct shard {
+    char id[TP_KINESIS_SHARD_ID_MAX];
+    tp_u128 lo, hi;
+    krec *retry_head, *retry_tail;  /* to send again first, in order */
+    urec *q_head, *q_tail;          /* not yet sent */
+    uint64_t q_bytes;
+    uint32_t q_count;
+    uint32_t in_flight;             /* Kinesis records */
+    krec *flying;                   /* those records (linked by next while in flight) */
+    double tok_rec, tok_bytes;
+    int64_t tok_at;
+} shard;
+
+typedef struct request {
+    struct request *next;
+    tp_producer *p;
+    krec *k[MAX_BATCH];
+    size_t n;
+    tp_buf body;
+    tp_http_response resp;
+} request;
+
+struct tp_producer {
+    tp_producer_options o;
+    char *stream;
+    char *dead_letter_path;
+    const tp_allocator *alloc;
+    tp_kinesis *k;
+    uint64_t max_record_bytes;
+    pthread_t thread;
+    int thread_started;
+
+    /* shared with put / flush / close, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work; /* the thread waits for work */
+    pthread_cond_t cv_done; /* put waits for room, flush for completions */
+    urec *in_head, *in_tail;
+    uint64_t next_id;
+    int closing, stop, flush_all;
+    tp_producer_stats st;
+    uint64_t lat_fine[LAT_FINE], lat_coarse[LAT_COARSE + 1];
+    double lat_max;
+
+    /* the thread's own */
+    shard *sh;
+    uint32_t nsh;
+    uint32_t rr;
+    int refresh_pending;
+    request *flying;
+    uint32_t n_flying;
+    tp_kpl_aggregator *agg;
+    struct pin **pins; /* partition key -> hash its records follow (see pin_key) */
+    size_t pin_cap, pin_count;
+    EVP_MD *md5_alg;
+    EVP_MD_CTX *md5;
+    tp_rng rng;
+    FILE *dlq;
+    tp_kinesis_put_result *results;
+};
+
+static int64_t mono_ms(void) { return tp_time_mono_ns() / 1000000; }
+
+/* ---- options --------------------------------------------------------------- */
+
+tp_status tp_producer_options_init(tp_producer_options *o, uint32_t version)
+{
+    if (!o || version != TP_PRODUCER_OPTIONS_VERSION)
+        return TP_E_INVALID;
+    tp_producer_options d = TP_PRODUCER_OPTIONS_INIT;
+    *o = d;
+    return TP_OK;
+}
+
+/* ---- completion -------------------------------------------------------------- */
+
+static void attempt_add(urec *u, const char *code, const char *msg)
+{
+    if (u->n_att == u->cap_att) {
+        uint32_t cap = u->cap_att ? u->cap_att * 2 : 4;
+        tp_producer_attempt *a = realloc(u->att, cap * sizeof *a);
+        if (!a)
+            return; /* the history is shortened, the record still completes */
+        u->att = a;
+        u->cap_att = cap;
+    }
+    tp_producer_attempt *a = &u->att[u->n_att++];
+    a->end_ms = tp_time_now_us() / 1000;
+    tp__strlcpy(a->error_code, code ? code : "", sizeof a->error_code);
+    tp__strlcpy(a->error_message, msg ? msg : "", sizeof a->error_message);
+}
+
+static void dead_letter(tp_producer *p, const urec *u, const char *why)
+{
+    if (!p->dlq)
+        return;
+    tp_buf b;
+    tp_buf_init(&b, NULL, 0);
+    tp_status st = tp_buf_append_str(&b, "{\"partition_key\":", NULL);
+    if (st == TP_OK)
+        st = tp_json__append_string(&b, u->pk, strlen(u->pk), NULL);
+    if (st == TP_OK)
+        st = tp_buf_append_str(&b, ",\"explicit_hash_key\":", NULL);
+    if (st == TP_OK)
+        st = u->ehk ? tp_json__append_string(&b, u->ehk, strlen(u->ehk), NULL)
+                    : tp_buf_append_str(&b, "null", NULL);
+    if (st == TP_OK)
+        st = tp_buf_appendf(&b, NULL, ",\"put_ms\":%lld,\"data\":\"", (long long)u->put_ms);
+    if (st == TP_OK)
+        st = tp_base64_encode(&b, tp_cursor_make(u->data, u->len), NULL);
+    if (st == TP_OK)
+        st = tp_buf_append_str(&b, "\",\"error\":", NULL);
+    if (st == TP_OK)
+        st = tp_json__append_string(&b, why, strlen(why), NULL);
+    if (st == TP_OK)
+        st = tp_buf_append_str(&b, ",\"attempts\":[", NULL);
+    for (uint32_t i = 0; st == TP_OK && i < u->n_att; i++) {
+        st = tp_buf_appendf(&b, NULL, "%s{\"end_ms\":%lld,\"error_code\":", i ? "," : "",
+                            (long long)u->att[i].end_ms);
+        if (st == TP_OK)
+            st = tp_json__append_string(&b, u->att[i].error_code, strlen(u->att[i].error_code),
+                                        NULL);
+        if (st == TP_OK)
+            st = tp_buf_append_str(&b, ",\"error_message\":", NULL);
+        if (st == TP_OK)
+            st = tp_json__append_string(&b, u->att[i].error_message,
+                                        strlen(u->att[i].error_message), NULL);
+        if (st == TP_OK)
+            st = tp_buf_append_str(&b, "}", NULL);
+    }
+    if (st == TP_OK)
+        st = tp_buf_append_str(&b, "]}\n", NULL);
+    if (st == TP_OK) {
+        fwrite(b.ptr, 1, b.len, p->dlq);
+        fflush(p->dlq);
+    } else {
+        fprintf(stderr, "tradepipe producer: cannot write a dead letter (out of memory)\n");
+    }
+    tp_buf_dispose(&b);
+}
+
+static void latency_add(tp_producer *p, double ms)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms < LAT_FINE)
+        p->lat_fine[(size_t)ms]++;
+    else {
+        size_t i = (size_t)((ms - LAT_FINE) / 100);
+        p->lat_coarse[i < LAT_COARSE ? i : LAT_COARSE]++;
+    }
+    if (ms > p->lat_max)
+        p->lat_max = ms;
+}
+
+/* Complete `u` (then freed): status, where it went, or why not. */
+static void complete(tp_producer *p, urec *u, tp_status status, const char *shard_id,
+                     const char *seq, int64_t sub, const char *why)
+{
+    if (status != TP_OK)
+        dead_letter(p, u, why ? why : tp_strerror(status));
+    if (p->o.on_done) {
+        tp_producer_result r;
+        r.user = u->user;
+        r.status = status;
+        r.data = tp_cursor_make(u->data, u->len);
+        r.partition_key = u->pk;
+        r.explicit_hash_key = u->ehk;
+        r.shard_id = shard_id ? shard_id : "";
+        r.sequence_number = seq ? seq : "";
+        r.sub_sequence = sub;
+        r.put_ms = u->put_ms;
+        r.n_attempts = u->n_att;
+        r.attempts = u->att;
+        p->o.on_done(&r, p->o.on_done_payload);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->st.user_records_pending--;
+    p->st.buffered_bytes -= u->mem;
+    if (status == TP_OK)
+        p->st.user_records_put++;
+    else
+        p->st.user_records_failed++;
+    latency_add(p, (double)(mono_ms() - u->put_mono));
+    pthread_cond_broadcast(&p->cv_done);
+    pthread_mutex_unlock(&p->mu);
+    free(u->att);
+    tp__free(p->alloc, u);
+}
+
+static void fail_members(tp_producer *p, krec *k, tp_status st, const char *why, int expired)
+{
+    urec *u = k->first;
+    while (u) {
+        urec *next = u->next;
+        if (expired) {
+            pthread_mutex_lock(&p->mu);
+            p->st.user_records_expired++;
+            pthread_mutex_unlock(&p->mu);
+        }
+        complete(p, u, st, NULL, NULL, -1, why);
+        u = next;
+    }
+    k->first = NULL;
+}
+
+static void krec_free(tp_producer *p, krec *k)
+{
+    tp_buf_dispose(&k->blob);
+    tp__free(p->alloc, k);
+}
+
+/* ---- the shard map ----------------------------------------------------------- */
+
+static int shard_cmp(const void *a, const void *b)
+{
+    const shard *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static shard *shard_for(tp_producer *p, tp_u128 h)
+{
+    uint32_t lo = 0, hi = p->nsh;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (p->sh[mid].lo <= h)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &p->sh[lo];
+}
+
+static tp_status hash_of(tp_producer *p, urec *u)
+{
+    if (u->ehk)
+        return tp_stream__u128_parse(&u->hash, u->ehk) == 0 ? TP_OK : TP_E_INVALID;
+    unsigned char d[16];
+    unsigned int dl = 0;
+    if (EVP_DigestInit_ex(p->md5, p->md5_alg, NULL) != 1 ||
+        EVP_DigestUpdate(p->md5, u->pk, strlen(u->pk)) != 1 ||
+        EVP_DigestFinal_ex(p->md5, d, &dl) != 1 || dl != 16)
+        return TP_E_UNSUPPORTED;
+    tp_u128 h = 0;
+    for (int i = 0; i < 16; i++)
+        h = (h << 8) | d[i];
+    u->hash = h;
+    return TP_OK;
+}
+
+static size_t key_hash(const char *k)
+{
+    size_t h = 1469598103934665603u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211u;
+    return h;
+}
+
+static const pin *pin_find(const tp_producer *p, const char *key)
+{
+    if (!p->pin_count)
+        return NULL;
+    for (const pin *x = p->pins[key_hash(key) & (p->pin_cap - 1)]; x; x = x->next)
+        if (!strcmp(x->key, key))
+            return x;
+    return NULL;
+}
+
+static void pin_key(tp_producer *p, const char *key, tp_u128 route)
+{
+    pin *x = (pin *)pin_find(p, key);
+    if (x) {
+        x->route = route;
+        return;
+    }
+    if (p->pin_count + 1 > p->pin_cap / 2) {
+        size_t cap = p->pin_cap ? p->pin_cap * 2 : 64;
+        pin **t = tp__calloc(p->alloc, cap, sizeof *t);
+        if (!t)
+            return; /* without the pin the key may be read out of order after a split */
+        for (size_t i = 0; i < p->pin_cap; i++)
+            for (pin *y = p->pins[i], *yn; y; y = yn) {
+                yn = y->next;
+                size_t h = key_hash(y->key) & (cap - 1);
+                y->next = t[h];
+                t[h] = y;
+            }
+        tp__free(p->alloc, p->pins);
+        p->pins = t;
+        p->pin_cap = cap;
+    }
+    size_t kl = strlen(key) + 1;
+    x = tp__malloc(p->alloc, sizeof *x + kl);
+    if (!x)
+        return;
+    memcpy(x->key, key, kl);
+    x->route = route;
+    size_t h = key_hash(key) & (p->pin_cap - 1);
+    x->next = p->pins[h];
+    p->pins[h] = x;
+    p->pin_count++;
+}
+
+static void route(tp_producer *p, urec *u)
+{
+    const pin *x = pin_find(p, u->pk);
+    u->route = x ? x->route : u->hash;
+}
+
+static void enqueue(shard *s, urec *u)
+{
+    u->next = NULL;
+    if (s->q_tail)
+        s->q_tail->next = u;
+    else
+        s->q_head = u;
+    s->q_tail = u;
+    s->q_bytes += u->size;
+    s->q_count++;
+}
+
+/* Read the open shards' hash-key ranges. */
+static tp_status load_map(tp_producer *p, shard **out, uint32_t *n, tp_error *err)
+{
+    tp_kinesis_shards ls = {0};
+    tp_status st = tp_kinesis_list_shards(p->k, p->stream, 0, &ls, err);
+    if (st != TP_OK)
+        return st;
+    uint32_t open = 0;
+    for (size_t i = 0; i < ls.count; i++)
+        open += ls.shards[i].sequence_end[0] == 0;
+    shard *sh = open ? tp__calloc(p->alloc, open, sizeof *sh) : NULL;
+    if (!sh) {
+        tp_kinesis_shards_dispose(&ls);
+        return open ? tp_error__set(err, TP_E_NOMEM, "producer: out of memory for the shard map")
+                    : tp_error__set(err, TP_E_STATE, "producer: stream %s has no open shard",
+                                    p->stream);
+    }
+    uint32_t j = 0;
+    for (size_t i = 0; i < ls.count && st == TP_OK; i++) {
+        const tp_kinesis_shard *s = &ls.shards[i];
+        if (s->sequence_end[0])
+            continue;
+        tp__strlcpy(sh[j].id, s->shard_id, sizeof sh[j].id);
+        if (tp_stream__u128_parse(&sh[j].lo, s->hash_key_start) != 0 ||
+            tp_stream__u128_parse(&sh[j].hi, s->hash_key_end) != 0)
+            st = tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, "HashKeyRange",
+                              "producer: shard %s has a bad hash key range", s->shard_id);
+        sh[j].tok_rec = p->o.shard_records_per_s;
+        sh[j].tok_bytes = p->o.shard_bytes_per_s;
+        sh[j].tok_at = mono_ms();
+        j++;
+    }
+    tp_kinesis_shards_dispose(&ls);
+    if (st != TP_OK) {
+        tp__free(p->alloc, sh);
+        return st;
+    }
+    qsort(sh, open, sizeof *sh, shard_cmp);
+    *out = sh;
+    *n = open;
+    return TP_OK;
+}
+
+static int urec_id_cmp(const void *a, const void *b)
+{
+    const urec *x = *(urec *const *)a, *y = *(urec *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The map changed (resharding): nothing is in flight. Read it again and
+ * route every waiting record anew, in put order. */
+static void refresh_map(tp_producer *p)
+{
+    tp_error err;
+    shard *nsh = NULL;
+    uint32_t nn = 0;
+    if (load_map(p, &nsh, &nn, &err) != TP_OK) {
+        /* keep the old map; try again on the next surprise */
+        fprintf(stderr, "tradepipe producer: shard map refresh failed: %s\n", err.message);
+        p->refresh_pending = 0;
+        return;
+    }
+    size_t total = 0;
+    for (uint32_t i = 0; i < p->nsh; i++) {
+        total += p->sh[i].q_count;
+        for (krec *k = p->sh[i].retry_head; k; k = k->next)
+            total += k->count;
+    }
+    urec **all = total ? malloc(total * sizeof *all) : NULL;
+    if (total && !all) {
+        tp__free(p->alloc, nsh);
+        return; /* try again next turn */
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < p->nsh; i++) {
+        shard *s = &p->sh[i];
+        for (krec *k = s->retry_head, *kn; k; k = kn) {
+            kn = k->next;
+            for (urec *u = k->first, *un; u; u = un) {
+                un = u->next;
+                all[n++] = u;
+            }
+            krec_free(p, k);
+        }
+        for (urec *u = s->q_head, *un; u; u = un) {
+            un = u->next;
+            all[n++] = u;
+        }
+    }
+    qsort(all, n, sizeof *all, urec_id_cmp);
+    tp__free(p->alloc, p->sh);
+    p->sh = nsh;
+    p->nsh = nn;
+    p->rr = 0;
+    for (size_t i = 0; i < n; i++) {
+        route(p, all[i]);
+        enqueue(shard_for(p, all[i]->route), all[i]);
+    }
+    free(all);
+    p->refresh_pending = 0;
+    pthread_mutex_lock(&p->mu);
+    p->st.shard_map_refreshes++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- sending --------------------------------------------------------------------- */
+
+static void refill(tp_producer *p, shard *s, int64_t now)
+{
+    double dt = (double)(now - s->tok_at) / 1000.0;
+    s->tok_at = now;
+    if (p->o.shard_records_per_s > 0) {
+        s->tok_rec += dt * p->o.shard_records_per_s;
+        if (s->tok_rec > p->o.shard_records_per_s)
+            s->tok_rec = p->o.shard_records_per_s;
+    }
+    if (p->o.shard_bytes_per_s > 0) {
+        s->tok_bytes += dt * p->o.shard_bytes_per_s;
+        if (s->tok_bytes > p->o.shard_bytes_per_s)
+            s->tok_bytes = p->o.shard_bytes_per_s;
+    }
+}
+
+/* Whether the shard's buckets let a record of `size` bytes go now. */
+static int tokens_ok(const tp_producer *p, const shard *s, uint64_t size)
+{
+    if (p->o.shard_records_per_s > 0 && s->tok_rec < 1.0)
+        return 0;
+    if (p->o.shard_bytes_per_s > 0) {
+        double need = (double)size < p->o.shard_bytes_per_s ? (double)size : p->o.shard_bytes_per_s;
+        if (s->tok_bytes < need)
+            return 0;
+    }
+    return 1;
+}
+
+static void tokens_take(const tp_producer *p, shard *s, uint64_t size)
+{
+    if (p->o.shard_records_per_s > 0)
+        s->tok_rec -= 1.0;
+    if (p->o.shard_bytes_per_s > 0)
+        s->tok_bytes -= (double)size;
+}
+
+static int key_flying(const shard *s, const char *pk)
+{
+    for (const krec *k = s->flying; k; k = k->next)
+        if (strcmp(k->first->pk, pk) == 0)
+            return 1;
+    return 0;
+}
+
+static int key_taken(const request *r, const shard *s, size_t from, const char *pk)
+{
+    for (size_t i = from; i < r->n; i++)
+        if (r->k[i]->sh == s && strcmp(r->k[i]->first->pk, pk) == 0)
+            return 1;
+    return 0;
+}
+
+/* Take the next user records of `s` into a new Kinesis record: an aggregate
+ * of as many as fit, or one alone. NULL when out of memory. */
+static krec *build_krec(tp_producer *p, shard *s)
+{
+    krec *k = tp__calloc(p->alloc, 1, sizeof *k);
+    if (!k)
+        return NULL;
+    tp_buf_init(&k->blob, p->alloc, 0);
+    k->sh = s;
+    urec *last = NULL;
+    if (p->o.aggregate) {
+        tp_kpl_aggregator_reset(p->agg);
+        while (s->q_head) {
+            urec *u = s->q_head;
+            tp_status st = tp_kpl_aggregator_add(
+                p->agg, tp_cursor_from_str(u->pk),
+                u->ehk ? tp_cursor_from_str(u->ehk) : tp_cursor_make(NULL, 0),
+                tp_cursor_make(u->data, u->len), NULL);
+            if (st != TP_OK && k->count > 0)
+                break; /* full: the rest waits for the next aggregate */
+            s->q_head = u->next;
+            s->q_bytes -= u->size;
+            s->q_count--;
+            u->next = NULL;
+            if (last)
+                last->next = u;
+            else
+                k->first = u;
+            last = u;
+            k->count++;
+            if (st != TP_OK)
+                break; /* too big to aggregate: it goes alone */
+        }
+        if (!s->q_head)
+            s->q_tail = NULL;
+        if (k->count > 1) {
+            k->aggregated = 1;
+            if (tp_kpl_aggregator_finish(p->agg, &k->blob, &k->outer, NULL) != TP_OK) {
+                /* out of memory: the records go back, in order */
+                last->next = s->q_head;
+                s->q_head = k->first;
+                if (!s->q_tail)
+                    s->q_tail = last;
+                for (urec *u = k->first; u != last->next; u = u->next) {
+                    s->q_bytes += u->size;
+                    s->q_count++;
+                }
+                krec_free(p, k);
+                return NULL;
+            }
+            /* it lands where its first record is routed (a pin included) */
+            char ehk[TP_KINESIS_HASH_MAX];
+            tp_stream__u128_format(ehk, k->first->route);
+            tp__strlcpy(k->outer.explicit_hash_key, ehk, sizeof k->outer.explicit_hash_key);
+            k->size = k->blob.len + strlen(k->outer.partition_key);
+        } else {
+            tp_kpl_aggregator_reset(p->agg);
+            k->size = k->first->size;
+        }
+    } else {
+        urec *u = s->q_head;
+        s->q_head = u->next;
+        if (!s->q_head)
+            s->q_tail = NULL;
+        s->q_bytes -= u->size;
+        s->q_count--;
+        u->next = NULL;
+        k->first = u;
+        k->count = 1;
+        k->size = u->size;
+    }
+    return k;
+}
+
+/* Whether a shard's new records should go now. */
+static int shard_due(const tp_producer *p, const shard *s, int64_t now, int flush)
+{
+    if (!s->q_head)
+        return 0;
+    if (flush || s->q_head->put_mono + p->o.linger_ms <= now)
+        return 1;
+    if (p->o.aggregate)
+        return s->q_bytes >= p->o.aggregation_max_bytes;
+    return s->q_count >= MAX_BATCH || s->q_bytes >= p->o.max_request_bytes;
+}
+
+static int expired(const tp_producer *p, const urec *first, int64_t now)
+{
+    return first->put_mono + p->o.record_ttl_ms <= now;
+}
+
+/* Fill `r` from the shards; 0 when nothing should go now. */
+static int collect(tp_producer *p, request *r, int64_t now, int flush)
+{
+    int any_due = flush;
+    for (uint32_t i = 0; i < p->nsh && !any_due; i++) {
+        shard *s = &p->sh[i];
+        any_due = shard_due(p, s, now, 0) ||
+                  (s->retry_head && s->retry_head->not_before <= now);
+    }
+    if (!any_due)
+        return 0;
+    uint64_t bytes = 0;
+    for (uint32_t j = 0; j < p->nsh && r->n < MAX_BATCH; j++) {
+        shard *s = &p->sh[(p->rr + j) % p->nsh];
+        size_t from = r->n;
+        refill(p, s, now);
+        /* what failed goes first, in order */
+        while (s->retry_head && r->n < MAX_BATCH) {
+            krec *k = s->retry_head;
+            if (expired(p, k->first, now)) {
+                s->retry_head = k->next;
+                if (!s->retry_head)
+                    s->retry_tail = NULL;
+                char why[TP_ERROR_MESSAGE_MAX];
+                snprintf(why, sizeof why, "expired: not written within %u ms (%u attempts)",
+                         p->o.record_ttl_ms, k->sends);
+                fail_members(p, k, TP_E_TIMEOUT, why, 1);
+                krec_free(p, k);
+                continue;
+            }
+            if (k->not_before > now || bytes + k->size > p->o.max_request_bytes ||
+                !tokens_ok(p, s, k->size))
+                break;
+            if (p->o.aggregate ? (s->in_flight || r->n > from)
+                               : (key_flying(s, k->first->pk) || key_taken(r, s, from, k->first->pk)))
+                break;
+            s->retry_head = k->next;
+            if (!s->retry_head)
+                s->retry_tail = NULL;
+            tokens_take(p, s, k->size);
+            bytes += k->size;
+            r->k[r->n++] = k;
+        }
+        if (s->retry_head)
+            continue; /* newer records wait behind the retries */
+        while (s->q_head && r->n < MAX_BATCH && (flush || shard_due(p, s, now, 0) || r->n > 0)) {
+            if (expired(p, s->q_head, now)) {
+                urec *u = s->q_head;
+                s->q_head = u->next;
+                if (!s->q_head)
+                    s->q_tail = NULL;
+                s->q_bytes -= u->size;
+                s->q_count--;
+                pthread_mutex_lock(&p->mu);
+                p->st.user_records_expired++;
+                pthread_mutex_unlock(&p->mu);
+                complete(p, u, TP_E_TIMEOUT, NULL, NULL, -1, "expired before it could be sent");
+                continue;
+            }
+            if (p->o.aggregate && (s->in_flight || r->n > from))
+                break;
+            if (!p->o.aggregate &&
+                (key_flying(s, s->q_head->pk) || key_taken(r, s, from, s->q_head->pk)))
+                break;
+            uint64_t next = p->o.aggregate ? (s->q_bytes < p->o.aggregation_max_bytes
+                                                  ? s->q_bytes
+                                                  : p->o.aggregation_max_bytes)
+                                           : s->q_head->size;
+            if (bytes + next > p->o.max_request_bytes && r->n > 0)
+                break;
+            if (!tokens_ok(p, s, next))
+                break;
+            krec *k = build_krec(p, s);
+            if (!k)
+                break;
+            tokens_take(p, s, k->size);
+            bytes += k->size;
+            r->k[r->n++] = k;
+        }
+    }
+    p->rr = p->nsh ? (p->rr + 1) % p->nsh : 0;
+    return r->n > 0;
+}
+
+static void requeue_front(shard *s, krec *k)
+{
+    k->next = s->retry_head;
+    s->retry_head = k;
+    if (!s->retry_tail)
+        s->retry_tail = k;
+}
+
+static void unfly(shard *s, krec *k)
+{
+    krec **pp = &s->flying;
+    while (*pp && *pp != k)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = k->next;
+    k->next = NULL;
+    s->in_flight--;
+}
+
+static uint32_t backoff_ms(tp_producer *p, uint32_t sends)
+{
+    uint32_t cap = RETRY_BASE_MS;
+    for (uint32_t i = 1; i < sends && cap < RETRY_CAP_MS; i++)
+        cap *= 2;
+    if (cap > RETRY_CAP_MS)
+        cap = RETRY_CAP_MS;
+    return (uint32_t)(cap * (0.5 + 0.5 * tp_rng__next01(&p->rng)));
+}
+
+/* Put the failed Kinesis records of a request back, in their order (the
+ * request's records of one shard are in order; they go before anything the
+ * shard still holds). */
+static void retry_later(tp_producer *p, krec **ks, size_t n, const char *code, const char *msg,
+                        int ambiguous)
+{
+    int64_t now = mono_ms();
+    for (size_t i = n; i-- > 0;) {
+        krec *k = ks[i];
+        for (urec *u = k->first; u; u = u->next)
+            attempt_add(u, code, msg);
+        k->not_before = now + backoff_ms(p, k->sends);
+        requeue_front(k->sh, k);
+        pthread_mutex_lock(&p->mu);
+        p->st.retries++;
+        if (ambiguous)
+            p->st.possible_duplicates += k->count;
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static int retryable_code(const char *code)
+{
+    return !strcmp(code, "ProvisionedThroughputExceededException") ||
+           !strcmp(code, "InternalFailure") || !strcmp(code, "ServiceUnavailable") ||
+           !strcmp(code, "KMSThrottlingException");
+}
+
+static void request_free(tp_producer *p, request *r)
+{
+    tp_buf_dispose(&r->body);
+    tp_http_response_dispose(&r->resp);
+    tp__free(p->alloc, r);
+}
+
+static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *payload)
+{
+    request *r = payload;
+    tp_producer *p = r->p;
+    /* off the list of requests in flight */
+    request **pp = &p->flying;
+    while (*pp && *pp != r)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = r->next;
+    p->n_flying--;
+    for (size_t i = 0; i < r->n; i++)
+        unfly(r->k[i]->sh, r->k[i]);
+
+    tp_error err;
+    tp_error_clear(&err);
+    uint32_t failed = 0;
+    tp_status st = o->st;
+    if (st == TP_OK)
+        st = tp_kinesis__read_put_records(tp_buf_cursor(&resp->body), r->n, p->results, &failed,
+                                          &err);
+    if (o->st == TP_OK && st != TP_OK) {
+        /* a 2xx answer we cannot read: the records may have been written */
+        retry_later(p, r->k, r->n, "tp.BadAnswer", err.message, 1);
+        goto done;
+    }
+    if (st != TP_OK) {
+        char msg[TP_ERROR_MESSAGE_MAX + 32];
+        const char *code = o->info.code[0] ? o->info.code : (o->ambiguous ? "tp.Transport" : "");
+        if (o->info.code[0])
+            snprintf(msg, sizeof msg, "HTTP %d: %s", (int)o->http_status, o->info.message);
+        else if (o->transport[0])
+            snprintf(msg, sizeof msg, "%s", o->transport);
+        else
+            snprintf(msg, sizeof msg, "HTTP %d", (int)o->http_status);
+        if (o->retry != TP_RETRY_NO) {
+            if (o->retry == TP_RETRY_THROTTLE) {
+                pthread_mutex_lock(&p->mu);
+                p->st.throttles++;
+                pthread_mutex_unlock(&p->mu);
+            }
+            retry_later(p, r->k, r->n, code[0] ? code : "tp.HTTP", msg, o->ambiguous);
+        } else {
+            for (size_t i = 0; i < r->n; i++) {
+                for (urec *u = r->k[i]->first; u; u = u->next)
+                    attempt_add(u, code, msg);
+                char why[TP_ERROR_AWS_MAX + TP_ERROR_MESSAGE_MAX + 40];
+                snprintf(why, sizeof why, "%s%s%s", code, code[0] ? ": " : "", msg);
+                fail_members(p, r->k[i], st, why, 0);
+                krec_free(p, r->k[i]);
+            }
+        }
+        goto done;
+    }
+    /* per record: written, to retry, or failed; retries keep their order */
+    krec *again[MAX_BATCH];
+    size_t na = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        krec *k = r->k[i];
+        const tp_kinesis_put_result *res = &p->results[i];
+        if (!res->error_code[0]) {
+            if (strcmp(res->shard_id, k->sh->id) != 0) {
+                p->refresh_pending = 1; /* it landed elsewhere: the map is stale */
+                if (k->aggregated) {
+                    /* its records' keys follow it there from now on */
+                    tp_u128 at = 0;
+                    if (tp_stream__u128_parse(&at, k->outer.explicit_hash_key) == 0)
+                        for (urec *u = k->first; u; u = u->next)
+                            pin_key(p, u->pk, at);
+                }
+            }
+            pthread_mutex_lock(&p->mu);
+            p->st.kinesis_records_put++;
+            p->st.bytes_put += k->size;
+            pthread_mutex_unlock(&p->mu);
+            int64_t sub = 0;
+            for (urec *u = k->first, *un; u; u = un) {
+                un = u->next;
+                attempt_add(u, NULL, NULL);
+                complete(p, u, TP_OK, res->shard_id, res->sequence_number,
+                         k->aggregated ? sub : -1, NULL);
+                sub++;
+            }
+            krec_free(p, k);
+        } else if (retryable_code(res->error_code)) {
+            if (!strcmp(res->error_code, "ProvisionedThroughputExceededException")) {
+                pthread_mutex_lock(&p->mu);
+                p->st.throttles++;
+                pthread_mutex_unlock(&p->mu);
+                /* the shard's bucket was too generous: empty it */
+                k->sh->tok_rec = 0;
+                k->sh->tok_bytes = 0;
+            }
+            /* one retried attempt per record */
+            for (urec *u = k->first; u; u = u->next)
+                attempt_add(u, res->error_code, res->error_message);
+            again[na++] = k;
+        } else {
+            for (urec *u = k->first; u; u = u->next)
+                attempt_add(u, res->error_code, res->error_message);
+            char why[TP_ERROR_AWS_MAX + TP_ERROR_MESSAGE_MAX + 4];
+            snprintf(why, sizeof why, "%s: %s", res->error_code, res->error_message);
+            fail_members(p, k, TP_E_AWS, why, 0);
+            krec_free(p, k);
+        }
+    }
+    if (na) {
+        int64_t now = mono_ms();
+        for (size_t i = na; i-- > 0;) {
+            again[i]->not_before = now + backoff_ms(p, again[i]->sends);
+            requeue_front(again[i]->sh, again[i]);
+        }
+        pthread_mutex_lock(&p->mu);
+        p->st.retries += na;
+        pthread_mutex_unlock(&p->mu);
+    }
+done:
+    pthread_mutex_lock(&p->mu);
+    p->st.requests_in_flight = p->n_flying;
+    pthread_mutex_unlock(&p->mu);
+    request_free(p, r);
+}
+
+/* Build and start one request; 0 when nothing is to go or it could not. */
+static int send_one(tp_producer *p, int64_t now, int flush)
+{
+    request *r = tp__calloc(p->alloc, 1, sizeof *r);
+    if (!r)
+        return 0;
+    r->p = p;
+    tp_buf_init(&r->body, p->alloc, 0);
+    tp_http_response_init(&r->resp, p->alloc);
+    if (!collect(p, r, now, flush)) {
+        request_free(p, r);
+        return 0;
+    }
+    tp_kinesis_entry e[MAX_BATCH];
+    for (size_t i = 0; i < r->n; i++) {
+        krec *k = r->k[i];
+        if (k->aggregated) {
+            e[i].data = tp_buf_cursor(&k->blob);
+            e[i].partition_key = k->outer.partition_key;
+            e[i].explicit_hash_key = k->outer.explicit_hash_key;
+        } else {
+            e[i].data = tp_cursor_make(k->first->data, k->first->len);
+            e[i].partition_key = k->first->pk;
+            e[i].explicit_hash_key = k->first->ehk;
+        }
+        k->sends++;
+        k->next = k->sh->flying;
+        k->sh->flying = k;
+        k->sh->in_flight++;
+    }
+    tp_error err;
+    tp_status st = tp_kinesis__put_records_body(&r->body, p->stream, e, r->n, &err);
+    if (st == TP_OK) {
+        char ctype[] = "application/x-amz-json-1.1";
+        tp_http_header h[] = {{"content-type", ctype},
+                              {"x-amz-target", "Kinesis_20131202.PutRecords"}};
+        tp_aws_req ar = {0};
+        ar.method = "POST";
+        ar.path = "/";
+        ar.headers = h;
+        ar.n_headers = TP_ARRAY_LEN(h);
+        ar.body = tp_buf_cursor(&r->body);
+        st = tp_aws__start(tp_kinesis__conn(p->k), &ar, &r->resp, on_outcome, r, &err);
+    }
+    if (st != TP_OK) {
+        /* not sent: back to the front of their shards, after a pause */
+        for (size_t i = 0; i < r->n; i++) {
+            unfly(r->k[i]->sh, r->k[i]);
+            r->k[i]->sends--;
+        }
+        retry_later(p, r->k, r->n, "tp.NotSent", err.message, 0);
+        request_free(p, r);
+        return 0;
+    }
+    r->next = p->flying;
+    p->flying = r;
+    p->n_flying++;
+    pthread_mutex_lock(&p->mu);
+    p->st.requests++;
+    p->st.requests_in_flight = p->n_flying;
+    pthread_mutex_unlock(&p->mu);
+    return 1;
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static int work_left(const tp_producer *p)
+{
+    if (p->n_flying)
+        return 1;
+    for (uint32_t i = 0; i < p->nsh; i++)
+        if (p->sh[i].q_head || p->sh[i].retry_head)
+            return 1;
+    return 0;
+}
+
+/* ms until something could be sent (1 .. POLL_MAX_MS), or -1 when nothing waits. */
+static int64_t next_wait(const tp_producer *p, int64_t now)
+{
+    int64_t best = -1;
+    for (uint32_t i = 0; i < p->nsh; i++) {
+        const shard *s = &p->sh[i];
+        int64_t t = -1;
+        if (s->retry_head)
+            t = s->retry_head->not_before;
+        else if (s->q_head)
+            t = s->q_head->put_mono + p->o.linger_ms;
+        if (t >= 0 && (best < 0 || t < best))
+            best = t;
+    }
+    if (best < 0)
+        return -1;
+    best -= now;
+    return best < 1 ? 1 : best > POLL_MAX_MS ? POLL_MAX_MS : best;
+}
+
+static void *run(void *arg)
+{
+    tp_producer *p = arg;
+    tp_http_client *http = tp_kinesis__conn(p->k)->http;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        urec *in = p->in_head;
+        p->in_head = p->in_tail = NULL;
+        int flush = p->flush_all, stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        for (urec *u = in, *un; u; u = un) {
+            un = u->next;
+            if (hash_of(p, u) != TP_OK) {
+                complete(p, u, TP_E_INVALID, NULL, NULL, -1, "cannot hash the partition key");
+                continue;
+            }
+            route(p, u);
+            enqueue(shard_for(p, u->route), u);
+        }
+        int64_t now = mono_ms();
+        if (p->refresh_pending && !p->n_flying)
+            refresh_map(p);
+        if (!p->refresh_pending)
+            while (p->n_flying < p->o.max_in_flight && send_one(p, now, flush))
+                ;
+        if (stop && !work_left(p))
+            break;
+        if (p->n_flying) {
+            int64_t w = next_wait(p, now);
+            tp_http_poll(http, (uint32_t)(w < 0 ? POLL_MAX_MS : w), NULL, NULL);
+        } else {
+            int64_t w = next_wait(p, now);
+            pthread_mutex_lock(&p->mu);
+            if (!p->in_head && !p->stop) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t ms = w < 0 ? 1000 : w;
+                ts.tv_sec += ms / 1000;
+                ts.tv_nsec += (ms % 1000) * 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&p->cv_work, &p->mu, &ts);
+            }
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    return NULL;
+}
+
+/* ---- public ------------------------------------------------------------------------ */
+
+static void producer_free(tp_producer *p)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->nsh; i++) {
+        shard *s = &p->sh[i];
+        for (krec *k = s->retry_head, *kn; k; k = kn) {
+            kn = k->next;
+            fail_members(p, k, TP_E_STATE, "the producer was closed", 0);
+            krec_free(p, k);
+        }
+        for (urec *u = s->q_head, *un; u; u = un) {
+            un = u->next;
+            complete(p, u, TP_E_STATE, NULL, NULL, -1, "the producer was closed");
+        }
+    }
+    for (urec *u = p->in_head, *un; u; u = un) {
+        un = u->next;
+        complete(p, u, TP_E_STATE, NULL, NULL, -1, "the producer was closed");
+    }
+    tp__free(p->alloc, p->sh);
+    for (size_t i = 0; i < p->pin_cap; i++)
+        for (pin *x = p->pins[i], *xn; x; x = xn) {
+            xn = x->next;
+            tp__free(p->alloc, x);
+        }
+    tp__free(p->alloc, p->pins);
+    tp_kpl_aggregator_free(p->agg);
+    EVP_MD_CTX_free(p->md5);
+    EVP_MD_free(p->md5_alg);
+    tp_kinesis_free(p->k);
+    if (p->dlq)
+        fclose(p->dlq);
+    tp__free(p->alloc, p->results);
+    tp__free(p->alloc, p->stream);
+    tp__free(p->alloc, p->dead_letter_path);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv_work);
+    pthread_cond_destroy(&p->cv_done);
+    tp__free(p->alloc, p);
+}
+
+static char *dup_str(const tp_allocator *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = tp__malloc(a, n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+tp_status tp_producer_new(tp_producer **out, const tp_producer_options *o, tp_error *err)
+{
+    if (!out)
+        return tp_error__set(err, TP_E_INVALID, "tp_producer_new: out is NULL");
+    *out = NULL;
+    if (!o || o->version != TP_PRODUCER_OPTIONS_VERSION)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "version",
+                            "tp_producer_new: options missing or of another version");
+    if (!o->stream || !*o->stream)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "stream", "no stream given");
+    const tp_allocator *alloc = o->aws ? o->aws->alloc : NULL;
+    tp_producer *p = tp__calloc(alloc, 1, sizeof *p);
+    if (!p)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory creating a producer");
+    p->alloc = alloc;
+    p->o = *o;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv_work, NULL);
+    pthread_cond_init(&p->cv_done, NULL);
+    tp_status st = TP_OK;
+    p->stream = dup_str(alloc, o->stream);
+    p->dead_letter_path = o->dead_letter_path ? dup_str(alloc, o->dead_letter_path) : NULL;
+    p->results = tp__calloc(alloc, MAX_BATCH, sizeof *p->results);
+    if (!p->stream || !p->results || (o->dead_letter_path && !p->dead_letter_path)) {
+        st = tp_error__set(err, TP_E_NOMEM, "out of memory creating a producer");
+        goto fail;
+    }
+    p->o.stream = p->stream;
+    p->o.dead_letter_path = p->dead_letter_path;
+    p->o.aws = NULL;
+    if (!p->o.aggregation_max_bytes)
+        p->o.aggregation_max_bytes = TP_KPL_DEFAULT_MAX_BYTES;
+    if (!p->o.linger_ms)
+        p->o.linger_ms = 100;
+    if (!p->o.record_ttl_ms)
+        p->o.record_ttl_ms = 30000;
+    if (!p->o.max_in_flight)
+        p->o.max_in_flight = 16;
+    if (!p->o.max_request_bytes)
+        p->o.max_request_bytes = (uint64_t)5 << 20;
+    if (!p->o.max_buffered_bytes)
+        p->o.max_buffered_bytes = (uint64_t)64 << 20;
+    if (p->o.shard_records_per_s == 0)
+        p->o.shard_records_per_s = 1000;
+    if (p->o.shard_bytes_per_s == 0)
+        p->o.shard_bytes_per_s = 1 << 20;
+    if (p->o.max_request_bytes > TP_KINESIS_MAX_REQUEST_BYTES) {
+        st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "max_request_bytes",
+                          "max_request_bytes %llu is over Kinesis's %llu",
+                          (unsigned long long)p->o.max_request_bytes,
+                          (unsigned long long)TP_KINESIS_MAX_REQUEST_BYTES);
+        goto fail;
+    }
+    if ((st = tp_kinesis_new(&p->k, o->aws, err)) != TP_OK)
+        goto fail;
+    /* the stream's record limit, and a request cap within the producer's */
+    tp_kinesis_stream_summary sum;
+    if ((st = tp_kinesis_load_limits(p->k, p->stream, &sum, err)) != TP_OK)
+        goto fail;
+    p->max_record_bytes = tp_kinesis__limits(p->k)->max_record_bytes;
+    if (p->o.aggregation_max_bytes > p->max_record_bytes)
+        p->o.aggregation_max_bytes = (uint32_t)p->max_record_bytes;
+    tp_kpl_aggregator_options ao = TP_KPL_AGGREGATOR_OPTIONS_INIT;
+    ao.max_bytes = p->o.aggregation_max_bytes;
+    ao.alloc = alloc;
+    if ((st = tp_kpl_aggregator_new(&p->agg, &ao, err)) != TP_OK)
+        goto fail;
+    p->md5_alg = EVP_MD_fetch(NULL, "MD5", NULL);
+    p->md5 = EVP_MD_CTX_new();
+    if (!p->md5_alg || !p->md5) {
+        st = tp_error__set(err, TP_E_UNSUPPORTED, "MD5 is not available from OpenSSL");
+        goto fail;
+    }
+    if ((st = load_map(p, &p->sh, &p->nsh, err)) != TP_OK)
+        goto fail;
+    if (p->dead_letter_path) {
+        p->dlq = fopen(p->dead_letter_path, "a");
+        if (!p->dlq) {
+            st = tp_error__at(err, TP_E_IO, TP_NO_OFFSET, "dead_letter_path",
+                              "cannot open the dead-letter file %s", p->dead_letter_path);
+            goto fail;
+        }
+    }
+    tp_rng__seed(&p->rng, (uint64_t)tp_time_mono_ns() ^ (uint64_t)(uintptr_t)p);
+    if (pthread_create(&p->thread, NULL, run, p) != 0) {
+        st = tp_error__set(err, TP_E_NOMEM, "cannot start the producer thread");
+        goto fail;
+    }
+    p->thread_started = 1;
+    *out = p;
+    return TP_OK;
+fail:
+    producer_free(p);
+    return st;
+}
+
+tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t timeout_ms,
+                          tp_error *err)
+{
+    if (!p || !r)
+        return tp_error__set(err, TP_E_INVALID, "tp_producer_put: %s is NULL",
+                             p ? "record" : "producer");
+    uint64_t size = 0;
+    const char *field = NULL;
+    char why[TP_ERROR_MESSAGE_MAX];
+    tp_status st = tp_kinesis__check_record(p->k, r->data, r->partition_key, r->explicit_hash_key,
+                                            0, &size, &field, why, sizeof why);
+    size_t kl = r->partition_key ? strlen(r->partition_key) + 1 : 1;
+    size_t hl = r->explicit_hash_key ? strlen(r->explicit_hash_key) + 1 : 0;
+    size_t mem = sizeof(urec) + kl + hl + r->data.len;
+    urec *u = tp__malloc(p->alloc, mem);
+    if (!u)
+        return tp_error__set(err, TP_E_NOMEM, "tp_producer_put: out of memory");
+    memset(u, 0, sizeof *u);
+    u->user = r->user;
+    u->put_ms = tp_time_now_us() / 1000;
+    u->put_mono = mono_ms();
+    u->size = size;
+    u->mem = mem;
+    u->pk = (char *)(u + 1);
+    memcpy(u->pk, r->partition_key ? r->partition_key : "", kl);
+    if (hl) {
+        u->ehk = u->pk + kl;
+        memcpy(u->ehk, r->explicit_hash_key, hl);
+    }
+    u->data = (uint8_t *)u->pk + kl + hl;
+    u->len = r->data.len;
+    if (r->data.len)
+        memcpy(u->data, r->data.ptr, r->data.len);
+    if (st != TP_OK) {
+        /* it fails alone, now, and is kept in the dead-letter file */
+        char msg[TP_ERROR_MESSAGE_MAX + 32];
+        snprintf(msg, sizeof msg, "refused: %s", why);
+        pthread_mutex_lock(&p->mu);
+        dead_letter(p, u, msg);
+        p->st.user_records_refused++;
+        pthread_mutex_unlock(&p->mu);
+        tp__free(p->alloc, u);
+        return tp_error__at(err, st, TP_NO_OFFSET, field, "%s", why);
+    }
+    pthread_mutex_lock(&p->mu);
+    if (p->closing) {
+        pthread_mutex_unlock(&p->mu);
+        tp__free(p->alloc, u);
+        return tp_error__set(err, TP_E_STATE, "tp_producer_put: the producer is closing");
+    }
+    if (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && timeout_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        while (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && !p->closing)
+            if (pthread_cond_timedwait(&p->cv_done, &p->mu, &ts) != 0)
+                break;
+    }
+    if (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && p->st.buffered_bytes > 0) {
+        uint64_t have = p->st.buffered_bytes;
+        pthread_mutex_unlock(&p->mu);
+        tp__free(p->alloc, u);
+        return tp_error__set(err, TP_E_LIMIT,
+                             "tp_producer_put: full (%llu bytes buffered, cap %llu)",
+                             (unsigned long long)have,
+                             (unsigned long long)p->o.max_buffered_bytes);
+    }
+    u->id = p->next_id++;
+    p->st.buffered_bytes += mem;
+    p->st.user_records_received++;
+    p->st.user_records_pending++;
+    if (p->in_tail)
+        p->in_tail->next = u;
+    else
+        p->in_head = u;
+    p->in_tail = u;
+    pthread_cond_signal(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+    return TP_OK;
+}
+
+tp_status tp_producer_flush(tp_producer *p, uint32_t timeout_ms, tp_error *err)
+{
+    if (!p)
+        return tp_error__set(err, TP_E_INVALID, "tp_producer_flush: producer is NULL");
+    pthread_mutex_lock(&p->mu);
+    p->flush_all++;
+    pthread_cond_signal(&p->cv_work);
+    int64_t deadline = timeout_ms ? mono_ms() + timeout_ms : 0;
+    tp_status st = TP_OK;
+    while (p->st.user_records_pending > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&p->cv_done, &p->mu, &ts);
+        if (deadline && mono_ms() >= deadline && p->st.user_records_pending > 0) {
+            st = tp_error__set(err, TP_E_TIMEOUT, "tp_producer_flush: %llu records still pending",
+                               (unsigned long long)p->st.user_records_pending);
+            break;
+        }
+    }
+    p->flush_all--;
+    pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+void tp_producer_close(tp_producer *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->closing = 1;
+    pthread_mutex_unlock(&p->mu);
+    if (p->thread_started) {
+        tp_producer_flush(p, 0, NULL);
+        pthread_mutex_lock(&p->mu);
+        p->stop = 1;
+        pthread_cond_signal(&p->cv_work);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->thread, NULL);
+    }
+    producer_free(p);
+}
+
+static double percentile(const tp_producer *p, uint64_t total, double q)
+{
+    if (!total)
+        return 0;
+    uint64_t want = (uint64_t)(q * (double)total);
+    if (want >= total)
+        want = total - 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < LAT_FINE; i++) {
+        seen += p->lat_fine[i];
+        if (seen > want)
+            return (double)i + 0.5;
+    }
+    for (size_t i = 0; i <= LAT_COARSE; i++) {
+        seen += p->lat_coarse[i];
+        if (seen > want)
+            return LAT_FINE + (double)i * 100 + 50;
+    }
+    return p->lat_max;
+}
+
+void tp_producer_get_stats(tp_producer *p, tp_producer_stats *out)
+{
+    if (!p || !out)
+        return;
+    pthread_mutex_lock(&p->mu);
+    *out = p->st;
+    uint64_t total = p->st.user_records_put + p->st.user_records_failed;
+    out->latency_ms_p50 = percentile(p, total, 0.50);
+    out->latency_ms_p90 = percentile(p, total, 0.90);
+    out->latency_ms_p99 = percentile(p, total, 0.99);
+    out->latency_ms_max = p->lat_max;
+    pthread_mutex_unlock(&p->mu);
+}
