@@ -768,12 +768,16 @@ static uint32_t backoff_ms(tp_producer *p, uint32_t sends)
 static void retry_later(tp_producer *p, krec **ks, size_t n, const char *code, const char *msg,
                         int ambiguous)
 {
-    int64_t now = mono_ms();
+    /* one wait for the lot, so they can go out together again */
+    uint32_t sends = 0;
+    for (size_t i = 0; i < n; i++)
+        sends = ks[i]->sends > sends ? ks[i]->sends : sends;
+    int64_t at = mono_ms() + backoff_ms(p, sends);
     for (size_t i = n; i-- > 0;) {
         krec *k = ks[i];
         for (urec *u = k->first; u; u = u->next)
             attempt_add(u, code, msg);
-        k->not_before = now + backoff_ms(p, k->sends);
+        k->not_before = at;
         requeue_front(k->sh, k);
         pthread_mutex_lock(&p->mu);
         p->st.retries++;
@@ -904,9 +908,12 @@ static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *pa
         }
     }
     if (na) {
-        int64_t now = mono_ms();
+        uint32_t sends = 0;
+        for (size_t i = 0; i < na; i++)
+            sends = again[i]->sends > sends ? again[i]->sends : sends;
+        int64_t at = mono_ms() + backoff_ms(p, sends);
         for (size_t i = na; i-- > 0;) {
-            again[i]->not_before = now + backoff_ms(p, again[i]->sends);
+            again[i]->not_before = at;
             requeue_front(again[i]->sh, again[i]);
         }
         pthread_mutex_lock(&p->mu);
