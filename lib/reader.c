@@ -609,23 +609,43 @@ static int find_span(tp_reader *r, size_t *len, tp_json_span *st, size_t *scanne
     }
 }
 
-/* Is the '{' at pos the start of a parsable object (valid JSON)? */
+/* Is the '{' at pos the start of a parsable object (valid JSON)? The
+ * scanner answers; only an object past the window's end is first found
+ * whole, and only the rare kinds of broken JSON it leaves to jansson reach
+ * jansson. */
 static int parsable_at(tp_reader *r, tp_error *err, tp_status *hard)
 {
     tp_trade scratch;
     size_t used;
     tp_error e;
     *hard = TP_OK;
-    int s = tp_record__scan(&scratch, r->buf + r->pos, r->buf + r->end, r->decode_flags, &used, &e);
-    if (s == TP_SCAN_OK || s == TP_SCAN_INVALID)
+    int s = tp_record__scan(&scratch, r->buf + r->pos, r->buf + r->end, r->decode_flags, 0, &used,
+                            &e);
+    if (s == TP_SCAN_OK || s == TP_SCAN_INVALID || s == TP_SCAN_BADUTF8)
         return 1;
+    if (s == TP_SCAN_NOTJSON)
+        return 0;
     tp_json_span st = {0, 0, 0, 0};
     size_t scanned = 0, len = 0;
-    int f = find_span(r, &len, &st, &scanned, err, hard);
-    if (f == SPAN_BIG)
-        return 1; /* reported as oversized when reached */
-    if (f != SPAN_FOUND)
-        return 0;
+    if (s == TP_SCAN_MORE) {
+        int f = find_span(r, &len, &st, &scanned, err, hard);
+        if (f == SPAN_BIG)
+            return 1; /* reported as oversized when reached */
+        if (f != SPAN_FOUND)
+            return 0;
+        s = tp_record__scan(&scratch, r->buf + r->pos, r->buf + r->pos + len, r->decode_flags, 0,
+                            &used, &e);
+        if (s == TP_SCAN_OK || s == TP_SCAN_INVALID || s == TP_SCAN_BADUTF8)
+            return 1;
+        if (s == TP_SCAN_NOTJSON || s == TP_SCAN_MORE)
+            return 0;
+    } else {
+        int f = find_span(r, &len, &st, &scanned, err, hard);
+        if (f == SPAN_BIG)
+            return 1;
+        if (f != SPAN_FOUND)
+            return 0;
+    }
     return tp_record__decode_ref(&scratch, r->buf + r->pos, len, r->decode_flags, &e) !=
            TP_E_PARSE;
 }
@@ -756,10 +776,12 @@ tp_status tp_reader_next(tp_reader *r, tp_trade *out, tp_error *err)
                 return hard;
             continue;
         }
-        if (r->buf[r->pos] == '{') {
+        uint8_t c0 = r->buf[r->pos];
+        if (c0 == '{' || c0 == '[') {
             size_t used = 0;
-            int s = tp_record__scan(out, r->buf + r->pos, r->buf + r->end, r->decode_flags, &used,
-                                    err);
+            tp_error e;
+            int s = tp_record__scan(out, r->buf + r->pos, r->buf + r->end, r->decode_flags, 0,
+                                    &used, &e);
             if (s == TP_SCAN_OK) {
                 r->stats.record_offset = off_of(r, r->pos);
                 r->raw = tp_cursor_make(r->buf + r->pos, used);
@@ -767,14 +789,21 @@ tp_status tp_reader_next(tp_reader *r, tp_trade *out, tp_error *err)
                 r->stats.records++;
                 return TP_OK;
             }
-            if (s == TP_SCAN_INVALID) {
+            if (s == TP_SCAN_INVALID || s == TP_SCAN_BADUTF8) {
                 uint64_t at = off_of(r, r->pos);
                 r->stats.record_offset = at;
                 r->pos += used;
                 r->stats.errors++;
-                if (err)
+                if (err) {
+                    *err = e;
                     err->offset = at;
+                }
                 return TP_E_RECORD;
+            }
+            if (s == TP_SCAN_NOTJSON) {
+                char why[TP_ERROR_MESSAGE_MAX];
+                snprintf(why, sizeof why, "%.150s", e.message);
+                return junk(r, why, err);
             }
             if (s == TP_SCAN_MORE && !r->eof && r->end - r->pos < r->max_record) {
                 tp_status hard = pull(r, err);
