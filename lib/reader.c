@@ -162,8 +162,10 @@ static tp_status gz_refill(gz *g, tp_error *err);
  * builds give the same records, offsets and errors, the member is inflated
  * again from its start with zlib (where the source can go back: files and
  * memory), its first bytes discarded, and zlib goes on from `upto`.
- * Returns 0 when zlib has taken over. */
-static int gz_redo_with_zlib(gz *g, uint64_t upto)
+ * Returns 0 when zlib has taken over; -2 when zlib finds the member corrupt
+ * before `upto` (*stop_at, *why: where and what zlib says, so the caller can
+ * stop there too); -1 when it cannot tell. */
+static int gz_redo_with_zlib(gz *g, uint64_t upto, uint64_t *stop_at, const char **why)
 {
 #ifdef TP_INFLATE_ISAL
     if (g->use_zlib || tp_source__rewind(g->src, g->member_in) != 0)
@@ -192,8 +194,14 @@ static int gz_redo_with_zlib(gz *g, uint64_t upto)
         int end = 0;
         const char *bad = gz_run(g, scratch, skip < CHUNK ? (size_t)skip : CHUNK, &made, &end);
         skip -= made;
-        if (skip > 0 && (bad || end || (made == 0 && g->avail_in == before && g->in_eof))) {
-            rc = -1; /* zlib stops sooner: ISA-L's bytes stand */
+        if (skip > 0 && bad) {
+            *stop_at = upto - skip; /* zlib stops sooner, at a fault of its own */
+            *why = bad;
+            rc = -2;
+            break;
+        }
+        if (skip > 0 && (end || (made == 0 && g->avail_in == before && g->in_eof))) {
+            rc = -1;
             break;
         }
         if (skip == 0 && end)
@@ -204,6 +212,8 @@ static int gz_redo_with_zlib(gz *g, uint64_t upto)
 #else
     (void)g;
     (void)upto;
+    (void)stop_at;
+    (void)why;
     return -1;
 #endif
 }
@@ -292,9 +302,19 @@ static tp_status gz_produce_once(gz *g, uint8_t *out, size_t cap, size_t *n, tp_
         int end = 0;
         const char *bad = gz_run(g, out + got, cap - got, &made, &end);
         got += made;
-        if ((bad || (made == 0 && g->avail_in == before && g->in_eof)) && !end &&
-            gz_redo_with_zlib(g, g->out_total + got) == 0)
-            continue;
+        if ((bad || (made == 0 && g->avail_in == before && g->in_eof)) && !end) {
+            uint64_t stop_at = 0;
+            const char *why = NULL;
+            int redo = gz_redo_with_zlib(g, g->out_total + got, &stop_at, &why);
+            if (redo == 0)
+                continue;
+            if (redo == -2 && stop_at >= g->out_total) {
+                /* ISA-L decoded past the point where zlib finds the fault:
+                 * hand out only what both agree on. */
+                got = (size_t)(stop_at - g->out_total);
+                bad = why;
+            }
+        }
         if (bad) {
             uint64_t at = g->out_total + got;
             st = tp_error__at(err, TP_E_GZIP, at, NULL,
