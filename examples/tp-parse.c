@@ -179,6 +179,7 @@ typedef struct run {
 } run;
 
 static void emit(run *R, const char *text);
+static atomic_int *cancel_of(run *R);
 
 #define NO_STOP UINT64_MAX
 #define SPLIT_MIN_BYTES ((uint64_t)32 << 20)  /* files below this are read by one thread */
@@ -355,6 +356,7 @@ static void parse_one(run *R, const char *path)
     pass A = {0};
     A.R = R;
     A.read_flags = R->read_flags;
+    A.cancel = cancel_of(R); /* a --strict stop in an earlier file */
     A.path = path;
     A.stats = R->stats;
     A.strict = R->strict;
@@ -600,6 +602,11 @@ static void add_run(run *T, run *r)
         T->stopped = 1;
 }
 
+static atomic_int *cancel_of(run *R)
+{
+    return R->sc ? &R->sc->cancel_flag : NULL;
+}
+
 /* Input i is read: merge every finished input in order. */
 static void finish_input(sched *sc, size_t i)
 {
@@ -701,7 +708,7 @@ static void parse_object(run *R, const item *it)
     P.strict = R->strict;
     P.stop_at = NO_STOP;
     P.read_flags = R->read_flags;
-    P.cancel = R->sc ? &R->sc->cancel_flag : NULL;
+    P.cancel = cancel_of(R);
     int ran = tp_source_from_fd(&P.src, fds[0], &err) == TP_OK;
     if (ran)
         run_pass(&P);
