@@ -26,8 +26,15 @@ typedef struct tp_json_span {
 size_t tp_json__span_feed(tp_json_span *st, const uint8_t *p, const uint8_t *end, int *done);
 
 /* 1 if [p, p+n) is well-formed UTF-8 (no overlongs, no surrogates, nothing
- * past U+10FFFF), as JSON text and jansson require. */
+ * past U+10FFFF), as JSON text and jansson require. Byte by byte: the
+ * reference for the SIMD validator below. */
 int tp_json__utf8_valid(const uint8_t *p, size_t n);
+/* The length of the longest well-formed prefix of [p, p+n). */
+size_t tp_json__utf8_prefix(const uint8_t *p, size_t n);
+
+/* The same answer, sixteen bytes at a time (SSSE3 lookup tables, chosen at
+ * run time; the byte-by-byte loop where the CPU lacks SSSE3). */
+int tp_json__utf8_valid_fast(const uint8_t *p, size_t n);
 
 /* 1 if [p, p+len) is exactly a JSON number. */
 int tp_json__number_ok(const uint8_t *p, size_t len);
@@ -90,6 +97,43 @@ static inline const uint8_t *tp_json__find_stop(const uint8_t *p, const uint8_t 
 #endif
     while (p < end && !tp_json__plain_stop(*p))
         p++;
+    return p;
+}
+
+/* Find the first byte of [p, end) that stops a JSON string scan: '"', '\\'
+ * or a control character (< 0x20); returns end if none. Bytes >= 0x80 do
+ * not stop it: *high gets a nonzero bit when any was passed. */
+static inline const uint8_t *tp_json__find_str_stop(const uint8_t *p, const uint8_t *end,
+                                                    unsigned *high)
+{
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  c1f = _mm_set1_epi8(0x1f), zero = _mm_setzero_si128();
+    unsigned h = 0;
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* v <= 0x1f (unsigned): the saturating v - 0x1f is zero */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        unsigned hb = (unsigned)_mm_movemask_epi8(v);
+        if (bits) {
+            unsigned k = (unsigned)__builtin_ctz(bits);
+            *high |= h | (hb & ((1u << k) - 1u));
+            return p + k;
+        }
+        h |= hb;
+        p += 16;
+    }
+    *high |= h;
+#endif
+    while (p < end) {
+        uint8_t c = *p;
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+        *high |= c & 0x80u;
+        p++;
+    }
     return p;
 }
 

@@ -1,16 +1,20 @@
 /* Floor 2: the trade record's JSON codec.
  *
- * Two decoders share one validator: a specialised scanner for flat objects
- * of plain ASCII strings (the hot path), and jansson (the reference) for
- * anything unusual: escapes, non-ASCII, nesting, exponents, long numbers.
- * Both hand the validator the same views of the known fields, so they agree
- * by construction; the differential fuzz target checks that they do.
- * Numbers are always taken from their text, never from a double. */
+ * Two decoders share one validator: a specialised scanner that takes every
+ * valid record (keys in any order, any whitespace, escapes, UTF-8 checked
+ * sixteen bytes at a time, unknown fields of any type skipped with full
+ * checks, nesting up to jansson's own depth limit), and jansson, the
+ * reference, which the differential fuzz target compares it with and which
+ * classifies a few rare kinds of broken JSON for it. Both hand the
+ * validator the same views of the known fields, so they agree by
+ * construction. Numbers are always taken from their text, never from a
+ * double, and a number of any magnitude is valid JSON. */
 #include "record_int.h"
 
 #include "json_int.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 
 enum { F_SYMBOL, F_PRICE, F_VOLUME, F_TIMESTAMP, F_TRADE_ID, F_SIDE, F_EXCHANGE, F_COUNT };
 enum { T_ABSENT, T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
@@ -366,13 +370,432 @@ static inline int quick_key(const uint8_t *k, const uint8_t **after)
     return -2;
 }
 
-int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_t flags,
-                    size_t *used, tp_error *err)
+/* jansson's JSON_PARSER_MAX_DEPTH, counted as it counts (the top-level
+ * object is depth 1, its members' values depth 2): anything deeper is not
+ * JSON to either path. */
+#define JSON_MAX_DEPTH 2048
+
+/* Room for a decoded string field: the largest of the fields' sizes. A
+ * longer value decodes to its first DEC_CAP bytes and reports DEC_CAP as its
+ * length, which every field's check refuses as too long. */
+#define DEC_CAP TP_SYMBOL_MAX
+
+typedef struct scanner {
+    const uint8_t *s, *end;
+    size_t base;  /* added to every offset reported */
+    tp_error *err;
+    int rc;       /* why a helper returned NULL: TP_SCAN_MORE, _NOTJSON, _FALLBACK, _BADUTF8 */
+    size_t used;  /* with rc == TP_SCAN_BADUTF8: the value's span */
+    char dec[F_COUNT][DEC_CAP];
+} scanner;
+
+static const uint8_t *sc_more(scanner *sc)
 {
+    sc->rc = TP_SCAN_MORE;
+    return NULL;
+}
+
+static const uint8_t *sc_fallback(scanner *sc)
+{
+    sc->rc = TP_SCAN_FALLBACK;
+    return NULL;
+}
+
+static int is_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Not JSON at q. jansson reads the whole token at q (and one byte past a
+ * number or a word) before it sees the fault, and an invalid UTF-8 sequence
+ * read there is its first error, with another answer (a balanced object
+ * holding invalid UTF-8 is an invalid record). So when the token is a
+ * string, or a byte >= 0x80 is within its reach, the reference path
+ * classifies this rare case; otherwise the answer is certain here. */
+static const uint8_t *sc_bad(scanner *sc, const uint8_t *q, const char *why)
+{
+    const uint8_t *t = q;
+    if (*t == '"' || *t >= 0x80)
+        return sc_fallback(sc);
+    if (is_alnum(*t) || *t == '-') {
+        while (t < sc->end && (is_alnum(*t) || *t == '-' || *t == '+' || *t == '.'))
+            t++;
+        if (t >= sc->end || *t >= 0x80)
+            return sc_fallback(sc);
+    }
+    size_t at = sc->base + (size_t)(q - sc->s);
+    if (*q >= 0x20 && *q < 0x7f)
+        tp_error__at(sc->err, TP_E_PARSE, at, NULL, "not JSON at byte %zu: %s near '%c'", at,
+                     why, *q);
+    else
+        tp_error__at(sc->err, TP_E_PARSE, at, NULL, "not JSON at byte %zu: %s near byte 0x%02x",
+                     at, why, *q);
+    sc->rc = TP_SCAN_NOTJSON;
+    return NULL;
+}
+
+/* A string whose bytes [b, q) are not UTF-8, the first fault in reading
+ * order: the reference path's rule, an invalid record when the object is
+ * balanced, otherwise not JSON (decided once the input has its end). */
+static const uint8_t *sc_utf8(scanner *sc, const uint8_t *b, const uint8_t *q)
+{
+    tp_json_span st = {0, 0, 0, 0};
+    int done = 0;
+    size_t n = tp_json__span_feed(&st, sc->s, sc->end, &done);
+    if (!done)
+        return sc_more(sc);
+    size_t at = sc->base + (size_t)(b - sc->s) + tp_json__utf8_prefix(b, (size_t)(q - b));
+    tp_error__at(sc->err, TP_E_RECORD, at, NULL, "invalid UTF-8 at byte %zu", at);
+    sc->used = n;
+    sc->rc = TP_SCAN_BADUTF8;
+    return NULL;
+}
+
+static int hex_digit(uint8_t h)
+{
+    if (h >= '0' && h <= '9')
+        return h - '0';
+    h |= 0x20;
+    return h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+}
+
+/* Four hex digits at p: returns the byte after them (*cp set) or NULL. */
+static const uint8_t *sc_hex4(scanner *sc, const uint8_t *p, uint32_t *cp, unsigned high)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++, p++) {
+        if (p >= sc->end)
+            return sc_more(sc);
+        int d = hex_digit(*p);
+        if (d < 0)
+            return high ? sc_fallback(sc) : sc_bad(sc, p, "invalid \\u escape");
+        v = v * 16 + (uint32_t)d;
+    }
+    *cp = v;
+    return p;
+}
+
+/* The string whose opening quote is at p[-1]: returns its closing quote, or
+ * NULL (sc->rc set). Checks escapes (surrogate pairs included) and, when the
+ * string holds bytes >= 0x80, their UTF-8 in one SIMD pass; *esc is set when
+ * it holds an escape (decode it with decode_str where the value is used). */
+static const uint8_t *sc_string(scanner *sc, const uint8_t *p, int *esc)
+{
+    const uint8_t *b = p, *end = sc->end;
+    unsigned high = 0;
+    int e = 0;
+    for (;;) {
+        p = tp_json__find_str_stop(p, end, &high);
+        if (p >= end)
+            return sc_more(sc);
+        if (*p == '"')
+            break;
+        /* A fault after bytes >= 0x80 of this string: jansson reads them
+         * first, and an invalid sequence there is its first error. */
+        if (*p != '\\')
+            return high ? sc_fallback(sc) : sc_bad(sc, p, "control character in a string");
+        e = 1;
+        if (end - p < 2)
+            return sc_more(sc);
+        uint8_t c = p[1];
+        if (c == 'u') {
+            uint32_t cp;
+            p = sc_hex4(sc, p + 2, &cp, high);
+            if (!p)
+                return NULL;
+            if (cp >= 0xdc00 && cp <= 0xdfff)
+                return sc_fallback(sc); /* a lone low surrogate: not JSON to jansson */
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (p >= end || (*p == '\\' && p + 1 >= end))
+                    return sc_more(sc);
+                if (p[0] != '\\' || p[1] != 'u')
+                    return sc_fallback(sc);
+                p = sc_hex4(sc, p + 2, &cp, high);
+                if (!p)
+                    return NULL;
+                if (cp < 0xdc00 || cp > 0xdfff)
+                    return sc_fallback(sc);
+            }
+        } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+                   c == 'r' || c == 't') {
+            p += 2;
+        } else {
+            return high ? sc_fallback(sc) : sc_bad(sc, p + 1, "invalid escape");
+        }
+    }
+    if (high && !tp_json__utf8_valid_fast(b, (size_t)(p - b)))
+        return sc_utf8(sc, b, p);
+    *esc = e;
+    return p;
+}
+
+static size_t put_byte(char *dst, size_t cap, size_t n, uint32_t c)
+{
+    if (n < cap)
+        dst[n] = (char)c;
+    return n + 1;
+}
+
+/* Decode the checked string [p, q) (escapes resolved, UTF-8 out) into
+ * dst[cap]; returns its full decoded length (bytes past cap are counted,
+ * not written); *nul is set when it holds U+0000. */
+static size_t decode_str(const uint8_t *p, const uint8_t *q, char *dst, size_t cap, int *nul)
+{
+    size_t n = 0;
+    *nul = 0;
+    while (p < q) {
+        if (*p != '\\') {
+            n = put_byte(dst, cap, n, *p++);
+            continue;
+        }
+        uint32_t cp = p[1];
+        p += 2;
+        switch (cp) {
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'u':
+            cp = (uint32_t)(hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 |
+                            hex_digit(p[3]));
+            p += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                uint32_t lo = (uint32_t)(hex_digit(p[2]) << 12 | hex_digit(p[3]) << 8 |
+                                         hex_digit(p[4]) << 4 | hex_digit(p[5]));
+                p += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            break;
+        default: /* '"', '\\', '/' */
+            break;
+        }
+        if (cp == 0)
+            *nul = 1;
+        if (cp < 0x80) {
+            n = put_byte(dst, cap, n, cp);
+        } else if (cp < 0x800) {
+            n = put_byte(dst, cap, n, 0xc0 | cp >> 6);
+            n = put_byte(dst, cap, n, 0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            n = put_byte(dst, cap, n, 0xe0 | cp >> 12);
+            n = put_byte(dst, cap, n, 0x80 | (cp >> 6 & 0x3f));
+            n = put_byte(dst, cap, n, 0x80 | (cp & 0x3f));
+        } else {
+            n = put_byte(dst, cap, n, 0xf0 | cp >> 18);
+            n = put_byte(dst, cap, n, 0x80 | (cp >> 12 & 0x3f));
+            n = put_byte(dst, cap, n, 0x80 | (cp >> 6 & 0x3f));
+            n = put_byte(dst, cap, n, 0x80 | (cp & 0x3f));
+        }
+    }
+    return n;
+}
+
+static int is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A JSON number at p ('-' or a digit): its syntax checked, any magnitude
+ * (its value is taken from the text where it is used). */
+static const uint8_t *sc_number(scanner *sc, const uint8_t *p)
+{
+    const uint8_t *end = sc->end;
+    if (*p == '-' && ++p >= end)
+        return sc_more(sc);
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && is_digit(*p))
+            p++;
+    } else {
+        return sc_bad(sc, p, "invalid number");
+    }
+    if (p >= end)
+        return sc_more(sc);
+    if (*p == '.') {
+        if (++p >= end)
+            return sc_more(sc);
+        if (!is_digit(*p))
+            return sc_bad(sc, p, "invalid number");
+        while (p < end && is_digit(*p))
+            p++;
+        if (p >= end)
+            return sc_more(sc);
+    }
+    if (*p == 'e' || *p == 'E') {
+        if (++p >= end)
+            return sc_more(sc);
+        if ((*p == '+' || *p == '-') && ++p >= end)
+            return sc_more(sc);
+        if (!is_digit(*p))
+            return sc_bad(sc, p, "invalid number");
+        while (p < end && is_digit(*p))
+            p++;
+        if (p >= end)
+            return sc_more(sc);
+    }
+    return p;
+}
+
+/* true, false or null at p (its first letter checked by the caller). */
+static const uint8_t *sc_literal(scanner *sc, const uint8_t *p, int *type)
+{
+    static const char *const lit[3] = {"true", "false", "null"};
+    int li = *p == 't' ? 0 : *p == 'f' ? 1 : 2;
+    size_t ll = li == 1 ? 5 : 4;
+    size_t have = (size_t)(sc->end - p);
+    size_t k = have < ll ? have : ll;
+    for (size_t i = 0; i < k; i++) {
+        if (p[i] != (uint8_t)lit[li][i])
+            return sc_bad(sc, p + i, "invalid literal");
+    }
+    if (have < ll)
+        return sc_more(sc);
+    *type = li == 0 ? T_TRUE : li == 1 ? T_FALSE : T_NULL;
+    return p + ll;
+}
+
+static const uint8_t *sc_scalar(scanner *sc, const uint8_t *p)
+{
+    uint8_t c = *p;
+    if (c == '"') {
+        int esc;
+        const uint8_t *q = sc_string(sc, p + 1, &esc);
+        return q ? q + 1 : NULL;
+    }
+    if (c == '-' || is_digit(c))
+        return sc_number(sc, p);
+    if (c == 't' || c == 'f' || c == 'n') {
+        int t;
+        return sc_literal(sc, p, &t);
+    }
+    return sc_bad(sc, p, "invalid token");
+}
+
+/* A key with an escape: NUL in it makes the object not JSON to jansson. */
+static int key_has_nul(const uint8_t *k, const uint8_t *q)
+{
+    int nul;
+    char none[1];
+    decode_str(k, q, none, 0, &nul);
+    return nul;
+}
+
+/* Skip the object or array at p, whose own depth is `depth`, checking
+ * everything in it; returns the byte after it. One loop with a bit stack of
+ * the open brackets' kinds (no recursion). */
+static const uint8_t *sc_container(scanner *sc, const uint8_t *p, int depth)
+{
+    uint64_t kinds[JSON_MAX_DEPTH / 64 + 1]; /* bit set: an object */
+    const uint8_t *end = sc->end;
+    int lvl = 0; /* the innermost open bracket; its depth is depth + lvl */
+    int obj = *p == '{';
+    kinds[0] = (uint64_t)obj;
+    p++;
+    for (;;) {
+        SKIP_WS(p, end);
+        if (p >= end)
+            return sc_more(sc);
+        if (*p == (obj ? '}' : ']')) {
+            p++;
+            goto closed;
+        }
+    member:
+        if (obj) {
+            if (*p != '"')
+                return sc_bad(sc, p, "string or '}' expected");
+            int esc;
+            const uint8_t *k = p + 1, *q = sc_string(sc, k, &esc);
+            if (!q)
+                return NULL;
+            if (esc && key_has_nul(k, q))
+                return sc_fallback(sc);
+            p = q + 1;
+            SKIP_WS(p, end);
+            if (p >= end)
+                return sc_more(sc);
+            if (*p != ':')
+                return sc_bad(sc, p, "':' expected");
+            p++;
+            SKIP_WS(p, end);
+            if (p >= end)
+                return sc_more(sc);
+        }
+        if (depth + lvl + 1 > JSON_MAX_DEPTH)
+            return sc_fallback(sc); /* too deep: the reference path says so */
+        if (*p == '{' || *p == '[') {
+            lvl++;
+            obj = *p == '{';
+            if (obj)
+                kinds[lvl >> 6] |= (uint64_t)1 << (lvl & 63);
+            else
+                kinds[lvl >> 6] &= ~((uint64_t)1 << (lvl & 63));
+            p++;
+            continue;
+        }
+        p = sc_scalar(sc, p);
+        if (!p)
+            return NULL;
+    after:
+        SKIP_WS(p, end);
+        if (p >= end)
+            return sc_more(sc);
+        if (*p == ',') {
+            p++;
+            SKIP_WS(p, end);
+            if (p >= end)
+                return sc_more(sc);
+            goto member;
+        }
+        if (*p != (obj ? '}' : ']'))
+            return sc_bad(sc, p, obj ? "',' or '}' expected" : "',' or ']' expected");
+        p++;
+    closed:
+        if (lvl == 0)
+            return p;
+        lvl--;
+        obj = (int)(kinds[lvl >> 6] >> (lvl & 63) & 1);
+        goto after;
+    }
+}
+
+int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_t flags,
+                    size_t base, size_t *used, tp_error *err)
+{
+    scanner sc;
+    sc.s = s;
+    sc.end = end;
+    sc.base = base;
+    sc.err = err;
+    sc.rc = TP_SCAN_FALLBACK;
+    sc.used = 0;
+    const uint8_t *p;
+    if (*s == '[') {
+        p = sc_container(&sc, s, 1);
+        if (!p)
+            goto fail;
+        *used = (size_t)(p - s);
+        tp_error__at(err, TP_E_RECORD, base, NULL, "an array, not a JSON object");
+        return TP_SCAN_INVALID;
+    }
+    /* Only the fields the mode reads are decoded; MINIMAL skips the rest
+     * as unknown (checked, never decoded). */
+    const int last = (flags & TP_DECODE_MINIMAL) ? F_VOLUME : F_COUNT - 1;
     fview f[F_COUNT];
     for (int i = 0; i < F_COUNT; i++)
         f[i].type = T_ABSENT;
-    const uint8_t *p = s + 1;
+    p = s + 1;
     SKIP_WS(p, end);
     if (p >= end)
         return TP_SCAN_MORE;
@@ -381,97 +804,113 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         goto close;
     }
     for (;;) {
-        if (p >= end)
-            return TP_SCAN_MORE;
-        if (*p != '"')
-            return TP_SCAN_FALLBACK;
+        if (*p != '"') {
+            sc_bad(&sc, p, "string or '}' expected");
+            goto fail;
+        }
         const uint8_t *k = p + 1;
         int idx = end - k >= 16 ? quick_key(k, &p) : -2;
         if (idx == -2) {
-            const uint8_t *q = tp_json__find_stop(k, end);
-            if (q >= end)
-                return TP_SCAN_MORE;
-            if (*q != '"')
-                return TP_SCAN_FALLBACK;
-            idx = field_index(k, (size_t)(q - k));
+            int esc;
+            const uint8_t *q = sc_string(&sc, k, &esc);
+            if (!q)
+                goto fail;
+            if (esc) {
+                char key[16];
+                int nul;
+                size_t kl = decode_str(k, q, key, sizeof key, &nul);
+                if (nul) {
+                    sc.rc = TP_SCAN_FALLBACK; /* jansson: a NUL in a key is not JSON */
+                    goto fail;
+                }
+                idx = kl < sizeof key ? field_index((const uint8_t *)key, kl) : -1;
+            } else {
+                idx = field_index(k, (size_t)(q - k));
+            }
             p = q + 1;
             SKIP_WS(p, end);
             if (p >= end)
                 return TP_SCAN_MORE;
-            if (*p != ':')
-                return TP_SCAN_FALLBACK;
+            if (*p != ':') {
+                sc_bad(&sc, p, "':' expected");
+                goto fail;
+            }
             p++;
         }
         SKIP_WS(p, end);
         if (p >= end)
             return TP_SCAN_MORE;
+        if (idx > last)
+            idx = -1;
         /* Write straight into the field's view (a repeated key: the last one
          * wins, as in jansson); unknown keys go to a scratch view. */
         fview scratch;
         fview *vp = idx >= 0 ? &f[idx] : &scratch;
 #define v (*vp)
-        v.off = (size_t)(p - s);
+        v.off = base + (size_t)(p - s);
         v.plain = 1;
         uint8_t c = *p;
+        const uint8_t *q;
         if (c == '"') {
+            int esc;
             const uint8_t *b = p + 1;
-            const uint8_t *q = tp_json__find_stop(b, end);
-            if (q >= end)
-                return TP_SCAN_MORE;
-            if (*q != '"')
-                return TP_SCAN_FALLBACK;
-            v.p = b;
-            v.len = (size_t)(q - b);
+            q = sc_string(&sc, b, &esc);
+            if (!q)
+                goto fail;
             v.type = T_STRING;
-            p = q + 1;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            const uint8_t *b = p;
-            const uint8_t *q = scan_plain_number(p, end, &v);
-            if (q) {
-                p = q;
+            if (esc && idx >= 0) {
+                /* Escapes are decoded only where the value is used. */
+                int nul;
+                size_t n = decode_str(b, q, sc.dec[idx], DEC_CAP, &nul);
+                v.p = (const uint8_t *)sc.dec[idx];
+                v.len = n < DEC_CAP ? n : DEC_CAP;
+                v.plain = !nul;
             } else {
-                /* Not plain: check the syntax here, convert in the validator. */
-                int plain = 1;
-                v.plain = 0;
-                while (p < end) {
-                    uint8_t d = *p;
-                    if ((d >= '0' && d <= '9') || d == '.' || d == '-')
-                        p++;
-                    else if (d == 'e' || d == 'E' || d == '+') {
-                        plain = 0;
-                        p++;
-                    } else
-                        break;
-                }
-                if (p >= end)
-                    return TP_SCAN_MORE;
-                /* Exponents and long numbers may be out of a double's range,
-                 * where jansson refuses the whole object: let it decide. */
-                if (!plain || p - b > 20 || !tp_json__number_ok(b, (size_t)(p - b)))
-                    return TP_SCAN_FALLBACK;
+                v.p = b;
+                v.len = (size_t)(q - b);
             }
+            p = q + 1;
+        } else if (c == '-' || is_digit(c)) {
+            const uint8_t *b = p;
+            q = scan_plain_number(p, end, &v);
+            if (!q) {
+                /* Not plain: check the syntax here, convert in the validator. */
+                v.plain = 0;
+                q = sc_number(&sc, p);
+                if (!q)
+                    goto fail;
+            }
+            p = q;
             v.p = b;
             v.len = (size_t)(p - b);
             v.type = T_NUMBER;
         } else if (c == 't' || c == 'f' || c == 'n') {
-            static const char *const lit[3] = {"true", "false", "null"};
-            int li = c == 't' ? 0 : c == 'f' ? 1 : 2;
-            size_t ll = li == 1 ? 5 : 4;
-            if ((size_t)(end - p) < ll + 1)
-                return TP_SCAN_MORE;
-            if (memcmp(p, lit[li], ll) != 0)
-                return TP_SCAN_FALLBACK;
+            int t;
+            q = sc_literal(&sc, p, &t);
+            if (!q)
+                goto fail;
             v.p = p;
-            v.len = ll;
-            v.type = li == 0 ? T_TRUE : li == 1 ? T_FALSE : T_NULL;
-            p += ll;
+            v.len = (size_t)(q - p);
+            v.type = t;
+            p = q;
+        } else if (c == '{' || c == '[') {
+            q = sc_container(&sc, p, 2);
+            if (!q)
+                goto fail;
+            v.p = p;
+            v.len = (size_t)(q - p);
+            v.type = c == '{' ? T_OBJECT : T_ARRAY;
+            p = q;
         } else {
-            return TP_SCAN_FALLBACK; /* nested object or array, or not JSON */
+            sc_bad(&sc, p, "invalid token");
+            goto fail;
         }
 #undef v
         if (p < end && *p == ',') { /* compact JSON: no whitespace to skip */
             p++;
             SKIP_WS(p, end);
+            if (p >= end)
+                return TP_SCAN_MORE;
             continue;
         }
         SKIP_WS(p, end);
@@ -480,19 +919,26 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
         if (*p == ',') {
             p++;
             SKIP_WS(p, end);
+            if (p >= end)
+                return TP_SCAN_MORE;
             continue;
         }
         if (*p == '}') {
             p++;
             break;
         }
-        return TP_SCAN_FALLBACK;
+        sc_bad(&sc, p, "',' or '}' expected");
+        goto fail;
     }
 close:
     *used = (size_t)(p - s);
-    if (validate(out, f, 0, flags, err) != TP_OK)
+    if (validate(out, f, base, flags, err) != TP_OK)
         return TP_SCAN_INVALID;
     return TP_SCAN_OK;
+fail:
+    if (sc.rc == TP_SCAN_BADUTF8)
+        *used = sc.used;
+    return sc.rc;
 }
 
 /* ---- the reference path (jansson) ----------------------------------------- */
@@ -588,12 +1034,74 @@ static size_t value_end(const uint8_t *s, size_t len)
     return done ? i + n : 0;
 }
 
+/* jansson refuses a number beyond a double's range ("real number
+ * overflow"; no flag changes that), but JSON sets no limit and the contract
+ * ignores unknown fields whatever their value. So in a copy, every number
+ * written with an exponent or over 300 characters becomes "0" and spaces
+ * (the same length, so offsets hold). Numbers are taken from the original
+ * text, never from jansson, so nothing else changes. Returns the copy (NULL
+ * when out of memory). */
+static uint8_t *tame_numbers(const uint8_t *s, size_t len)
+{
+    uint8_t *c = malloc(len ? len : 1);
+    if (!c)
+        return NULL;
+    memcpy(c, s, len);
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = c[i];
+        if (b == '"') {
+            for (i++; i < len && c[i] != '"'; i++)
+                if (c[i] == '\\')
+                    i++;
+            i++;
+            continue;
+        }
+        if (b != '-' && (b < '0' || b > '9')) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        int expo = 0;
+        while (j < len && ((c[j] >= '0' && c[j] <= '9') || c[j] == '-' || c[j] == '+' ||
+                           c[j] == '.' || c[j] == 'e' || c[j] == 'E')) {
+            expo |= c[j] == 'e' || c[j] == 'E';
+            j++;
+        }
+        if ((expo || j - i > 300) && tp_json__number_ok(c + i, j - i)) {
+            c[i] = '0';
+            memset(c + i + 1, ' ', j - i - 1);
+        }
+        i = j;
+    }
+    return c;
+}
+
 tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uint32_t flags,
                                 tp_error *err)
 {
     json_error_t je;
-    json_t *root = json_loadb((const char *)s, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-                          &je);
+    const size_t jflags = JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL;
+    /* A raw NUL byte is never JSON, but jansson drops one that it read just
+     * past a number or a word (its one-byte lookahead buffer takes a NUL for
+     * "empty") and reads on. So it is shown only the bytes before the first
+     * NUL: every fault before it is found as before, and reaching it is not
+     * JSON. */
+    const uint8_t *nul = memchr(s, 0, len);
+    size_t jlen = nul ? (size_t)(nul - s) : len;
+    json_t *root = json_loadb((const char *)s, jlen, jflags, &je);
+    if (!root && json_error_code(&je) == json_error_numeric_overflow) {
+        uint8_t *tame = tame_numbers(s, jlen);
+        if (!tame)
+            return tp_error__set(err, TP_E_NOMEM, "out of memory decoding a record");
+        root = json_loadb((const char *)tame, jlen, jflags, &je);
+        free(tame);
+    }
+    if (root && nul) {
+        json_decref(root);
+        return tp_error__at(err, TP_E_PARSE, jlen, NULL,
+                            "not JSON at byte %zu: end of input expected near byte 0x00", jlen);
+    }
     if (!root) {
         uint64_t at = je.position > 0 ? (uint64_t)je.position - 1 : 0;
         /* Invalid UTF-8 and numbers beyond a double are still balanced JSON
@@ -602,10 +1110,6 @@ tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uin
         if (vend && !tp_json__utf8_valid(s, vend))
             return tp_error__at(err, TP_E_RECORD, at, NULL, "invalid UTF-8 at byte %llu",
                                 (unsigned long long)at);
-        if (json_error_code(&je) == json_error_numeric_overflow && at < value_end(s, len))
-            return tp_error__at(err, TP_E_RECORD, at, NULL,
-                                "number out of range at byte %llu: %s", (unsigned long long)at,
-                                je.text);
         return tp_error__at(err, TP_E_PARSE, at, NULL, "not JSON at byte %llu: %s",
                             (unsigned long long)at, je.text);
     }
@@ -694,10 +1198,10 @@ tp_status tp_record_decode(tp_trade *out, tp_cursor in, uint32_t flags, tp_error
         const uint8_t *p = in.ptr, *end = in.ptr + in.len;
         while (p < end && tp_json__is_ws(*p))
             p++;
-        if (p < end && *p == '{') {
+        if (p < end && (*p == '{' || *p == '[')) {
             size_t used = 0;
             size_t base = (size_t)(p - in.ptr);
-            int r = tp_record__scan(out, p, end, flags, &used, err);
+            int r = tp_record__scan(out, p, end, flags, base, &used, err);
             if (r == TP_SCAN_OK || r == TP_SCAN_INVALID) {
                 const uint8_t *q = p + used;
                 while (q < end && tp_json__is_ws(*q))
@@ -706,12 +1210,17 @@ tp_status tp_record_decode(tp_trade *out, tp_cursor in, uint32_t flags, tp_error
                     return tp_error__at(err, TP_E_PARSE, (uint64_t)(q - in.ptr), NULL,
                                         "not JSON at byte %zu: end of input expected",
                                         (size_t)(q - in.ptr));
-                if (r == TP_SCAN_OK)
-                    return TP_OK;
-                if (err && err->offset != TP_NO_OFFSET)
-                    err->offset += base;
-                return TP_E_RECORD;
+                return r == TP_SCAN_OK ? TP_OK : TP_E_RECORD;
             }
+            if (r == TP_SCAN_NOTJSON)
+                return TP_E_PARSE;
+            if (r == TP_SCAN_BADUTF8)
+                return TP_E_RECORD; /* its first fault: what follows does not matter */
+            if (r == TP_SCAN_MORE)
+                return tp_error__at(err, TP_E_PARSE, in.len, NULL,
+                                    "not JSON at byte %zu: %s not closed before the end of input",
+                                    in.len, *p == '{' ? "object" : "array");
+            /* TP_SCAN_FALLBACK: a rare kind of broken JSON, classified by jansson. */
         }
     }
     if (in.len == 0)

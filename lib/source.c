@@ -19,6 +19,9 @@ struct tp_source {
     tp_read_fn fn;
     void *payload;
     char name[64]; /* for error messages: a path's tail, "stdin", "memory" */
+    uint64_t consumed; /* bytes handed out so far */
+    int64_t origin;    /* fd sources: the file offset of the first byte (-1: not seekable) */
+    int origin_known;
 };
 
 static tp_status src_alloc(tp_source **out, int kind, const char *name, tp_error *err)
@@ -119,10 +122,16 @@ tp_status tp_source__read(tp_source *s, uint8_t *buf, size_t cap, size_t *n, tp_
     *n = 0;
     switch (s->kind) {
     case SRC_FD:
+        if (!s->origin_known) {
+            off_t o = lseek(s->fd, 0, SEEK_CUR);
+            s->origin = o < 0 ? -1 : (int64_t)o;
+            s->origin_known = 1;
+        }
         for (;;) {
             ssize_t r = read(s->fd, buf, cap);
             if (r >= 0) {
                 *n = (size_t)r;
+                s->consumed += (uint64_t)r;
                 return TP_OK;
             }
             if (errno != EINTR)
@@ -134,6 +143,7 @@ tp_status tp_source__read(tp_source *s, uint8_t *buf, size_t cap, size_t *n, tp_
         if (r == 0 && ferror(s->file))
             return tp_error__set(err, TP_E_IO, "read error on a FILE stream");
         *n = r;
+        s->consumed += r;
         return TP_OK;
     }
     case SRC_MEMORY: {
@@ -143,6 +153,7 @@ tp_status tp_source__read(tp_source *s, uint8_t *buf, size_t cap, size_t *n, tp_
         memcpy(buf, s->mem + s->mem_pos, r);
         s->mem_pos += r;
         *n = r;
+        s->consumed += r;
         return TP_OK;
     }
     case SRC_CALLBACK: {
@@ -153,6 +164,7 @@ tp_status tp_source__read(tp_source *s, uint8_t *buf, size_t cap, size_t *n, tp_
         }
         if (*n > cap)
             return tp_error__set(err, TP_E_INVALID, "source callback returned too many bytes");
+        s->consumed += *n;
         return TP_OK;
     }
     default:
@@ -163,4 +175,26 @@ tp_status tp_source__read(tp_source *s, uint8_t *buf, size_t cap, size_t *n, tp_
 int tp_source__is_memory(const tp_source *s)
 {
     return s->kind == SRC_MEMORY;
+}
+
+uint64_t tp_source__consumed(const tp_source *s)
+{
+    return s->consumed;
+}
+
+int tp_source__rewind(tp_source *s, uint64_t off)
+{
+    if (off > s->consumed)
+        return -1;
+    if (s->kind == SRC_MEMORY) {
+        s->mem_pos = (size_t)off;
+        s->consumed = off;
+        return 0;
+    }
+    if (s->kind == SRC_FD && s->origin_known && s->origin >= 0 &&
+        lseek(s->fd, (off_t)(s->origin + (int64_t)off), SEEK_SET) >= 0) {
+        s->consumed = off;
+        return 0;
+    }
+    return -1;
 }

@@ -48,6 +48,16 @@ foreach(src IN LISTS TP_AWS_IT)
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endforeach()
 
+# tp-parse s3://BUCKET/PREFIX: the same output as on a local copy (awscli uploads).
+if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
+    find_package(Python3 COMPONENTS Interpreter REQUIRED)
+    add_test(NAME tp_parse_s3
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/parse/test_tp_parse_s3.py
+                     $<TARGET_FILE:tp-parse> $<TARGET_FILE:tp-gen> ${TP_SERVICES_STATE})
+    set_tests_properties(tp_parse_s3 PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
+                         ENVIRONMENT "${TP_AWS_TEST_ENV}")
+endif()
+
 # The benchmark (not in ctest): tests/bench/clients/run builds on this target.
 add_executable(clients_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/clients/bench_clients.c)
 target_link_libraries(clients_bench PRIVATE tradepipe_static)

@@ -4,7 +4,9 @@
 /* Floor 2: the streaming Firehose-file reader.
  *
  * Reads trade records from a byte stream with bounded memory whatever its
- * size. gzip is detected by its magic bytes (multi-member allowed). Records
+ * size. gzip is detected by its magic bytes (multi-member allowed, zero
+ * padding after the last member ignored, as GNU gzip does; CRCs checked;
+ * inflated by ISA-L, or zlib in builds made with TP_ISAL_INFLATE=OFF). Records
  * are JSON objects one after another, separated by nothing (Firehose's "}{")
  * or by whitespace (NDJSON), in any mix.
  *
@@ -56,6 +58,7 @@ typedef struct tp_reader tp_reader;
 /* tp_reader_options.flags */
 #define TP_READ_NO_THREAD 0x1u /* inflate gzip in the caller's thread */
 #define TP_READ_NO_GZIP   0x2u /* never treat the input as gzip */
+#define TP_READ_ZLIB      0x4u /* inflate with zlib even where the build inflates with ISA-L */
 
 typedef struct tp_reader_options {
     uint32_t version;          /* TP_READER_OPTIONS_VERSION */

@@ -1,11 +1,50 @@
 /* Differential fuzz target: the specialised scanner (with its jansson
  * fallback) and the jansson reference path must agree on every input: same
- * status class, same decoded trade. Also checks encode -> decode round trips. */
+ * status class, same decoded trade. The scanner must take every valid
+ * record itself (never hand one to the slow path) and answer every invalid
+ * record and every kind of broken JSON it claims to know without jansson.
+ * Also checks encode -> decode round trips. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tradepipe.h"
+
+#include "record_int.h"
+
+/* What the scanner alone says of the input, as a status (1: it left the
+ * case to jansson, or the input does not start with an object or array). */
+static tp_status scan_alone(const uint8_t *data, size_t size, uint32_t mode, tp_trade *t)
+{
+    const uint8_t *p = data, *end = data + size;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    if (p == end || (*p != '{' && *p != '['))
+        return 1;
+    size_t used = 0;
+    tp_error e;
+    int r = tp_record__scan(t, p, end, mode, (size_t)(p - data), &used, &e);
+    if (r == TP_SCAN_OK || r == TP_SCAN_INVALID) {
+        const uint8_t *q = p + used;
+        while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+            q++;
+        if (q != end)
+            return TP_E_PARSE;
+        if (r == TP_SCAN_INVALID && (e.code != TP_E_RECORD || e.message[0] == '\0'))
+            abort();
+        return r == TP_SCAN_OK ? TP_OK : TP_E_RECORD;
+    }
+    if (r == TP_SCAN_BADUTF8)
+        return TP_E_RECORD;
+    if (r == TP_SCAN_NOTJSON) {
+        if (e.code != TP_E_PARSE || e.message[0] == '\0' || e.offset > size)
+            abort();
+        return TP_E_PARSE;
+    }
+    if (r == TP_SCAN_MORE)
+        return TP_E_PARSE; /* the whole input is here: an unclosed value */
+    return 1;
+}
 
 static int same_trade(const tp_trade *a, const tp_trade *b)
 {
@@ -28,6 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         modes[m] | TP_DECODE_REFERENCE, &er);
         if (sf != sr)
             abort(); /* the two decoders disagree on validity */
+        tp_trade alone;
+        tp_status sa = scan_alone(data, size, modes[m], &alone);
+        if (sr == TP_OK && sa != TP_OK)
+            abort(); /* a valid record went to the slow path */
+        if (sa != 1 && sa != sr)
+            abort(); /* the scanner decided alone, and wrongly */
+        if (sa == TP_OK && !same_trade(&alone, &ref))
+            abort();
         if (sf != TP_OK) {
             if (ef.message[0] == '\0' || ef.code != sf)
                 abort(); /* every failure says what went wrong */

@@ -244,6 +244,88 @@ def test_two_halves_same_as_one(d):
         expect(one == two, "case %d: table output differs" % k)
 
 
+def test_jobs_same_output(d):
+    # --jobs N merges in path order: byte-identical to --jobs 1, reports included.
+    import random
+    rnd = random.Random(11)
+    root = os.path.join(d, "many")
+    for i in range(23):
+        parts = []
+        for k in range(rnd.randrange(0, 400)):
+            r = rnd.random()
+            if r < 0.02:
+                parts.append("junk%d" % k)
+            elif r < 0.04:
+                parts.append(rec("B%d" % k, '"x"', 1))
+            else:
+                parts.append(rec("S%d" % (k % 7), "%d.%02d" % (k + 1, i), k, ',"exchange":"B\u00f6rse"'))
+        data = "".join(parts).encode()
+        name = "h%02d/f%03d.json" % (i % 4, i)
+        if i % 3 == 0:
+            data = gzip.compress(data)
+            name += ".gz"
+        if i == 6:
+            data = data[: len(data) // 2]  # a truncated member
+        write(root, name, data)
+    os.makedirs(os.path.join(root, "h05"))
+    os.chmod(os.path.join(root, "h05"), 0)
+    try:
+        for args in (["--json"], [], ["--strict", "--json"], ["--json", os.path.join(d, "nope")]):
+            want = run(["--jobs", "1"] + args + [root])
+            for j in ("2", "3", "8"):
+                got = run(["--jobs", j] + args + [root])
+                expect(got == want, "--jobs %s %r differs from --jobs 1:\n%r\n%r" %
+                       (j, args, got[1][:200] + got[2][-300:], want[1][:200] + want[2][-300:]))
+        rc, out, err = run(["--json", "--jobs", "2", root])
+        expect(rc == 2 and json.loads(out)["records"] > 1000 and "truncated" in err,
+               "mixed tree: %d %r" % (rc, err[-500:]))
+    finally:
+        os.chmod(os.path.join(root, "h05"), 0o755)
+    rc, _, err = run(["--jobs", "0", root])
+    expect(rc == 2 and "--jobs" in err, "--jobs 0 is a usage error")
+
+
+def test_gzip_zero_padding(d):
+    # Issue 13.5: a .gz file with NUL padding after the last member, as GNU gzip accepts.
+    data = "".join(rec("P%d" % (i % 3), i + 1, i) for i in range(500)).encode()
+    z = gzip.compress(data[:9000]) + gzip.compress(data[9000:])
+    for pad in (1, 512, 300000):
+        rc, out, err = run(["--json", write(d, "pad%d.gz" % pad, z + b"\0" * pad)])
+        j = json.loads(out)
+        expect(rc == 0 and err == "" and j["records"] == 500 and j["bytes"] == len(data),
+               "zero padding %d: %d %r %r" % (pad, rc, j, err))
+    rc, out, err = run(["--json", write(d, "junk.gz", z + b"\0" * 512 + b"x")])
+    expect(rc == 2 and "corrupt gzip" in err and json.loads(out)["records"] == 500,
+           "padding then junk is still corrupt: %d %r" % (rc, err))
+
+
+def test_ignored_fields_any_value(d):
+    # Issue 13.6: unknown fields are ignored whatever their value, numbers past a double too.
+    data = ('{"symbol":"S","price":1,"volume":1,"x":1e400}'
+            '{"x":-1E+999,"symbol":"S","price":2,"volume":1,"y":[1e400,{"z":123456789e999}]}')
+    rc, out, err = run(["--json", write(d, "big.json", data)])
+    j = json.loads(out)
+    expect(rc == 0 and err == "" and j["records"] == 2, "1e400 ignored: %d %r %r" % (rc, j, err))
+    rc, out, err = run(["--json", write(d, "bigp.json", '{"symbol":"S","price":1e400,"volume":1}')])
+    expect(rc == 1 and "price" in err, "1e400 as the price is still an error: %r" % err)
+
+
+def test_every_valid_record(d):
+    # Issue 12's table: every record is valid, whatever its layout.
+    base = '"symbol":"S","price":1.5,"volume":7,"timestamp":"2025-10-22T12:58:35.123Z"'
+    extras = ['', ',"trade_id":"t-00000001","side":"buy"', ',"ok":true', ',"ok":null',
+              ',"exchange":"B\u00f6rse Frankfurt"', ',"exchange":"B\\u00f6rse Frankfurt"',
+              ',"meta":{"symbol":"ZZZZ","price":-1,"tags":["a","}{"],"n":{"x":null}}',
+              ',"note":"a \\"}{\\" b"', ',"f":false,"t":true,"n":null']
+    recs = ["{" + base + e + "}" for e in extras]
+    recs.append('{ "volume": 7, "meta": {"a": [1, {"b": "}{"}]}, "symbol": "S", "price": 1.5 }')
+    data = "\n".join(recs)
+    rc, out, err = run(["--json", write(d, "feat.json", data)])
+    j = json.loads(out)
+    expect(rc == 0 and err == "" and j["records"] == len(recs) and j["symbols"]["S"]["total_volume"] == 7 * len(recs),
+           "every feature: %d %r %r" % (rc, j, err))
+
+
 def main():
     tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
     passed = failed = 0

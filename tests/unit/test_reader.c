@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+/* Set: gzip errors carry their message and offset in the transcript. */
+static int gz_detail;
+
 /* Run a reader over `src` and write what it returned, one item per ';':
  * "SYM@off" for a record, "E@off" for a malformed one, "BIG@off", "GZ",
  * "IO". */
@@ -41,6 +44,8 @@ static char *transcript(tp_source *src, uint32_t flags, uint64_t max_record, uin
             tp_buf_appendf(&out, NULL, "E@%llu;", (unsigned long long)err.offset);
         } else if (st == TP_E_TOO_LARGE) {
             tp_buf_appendf(&out, NULL, "BIG@%llu;", (unsigned long long)err.offset);
+        } else if (st == TP_E_GZIP && gz_detail) {
+            tp_buf_appendf(&out, NULL, "GZ(%s@%llu);", err.message, (unsigned long long)err.offset);
         } else if (st == TP_E_GZIP) {
             tp_buf_appendf(&out, NULL, "GZ;");
         } else {
@@ -206,6 +211,115 @@ START_TEST(test_gzip)
     free(both);
     free(ga);
     free(gb);
+}
+END_TEST
+
+
+/* Issue 13.5: zero padding after the last member is ignored (GNU gzip does),
+ * with either inflater, threaded or not, however the bytes arrive; other
+ * bytes after a member stay an error. */
+START_TEST(test_gzip_zero_padding)
+{
+    const char *a = R("A", "1") R("B", "2");
+    const char *b = "\n" R("C", "3");
+    size_t la, lb;
+    uint8_t *ga = gzip_bytes(a, strlen(a), &la);
+    uint8_t *gb = gzip_bytes(b, strlen(b), &lb);
+    static const size_t pads[] = {1, 512, 700 * 1024};
+    static const uint32_t modes[] = {0, TP_READ_NO_THREAD, TP_READ_ZLIB,
+                                     TP_READ_ZLIB | TP_READ_NO_THREAD};
+    for (size_t k = 0; k < sizeof pads / sizeof pads[0]; k++) {
+        size_t n = la + lb + pads[k] + 8;
+        uint8_t *buf = calloc(1, n);
+        memcpy(buf, ga, la);
+        memcpy(buf + la, gb, lb);
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            /* multi-member, then NULs to the end */
+            char *got = run_mem((const char *)buf, la + lb + pads[k], modes[m], 0);
+            ck_assert_msg(strcmp(got, "A@0;B@35;C@71;") == 0, "pad %zu mode %u: %s", pads[k],
+                          modes[m], got);
+            free(got);
+            got = run_drip(buf, la + lb + pads[k], 7, modes[m]);
+            ck_assert_str_eq(got, "A@0;B@35;C@71;");
+            free(got);
+            /* one member and NULs */
+            memset(buf + la, 0, lb);
+            got = run_mem((const char *)buf, la + pads[k], modes[m], 0);
+            ck_assert_str_eq(got, "A@0;B@35;");
+            free(got);
+            /* NULs, then something else: still corrupt */
+            memcpy(buf + la + pads[k], "x", 1);
+            got = run_mem((const char *)buf, la + pads[k] + 1, modes[m], 0);
+            ck_assert_msg(strcmp(got, "A@0;B@35;GZ;") == 0, "pad+x %zu: %s", pads[k], got);
+            free(got);
+            /* NULs, then another member: not padding */
+            memcpy(buf + la + pads[k], gb, lb);
+            got = run_mem((const char *)buf, la + pads[k] + lb, modes[m], 0);
+            ck_assert_msg(strcmp(got, "A@0;B@35;GZ;") == 0, "pad+member %zu: %s", pads[k], got);
+            free(got);
+            memset(buf + la + pads[k], 0, lb + 1);
+            memcpy(buf + la, gb, lb);
+        }
+        free(buf);
+    }
+    free(ga);
+    free(gb);
+}
+END_TEST
+
+/* ISA-L and zlib give the same records, offsets and errors on multi-member,
+ * truncated (at many points) and corrupt streams. */
+START_TEST(test_inflaters_agree)
+{
+    tp_buf plain;
+    tp_buf_init(&plain, NULL, 0);
+    for (int i = 0; i < 4000; i++)
+        tp_buf_appendf(&plain, NULL, "{\"symbol\":\"S%d\",\"price\":%d.%02d,\"volume\":%d}%s", i % 13,
+                       i % 700 + 1, i % 100, i, i % 3 ? "" : "\n");
+    size_t third = plain.len / 3, l1, l2, l3;
+    uint8_t *m1 = gzip_bytes((const char *)plain.ptr, third, &l1);
+    uint8_t *m2 = gzip_bytes((const char *)plain.ptr + third, third, &l2);
+    uint8_t *m3 = gzip_bytes((const char *)plain.ptr + 2 * third, plain.len - 2 * third, &l3);
+    size_t n = l1 + l2 + l3;
+    uint8_t *gz = malloc(n + 64);
+    memcpy(gz, m1, l1);
+    memcpy(gz + l1, m2, l2);
+    memcpy(gz + l1 + l2, m3, l3);
+    gz_detail = 1;
+    int cases = 0;
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t cut = 1; cut <= n; cut += kind == 0 ? (cut + 40 > n ? 1 : 97) : 211) {
+            uint8_t *b = malloc(n);
+            memcpy(b, gz, n);
+            size_t len = n;
+            if (kind == 0)
+                len = cut; /* truncated */
+            else if (kind == 1)
+                b[cut - 1] ^= 0x24; /* one byte changed */
+            else
+                memset(b + cut - 1, 0x55, n - cut + 1 < 9 ? n - cut + 1 : 9);
+            for (int threaded = 0; threaded < 2; threaded++) {
+                uint32_t fl = threaded ? 0 : TP_READ_NO_THREAD;
+                char *isal = run_mem((const char *)b, len, fl, 0);
+                char *zl = run_mem((const char *)b, len, fl | TP_READ_ZLIB, 0);
+
+                ck_assert_msg(strcmp(isal, zl) == 0, "kind %d at %zu: ISA-L and zlib differ:\n%s\n%s",
+                              kind, cut, strrchr(isal, ';') ? isal + strlen(isal) - 60 : isal,
+                              zl + strlen(zl) - 60);
+                free(isal);
+                free(zl);
+                cases++;
+            }
+            free(b);
+        }
+    }
+    gz_detail = 0;
+    ck_assert_int_gt(cases, 100);
+    free(gz);
+    free(m1);
+    free(m2);
+    free(m3);
+    tp_buf_dispose(&plain);
 }
 END_TEST
 
@@ -379,6 +493,8 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_framing_table, 0, (int)(sizeof rows / sizeof rows[0]));
     tcase_add_test(tc, test_gzip);
+    tcase_add_test(tc, test_gzip_zero_padding);
+    tcase_add_test(tc, test_inflaters_agree);
     tcase_add_test(tc, test_record_limit);
     tcase_add_test(tc, test_sources);
     tcase_add_test(tc, test_source_error);

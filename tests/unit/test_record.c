@@ -1,6 +1,7 @@
 /* The trade record codec: specialised scanner and jansson reference. */
 #include "testutil.h"
 
+#include "json_int.h"
 #include "record_int.h"
 
 #include <stdio.h>
@@ -43,8 +44,15 @@ static const struct {
      200000000, 3},
     {"{\"symbol\":\"A\",\"price\":\"x\",\"price\":2,\"volume\":3}", 0, TP_OK, NULL, 0, "A",
      200000000, 3},
-    {"{\"symbol\":\"A\",\"price\":2,\"volume\":3,\"big\":1e400}", 0, TP_E_RECORD, NULL, ANY, NULL,
-     0, 0},
+    /* Unknown fields are ignored whatever their value, numbers past a double's range too. */
+    {"{\"symbol\":\"A\",\"price\":2,\"volume\":3,\"big\":1e400}", 0, TP_OK, NULL, 0, "A",
+     200000000, 3},
+    {"{\"symbol\":\"S\",\"price\":1,\"volume\":1,\"x\":1e400}", TP_DECODE_MINIMAL, TP_OK, NULL, 0,
+     "S", 100000000, 1},
+    {"{\"x\":-1E+400,\"symbol\":\"S\",\"price\":1,\"volume\":1,\"y\":[1e999,{\"z\":-2e308}]}", L,
+     TP_OK, NULL, 0, "S", 100000000, 1},
+    {"{\"symbol\":\"A\",\"price\":1e400,\"volume\":3}", 0, TP_E_RECORD, "price", 22, NULL, 0, 0},
+    {"{\"symbol\":\"A\",\"price\":1,\"volume\":-1e400}", 0, TP_E_RECORD, "volume", 33, NULL, 0, 0},
     {"{\"symbol\":\"A\",\"price\":2,\"volume\":3,\"big\":123456789012345678901234567890}", 0,
      TP_OK, NULL, 0, "A", 200000000, 3},
     {"{\"symbol\":\"A\",\"price\":2,\"volume\":3,\"timestamp\":true}", L, TP_OK, NULL, 0, "A",
@@ -296,15 +304,245 @@ START_TEST(test_scan_needs_more)
     for (size_t k = 1; k < n; k++) {
         tp_trade t;
         size_t used = 0;
-        int r = tp_record__scan(&t, (const uint8_t *)in, (const uint8_t *)in + k, 0, &used, NULL);
+        int r = tp_record__scan(&t, (const uint8_t *)in, (const uint8_t *)in + k, 0, 0, &used, NULL);
         ck_assert_msg(r == TP_SCAN_MORE, "prefix %zu: %d", k, r);
     }
     tp_trade t;
     size_t used = 0;
-    ck_assert_int_eq(tp_record__scan(&t, (const uint8_t *)in, (const uint8_t *)in + n, 0, &used,
+    ck_assert_int_eq(tp_record__scan(&t, (const uint8_t *)in, (const uint8_t *)in + n, 0, 0, &used,
                                      NULL),
                      TP_SCAN_OK);
     ck_assert_uint_eq(used, n);
+}
+END_TEST
+
+
+/* ---- every valid record on the fast path ----------------------------------
+ * Issue 12's table, row by row, and the same features combined: the scanner
+ * and jansson decode each identically (all fields), and the scanner takes
+ * every valid one itself (TP_SCAN_OK, never handed to the slow path). */
+#define BASE "\"symbol\":\"S\",\"price\":1.5,\"volume\":7,\"timestamp\":\"2025-10-22T12:58:35.123Z\""
+static const struct {
+    const char *in;
+    tp_status want;
+    const char *symbol;   /* on success */
+    const char *exchange; /* on success ("" when absent) */
+    size_t len;           /* 0: strlen(in) */
+} feats[] = {
+    {"{" BASE "}", TP_OK, "S", "", 0},
+    {"{" BASE ",\"trade_id\":\"t-00000001\",\"side\":\"buy\"}", TP_OK, "S", "", 0},
+    {"{" BASE ",\"ok\":true}", TP_OK, "S", "", 0},
+    {"{" BASE ",\"ok\":null}", TP_OK, "S", "", 0},
+    {"{" BASE ",\"ok\":false}", TP_OK, "S", "", 0},
+    {"{" BASE ",\"exchange\":\"B\xc3\xb6rse Frankfurt\"}", TP_OK, "S", "B\xc3\xb6rse Frankfurt", 0},
+    {"{" BASE ",\"exchange\":\"B\\u00f6rse Frankfurt\"}", TP_OK, "S", "B\xc3\xb6rse Frankfurt", 0},
+    {"{" BASE ",\"meta\":{\"symbol\":\"ZZZZ\",\"price\":-1,\"tags\":[\"a\",\"}{\"],\"n\":{\"x\":null}}}",
+     TP_OK, "S", "", 0},
+    /* combined: keys in another order, spaces after separators, every feature */
+    {"{ \"meta\": {\"symbol\": \"ZZZZ\", \"price\": -1, \"tags\": [\"a\", \"}{\"], \"n\": {\"x\": null}},"
+     " \"volume\": 7, \"exchange\": \"\\u6771\\u4eac \xe8\xa8\xbc\\u5238\", \"ok\": true, \"no\": null,"
+     " \"trade_id\": \"t-\\\"}{\\\"\", \"price\": 1.5, \"side\": \"sell\", \"symbol\": \"S\","
+     " \"timestamp\": \"2025-10-22T12:58:35.123Z\" }",
+     TP_OK, "S", "\xe6\x9d\xb1\xe4\xba\xac \xe8\xa8\xbc\xe5\x88\xb8", 0},
+    {"\r\n\t{\t\"symbol\"\r:\n\"S\"\t,\"price\" :1.5 ,\"volume\": 7\n}\n", TP_OK, "S", "", 0},
+    /* escapes where the value is used: symbol, surrogate pairs, every short escape */
+    {"{\"symbol\":\"\\u00e9\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"price\":1,\"volume\":1}", TP_OK,
+     "\xc3\xa9\xf0\x9f\x98\x80\"\\/\b\f\n\r\t", "", 0},
+    {"{\"\\u0073ymbol\":\"K\",\"pr\\u0069ce\":1,\"volume\":1}", TP_OK, "K", "", 0},
+    {"{\"symbol\":\"A\",\"symbol\":\"B\",\"price\":\"x\",\"price\":2,\"volume\":1}", TP_OK, "B", "", 0},
+    {"{\"x\":[[[[[[[[[[{\"a\":[{}]}]]]]]]]]]],\"symbol\":\"D\",\"price\":1,\"volume\":1,\"y\":[]}",
+     TP_OK, "D", "", 0},
+    {"{\"x\":\"\xf4\x8f\xbf\xbf \xef\xbf\xbf \xed\x9f\xbf \xee\x80\x80\",\"symbol\":\"U\",\"price\":1,"
+     "\"volume\":1}", TP_OK, "U", "", 0},
+    {"{\"x\":123456789012345678901234567890.5e-400,\"symbol\":\"N\",\"price\":1,\"volume\":1}", TP_OK,
+     "N", "", 0},
+    {"{\"\":\"\",\"symbol\":\"E\",\"price\":1,\"volume\":1,\"e\":{},\"f\":[ ]}", TP_OK, "E", "", 0},
+    /* valid JSON, not a valid record */
+    {"{" BASE ",\"exchange\":\"\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6"
+     "\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\\u00f6\"}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"symbol\":\"A\\u0000\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"symbol\":\"\xc3\x28\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"x\":{\"y\":[\"\xc0\xaf\"]},\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"x\":\"\xed\xa0\x80\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"x\":\"\xf4\x90\x80\x80\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"[{\"symbol\":\"A\",\"price\":1,\"volume\":1}]", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"a\xa0\":1} junk", TP_E_RECORD, NULL, NULL, 0}, /* the first fault decides */
+    /* not JSON */
+    {"{\"x\":\"\\ud800\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"\\udc00\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"\\ud800\\u0041\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"\\x\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"\\u12g4\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"a\tb\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\\u0000\":1,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":{\"\\u0000\":1},\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":[1,],\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":{\"a\" 1},\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":{\"a\":1,},\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":[1 2],\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":[}],\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":tru,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":truex,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":-,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":1.e5,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":1e,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\xc3\xa9,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"\xc3\xa9\x01\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 0},
+    {"{\"x\":\"\xff\x01\",\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"x\":\xff,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_RECORD, NULL, NULL, 0},
+    {"{\"x\":{\"a\":[\"}{\"", TP_E_PARSE, NULL, NULL, 0},
+    /* a raw NUL is not JSON (jansson would drop one read past a number) */
+    {"{\"x\":1\0,\"symbol\":\"A\",\"price\":1,\"volume\":1}", TP_E_PARSE, NULL, NULL, 42},
+    {"{\"symbol\":\"A\",\"price\":1,\"volume\":true\0}", TP_E_PARSE, NULL, NULL, 39},
+};
+
+static int same_trade(const tp_trade *a, const tp_trade *b)
+{
+    return strcmp(a->symbol, b->symbol) == 0 && a->symbol_len == b->symbol_len &&
+           a->price_e8 == b->price_e8 && a->volume == b->volume && a->ts_kind == b->ts_kind &&
+           a->flags == b->flags && a->ts_us == b->ts_us &&
+           strcmp(a->timestamp, b->timestamp) == 0 && strcmp(a->trade_id, b->trade_id) == 0 &&
+           strcmp(a->side, b->side) == 0 && strcmp(a->exchange, b->exchange) == 0;
+}
+
+START_TEST(test_features)
+{
+    static const uint32_t modes[] = {0, TP_DECODE_LENIENT, TP_DECODE_MINIMAL};
+    const char *in = feats[_i].in;
+    size_t n = feats[_i].len ? feats[_i].len : strlen(in);
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        tp_trade a, b;
+        tp_error ea, eb;
+        tp_status sa = tp_record_decode(&a, tp_cursor_make(in, n), modes[m], &ea);
+        tp_status sb = tp_record_decode(&b, tp_cursor_make(in, n), modes[m] | TP_DECODE_REFERENCE,
+                                        &eb);
+        ck_assert_msg((modes[m] || sa == feats[_i].want) && sb == sa, "feature %d mode %u: scanner %d (%s), "
+                      "jansson %d (%s), want %d", _i, modes[m], sa, sa ? ea.message : "",
+                      sb, sb ? eb.message : "", feats[_i].want);
+        const char *p = in;
+        while (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t')
+            p++;
+        tp_trade c;
+        size_t used = 0;
+        int r = tp_record__scan(&c, (const uint8_t *)p, (const uint8_t *)in + n, modes[m], 0,
+                                &used, NULL);
+        if (sa == TP_OK) {
+            ck_assert_msg(same_trade(&a, &b), "feature %d mode %u: decoded differently", _i,
+                          modes[m]);
+            if (feats[_i].symbol)
+                ck_assert_str_eq(a.symbol, feats[_i].symbol);
+            if (modes[m] == 0)
+                ck_assert_str_eq(a.exchange, feats[_i].exchange);
+            ck_assert_msg(r == TP_SCAN_OK, "feature %d: a valid record left the fast path (%d)",
+                          _i, r);
+        } else if (sa == TP_E_RECORD) {
+            /* invalid UTF-8 outside a string is left to jansson to classify */
+            ck_assert_msg(r == TP_SCAN_INVALID || r == TP_SCAN_BADUTF8 || r == TP_SCAN_FALLBACK,
+                          "feature %d: scan %d",
+                          _i, r);
+            ck_assert_str_ne(ea.message, "");
+        } else {
+            ck_assert_msg(r != TP_SCAN_OK && r != TP_SCAN_INVALID, "feature %d: scan %d", _i, r);
+        }
+    }
+}
+END_TEST
+
+/* Nesting: as deep as jansson allows, and one level more. */
+START_TEST(test_depth)
+{
+    for (int levels = 2045; levels <= 2049; levels++) {
+        tp_buf b;
+        tp_buf_init(&b, NULL, 0);
+        ck_assert_int_eq(tp_buf_append_str(&b, "{\"symbol\":\"A\",\"price\":1,\"volume\":1,\"x\":", NULL),
+                         TP_OK);
+        for (int i = 0; i < levels; i++)
+            ck_assert_int_eq(tp_buf_append(&b, i & 1 ? "{\"k\":" : "[", i & 1 ? 5 : 1, NULL), TP_OK);
+        ck_assert_int_eq(tp_buf_append_str(&b, "0", NULL), TP_OK);
+        for (int i = levels - 1; i >= 0; i--)
+            ck_assert_int_eq(tp_buf_append(&b, i & 1 ? "}" : "]", 1, NULL), TP_OK);
+        ck_assert_int_eq(tp_buf_append_str(&b, "}", NULL), TP_OK);
+        tp_trade t;
+        tp_status sa = tp_record_decode(&t, tp_buf_cursor(&b), 0, NULL);
+        tp_status sb = tp_record_decode(&t, tp_buf_cursor(&b), TP_DECODE_REFERENCE, NULL);
+        ck_assert_msg(sa == sb, "%d levels: scanner %d, jansson %d", levels, sa, sb);
+        /* the scalar inside sits at depth levels + 2 */
+        ck_assert_int_eq(sa, levels + 2 <= 2048 ? TP_OK : TP_E_PARSE);
+        tp_buf_dispose(&b);
+    }
+}
+END_TEST
+
+/* The SIMD UTF-8 validator against the byte-by-byte one: every sequence of
+ * one and two bytes, every three-byte one, a sweep of four-byte ones, each
+ * at several offsets inside ASCII and inside other sequences. */
+static void utf8_both(const uint8_t *p, size_t n)
+{
+    int want = tp_json__utf8_valid(p, n);
+    ck_assert_msg(tp_json__utf8_valid_fast(p, n) == want, "utf8 %zu bytes %02x %02x %02x %02x: want %d",
+                  n, n > 0 ? p[0] : 0, n > 1 ? p[1] : 0, n > 2 ? p[2] : 0, n > 3 ? p[3] : 0, want);
+}
+
+static void utf8_placed(const uint8_t *seq, size_t k)
+{
+    uint8_t buf[64];
+    static const size_t at[] = {0, 1, 13, 14, 15, 16, 30, 47};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        memset(buf, 'a', sizeof buf);
+        memcpy(buf + at[i], seq, k);
+        utf8_both(buf + at[i], k);              /* alone */
+        utf8_both(buf, at[i] + k);              /* at the end */
+        utf8_both(buf, sizeof buf);             /* in the middle */
+        if (at[i] >= 2) {
+            memcpy(buf + at[i] - 2, "\xc3\xa9", 2); /* after a valid sequence */
+            utf8_both(buf, sizeof buf);
+        }
+    }
+}
+
+START_TEST(test_utf8_simd)
+{
+    uint8_t s[4];
+    for (unsigned a = 0; a < 256; a++) {
+        s[0] = (uint8_t)a;
+        utf8_placed(s, 1);
+        for (unsigned b2 = 0; b2 < 256; b2++) {
+            s[1] = (uint8_t)b2;
+            utf8_both(s, 2);
+        }
+    }
+    for (unsigned a = 0xc0; a < 0x100; a++)
+        for (unsigned b2 = 0x70; b2 < 0xd0; b2++) {
+            s[0] = (uint8_t)a;
+            s[1] = (uint8_t)b2;
+            utf8_placed(s, 2);
+            for (unsigned c = 0x70; c < 0xd0; c += 3) {
+                s[2] = (uint8_t)c;
+                utf8_both(s, 3);
+                if (a >= 0xe0 && (c & 7) == 0)
+                    utf8_placed(s, 3);
+                if (a >= 0xf0 && (b2 & 3) == 0)
+                    for (unsigned d = 0x70; d < 0xd0; d += 5) {
+                        s[3] = (uint8_t)d;
+                        utf8_both(s, 4);
+                        if ((c & 15) == 0 && (d & 15) == 0)
+                            utf8_placed(s, 4);
+                    }
+            }
+        }
+    /* random bytes, mostly valid text around them */
+    uint64_t x = 88172645463325252ULL;
+    uint8_t buf[300];
+    for (int it = 0; it < 20000; it++) {
+        size_t n = (size_t)(it % 300);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            buf[i] = (x % 7 == 0) ? (uint8_t)(x >> 24) : (uint8_t)"ab\xc3\xa9\xe2\x82\xac"[x % 7];
+        }
+        utf8_both(buf, n);
+    }
 }
 END_TEST
 
@@ -319,6 +557,9 @@ int main(void)
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_encode_oom_sweep);
     tcase_add_test(tc, test_scan_needs_more);
+    tcase_add_loop_test(tc, test_features, 0, (int)(sizeof feats / sizeof feats[0]));
+    tcase_add_test(tc, test_depth);
+    tcase_add_test(tc, test_utf8_simd);
     suite_add_tcase(s, tc);
     return tpt_run_suite(s);
 }

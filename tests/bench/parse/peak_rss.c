@@ -1,5 +1,5 @@
 /* peak_rss OUT CMD [ARG...]: run CMD (output discarded), then write
- * "<wall seconds> <peak RSS KiB> <exit status>" to OUT. A small C parent,
+ * "<wall seconds> <peak RSS KiB> <exit status> <CPU seconds>" to OUT. A small C parent,
  * so the child's peak RSS is its own, not a copy of a large interpreter's. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,7 +34,10 @@ int main(int argc, char **argv)
     FILE *f = fopen(argv[1], "w");
     if (!f)
         return 2;
-    fprintf(f, "%.6f %ld %d\n", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-            ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fprintf(f, "%.6f %ld %d %.6f\n",
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ru.ru_maxrss,
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128, cpu);
     return fclose(f) == 0 ? 0 : 2;
 }
