@@ -474,7 +474,25 @@ typedef struct aws_started {
     const tp_credentials *creds; /* what it was signed with */
     tp_aws_outcome_fn done;
     void *payload;
+    const uint8_t *body; /* read through body_from_memory */
+    size_t body_len, body_off;
 } aws_started;
+
+/* The body goes out through a read callback rather than from memory as a
+ * whole, for one reason: curl can then not send it a second time on its
+ * own. (It silently re-sends an in-memory body on a fresh connection when a
+ * reused one closes before any answer; if the service had acted on the
+ * first, that is a duplicate nobody counts. Without a way to rewind, curl
+ * fails instead, and the caller's retry counts the duplicate it may make.) */
+static size_t body_from_memory(void *dst, size_t cap, void *payload)
+{
+    aws_started *a = payload;
+    size_t k = a->body_len - a->body_off < cap ? a->body_len - a->body_off : cap;
+    if (k)
+        memcpy(dst, a->body + a->body_off, k);
+    a->body_off += k;
+    return k;
+}
 
 static void started_done(tp_status ts, const tp_error *terr, tp_http_response *resp, void *payload)
 {
@@ -564,8 +582,12 @@ tp_status tp_aws__start(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *r
         hr.url = (const char *)c->url.ptr;
         hr.headers = hh;
         hr.n_headers = nh;
-        hr.body = r->body.ptr ? r->body.ptr : (const uint8_t *)"";
-        hr.body_len = r->body.len;
+        a->body = r->body.ptr ? r->body.ptr : (const uint8_t *)"";
+        a->body_len = r->body.len;
+        a->body_off = 0;
+        hr.body_read = body_from_memory;
+        hr.body_read_payload = a;
+        hr.body_read_len = (int64_t)r->body.len;
         st = tp_http_start(c->http, &hr, resp, started_done, a, err);
         if (st != TP_OK)
             tp__free(c->alloc, a);

@@ -158,6 +158,9 @@ typedef void (*tp_aws_outcome_fn)(const tp_aws_outcome *o, tp_http_response *res
  * the clock correction is learned as tp_aws__call learns it --, expired
  * credentials, which are invalidated for the next signing). `r->body` must
  * stay valid until `done` runs; `resp` (initialised) receives the answer.
+ * The body is sent at most once: where curl would re-send it by itself (a
+ * reused connection closed before any answer), the attempt fails instead,
+ * as ambiguous, so the caller knows a retry may duplicate.
  * @return TP_OK (started); TP_E_CREDENTIALS; TP_E_INVALID; TP_E_NOMEM;
  *         TP_E_HTTP (then `done` is never called).
  */

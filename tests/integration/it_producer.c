@@ -11,6 +11,8 @@
 #include "tradepipe/producer.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #define NKEYS 10
 
@@ -37,6 +39,13 @@ static void make_stream(char *name, size_t cap, uint32_t shards)
     it_name(name, cap, "it-producer");
     ck_assert_msg(tp_kinesis_create_stream(g_k, name, shards, &err) == TP_OK, "%s", err.message);
     ck_assert_msg(tp_kinesis_wait_active(g_k, name, 10000, &err) == TP_OK, "%s", err.message);
+}
+
+/* Streams go when their test is done (kinesalite counts shards against a
+ * limit across the suites). */
+static void drop_stream(const char *name)
+{
+    tp_kinesis_delete_stream(g_k, name, 0, NULL);
 }
 
 /* What the completions said. */
@@ -272,6 +281,7 @@ START_TEST(test_100k_four_shards)
     read_back_awscli(name, 4, &cli);
     check_seen(&cli, 100000, "awscli");
     (void)st;
+    drop_stream(name);
 }
 END_TEST
 
@@ -294,6 +304,7 @@ START_TEST(test_not_aggregated)
     seen ours = {0};
     read_back_ours(name, &ours);
     check_seen(&ours, 3000, "our client");
+    drop_stream(name);
 }
 END_TEST
 
@@ -373,6 +384,7 @@ START_TEST(test_resharding_while_producing)
     seen ours = {0};
     read_back_ours(name, &ours);
     check_seen(&ours, total, "our client after resharding");
+    drop_stream(name);
 }
 END_TEST
 
@@ -453,6 +465,138 @@ START_TEST(test_too_large_and_dead_letters)
 }
 END_TEST
 
+/* A second signature checker, injecting faults into PutRecords (503,
+ * resets, throttled entries, answers lost after the write) at `rate`, in
+ * front of kinesalite itself. Its pid in *pid, its endpoint in `url`. */
+static void start_faulty(double rate, unsigned seed, char *dir, pid_t *pid, char *url, size_t cap)
+{
+    char path[4096], line[256], port[256] = "";
+    snprintf(path, sizeof path, "%s/direct.env", it_state());
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:", 42))
+            snprintf(port, sizeof port, "%s", line + 42);
+    fclose(f);
+    port[strcspn(port, "\r\n")] = 0;
+    ck_assert(port[0]);
+    char script[4096], rate_s[32], seed_s[32], up[64];
+    snprintf(script, sizeof script, "%s/tests/services/sigcheck.py", tpt_source_dir());
+    snprintf(rate_s, sizeof rate_s, "%g", rate);
+    snprintf(seed_s, sizeof seed_s, "%u", seed);
+    snprintf(up, sizeof up, "kinesis=%s", port);
+    *pid = fork();
+    ck_assert_int_ge(*pid, 0);
+    if (*pid == 0) {
+        execl("/usr/bin/python3", "python3", script, "--faults", rate_s, "--seed", seed_s, dir,
+              up, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(path, sizeof path, "%s/sigcheck-kinesis.port", dir);
+    for (int i = 0; i < 200; i++) {
+        size_t n = 0;
+        uint8_t *pp = tpt_read_file(path, &n);
+        if (pp && n) {
+            snprintf(url, cap, "http://127.0.0.1:%s", (char *)pp);
+            free(pp);
+            return;
+        }
+        free(pp);
+        usleep(50000);
+    }
+    kill(*pid, SIGTERM);
+    ck_abort_msg("the faulty checker did not start");
+}
+
+/* What the faulty checker did: its report as JSON. */
+static json_t *faulty_report(const char *url)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import urllib.request,sys;"
+             "sys.stdout.write(urllib.request.urlopen(\"%s/__sigcheck/report\").read().decode())'",
+             url);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    pclose(f);
+    return json_loads(buf, 0, NULL);
+}
+
+START_TEST(test_under_faults)
+{
+    char name[64];
+    make_stream(name, sizeof name, 4);
+    char *dir = tpt_mkdtemp();
+    pid_t pid;
+    char url[128];
+    start_faulty(0.15, 7, dir, &pid, url, sizeof url);
+    tp_aws_client_options ao = TP_AWS_CLIENT_OPTIONS_INIT;
+    ao.endpoint_url = url;
+    done_log d = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    tp_producer_options o;
+    tp_error err;
+    tp_producer_options_init(&o, TP_PRODUCER_OPTIONS_VERSION);
+    o.stream = name;
+    o.aws = &ao;
+    o.linger_ms = 5;
+    o.aggregation_max_bytes = 1024; /* many small requests: many faults */
+    o.on_done = on_done;
+    o.on_done_payload = &d;
+    tp_producer *p = NULL;
+    ck_assert_msg(tp_producer_new(&p, &o, &err) == TP_OK, "%s", err.message);
+    int64_t next[NKEYS] = {0};
+    const uint64_t want = 20000;
+    for (int round = 0; round < 40; round++) {
+        put_range(p, next, want / 40);
+        usleep(5000);
+    }
+    ck_assert_int_eq(tp_producer_flush(p, 120000, &err), TP_OK);
+    tp_producer_stats st;
+    tp_producer_get_stats(p, &st);
+    tp_producer_close(p);
+    json_t *rep = faulty_report(url);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    tpt_rmtree(dir);
+    free(dir);
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "mismatched")), 0);
+    json_t *faults = json_object_get(rep, "faults");
+    json_int_t lost = json_integer_value(json_object_get(faults, "lost"));
+    json_int_t total_faults = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(faults, k, v) total_faults += json_integer_value(v);
+    fprintf(stderr, "  under faults: %lld injected (%s), %llu requests, %llu retries, %llu "
+                    "throttles, %llu possible duplicates\n",
+            (long long)total_faults, json_dumps(faults, JSON_COMPACT), (unsigned long long)st.requests,
+            (unsigned long long)st.retries, (unsigned long long)st.throttles,
+            (unsigned long long)st.possible_duplicates);
+    ck_assert_int_ge(total_faults, 10);
+    ck_assert_uint_eq(d.ok, want);
+    ck_assert_uint_eq(d.failed, 0);
+    /* 0 lost, in order per key; duplicates only from lost answers, and
+     * every one of them counted */
+    seen ours = {0};
+    read_back_ours(name, &ours);
+    ck_assert_msg(ours.out_of_order == 0 && ours.bad == 0, "%llu missing or out of order",
+                  (unsigned long long)ours.out_of_order);
+    ck_assert_uint_eq(ours.total - ours.dupes, want);
+    ck_assert_msg(ours.dupes <= st.possible_duplicates,
+                  "%llu duplicates read, %llu counted", (unsigned long long)ours.dupes,
+                  (unsigned long long)st.possible_duplicates);
+    if (lost == 0)
+        ck_assert_uint_eq(ours.dupes, 0);
+    else
+        ck_assert_uint_gt(st.possible_duplicates, 0);
+    json_decref(rep);
+    drop_stream(name);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("producer");
@@ -463,6 +607,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_not_aggregated);
     tcase_add_test(tc, test_resharding_while_producing);
     tcase_add_test(tc, test_too_large_and_dead_letters);
+    tcase_add_test(tc, test_under_faults);
     suite_add_tcase(s, tc);
     return s;
 }

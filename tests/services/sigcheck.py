@@ -16,7 +16,18 @@ forwarded to 127.0.0.1:UPSTREAM_PORT and the answer relayed. A request that
 fails the check is answered 403 SignatureDoesNotMatch (as AWS would) and
 logged to STATE_DIR/sigcheck.log with the canonical request botocore built.
 GET /__sigcheck/report on any listener answers the counts as JSON:
-{"checked": N, "mismatched": M, "by_service": {...}, "failures": [...]}.
+{"checked": N, "mismatched": M, "by_service": {...}, "failures": [...],
+ "faults": {...}}.
+
+    sigcheck.py --faults RATE --seed N STATE_DIR SERVICE=PORT ...
+
+also injects faults into Kinesis PutRecords requests (after checking them),
+each with probability RATE, reproducibly from the seed: "503" (answered
+ServiceUnavailable, not forwarded), "reset" (connection reset, not
+forwarded), "throttle" (some entries taken out before forwarding and
+answered ProvisionedThroughputExceededException in their places, as the
+service does), "lost" (forwarded and written, then the connection reset
+instead of the answer: a client that retries writes twice).
 
 Secrets: access key id -> secret from SIGCHECK_KEYS ("ID:SECRET,...",
 default the test key pair S3RVER:S3RVER). Header form (Authorization) and
@@ -28,7 +39,10 @@ import http.client
 import http.server
 import json
 import os
+import random
 import re
+import socket
+import struct
 import sys
 import threading
 from urllib.parse import unquote, urlsplit
@@ -42,7 +56,8 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connect
 AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),"
                      r"\s*Signature=([0-9a-f]{64})\s*$")
 LOCK = threading.Lock()
-COUNTS = {"checked": 0, "mismatched": 0, "by_service": {}, "failures": []}
+COUNTS = {"checked": 0, "mismatched": 0, "by_service": {}, "failures": [], "faults": {}}
+FAULTS = {"rate": 0.0, "rng": random.Random(0)}
 
 
 def keys():
@@ -155,6 +170,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
+    def _rst(self):
+        """Reset the connection (SO_LINGER 0): no answer at all."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
     def _report(self):
         with LOCK:
             body = json.dumps(COUNTS).encode()
@@ -192,6 +217,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(403, [("Content-Type", "application/xml" if service == "s3"
                                       else "application/x-amz-json-1.1")], msg.encode(),
                                head=self.command == "HEAD")
+        fault = None
+        target = self.headers.get("X-Amz-Target", "")
+        if FAULTS["rate"] > 0 and target.endswith(".PutRecords"):
+            with LOCK:
+                if FAULTS["rng"].random() < FAULTS["rate"]:
+                    fault = FAULTS["rng"].choice(["503", "reset", "throttle", "lost"])
+                    COUNTS["faults"][fault] = COUNTS["faults"].get(fault, 0) + 1
+                    keep = None
+                    if fault == "throttle":
+                        n = len(json.loads(body).get("Records", []))
+                        keep = [FAULTS["rng"].random() < 0.5 for _ in range(n)]
+        if fault == "503":
+            return self._reply(503, [("Content-Type", "application/x-amz-json-1.1")],
+                               b'{"__type":"ServiceUnavailable","message":"sigcheck fault"}')
+        if fault == "reset":
+            return self._rst()
+        throttled = None
+        if fault == "throttle":
+            req = json.loads(body)
+            recs = req["Records"]
+            throttled = [not k for k in keep]
+            req["Records"] = [r for r, k in zip(recs, keep) if k]
+            if not req["Records"]:
+                out = {"FailedRecordCount": len(recs), "Records": [
+                    {"ErrorCode": "ProvisionedThroughputExceededException",
+                     "ErrorMessage": "Rate exceeded for shard (sigcheck fault)"} for _ in recs]}
+                return self._reply(200, [("Content-Type", "application/x-amz-json-1.1")],
+                                   json.dumps(out).encode())
+            body = json.dumps(req).encode()
         conn = http.client.HTTPConnection("127.0.0.1", self.server.upstream, timeout=120)
         try:
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -203,6 +257,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             conn.endheaders(body if body else None)
             resp = conn.getresponse()
             data = resp.read()
+            if fault == "lost":
+                return self._rst()
+            if throttled is not None and resp.status == 200:
+                got = json.loads(data)
+                it = iter(got.get("Records", []))
+                merged = [{"ErrorCode": "ProvisionedThroughputExceededException",
+                           "ErrorMessage": "Rate exceeded for shard (sigcheck fault)"}
+                          if t else next(it) for t in throttled]
+                failed = sum(1 for r in merged if "ErrorCode" in r)
+                data = json.dumps({"FailedRecordCount": failed, "Records": merged}).encode()
             self._reply(resp.status, resp.getheaders(), data, head=self.command == "HEAD")
         finally:
             conn.close()
@@ -230,6 +294,9 @@ def report(state):
     per = ", ".join("%s %d" % (k, v["checked"]) for k, v in sorted(c["by_service"].items()))
     print("sigcheck: %d signed requests verified by botocore as they arrived (%s), %d mismatched"
           % (c["checked"], per or "none", c["mismatched"]))
+    if c.get("faults"):
+        print("sigcheck: faults injected: %s" % ", ".join(
+            "%s %d" % kv for kv in sorted(c["faults"].items())))
     for f in c["failures"]:
         print("  MISMATCH %s %s %s: %s" % (f["service"], f["method"], f["target"], f["why"]))
     return 1 if c["mismatched"] or not c["checked"] else 0
@@ -238,11 +305,21 @@ def report(state):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--report":
         sys.exit(report(sys.argv[2]))
-    if len(sys.argv) < 3:
-        sys.exit("usage: sigcheck.py STATE_DIR SERVICE=UPSTREAM_PORT ... | --report STATE_DIR")
-    state = sys.argv[1]
+    args = sys.argv[1:]
+    while args and args[0] in ("--faults", "--seed"):
+        if len(args) < 2:
+            sys.exit("sigcheck.py: %s needs a value" % args[0])
+        if args[0] == "--faults":
+            FAULTS["rate"] = float(args[1])
+        else:
+            FAULTS["rng"] = random.Random(int(args[1]))
+        args = args[2:]
+    if len(args) < 2:
+        sys.exit("usage: sigcheck.py [--faults RATE --seed N] STATE_DIR SERVICE=UPSTREAM_PORT ..."
+                 " | --report STATE_DIR")
+    state = args[0]
     servers = []
-    for spec in sys.argv[2:]:
+    for spec in args[1:]:
         service, port = spec.split("=")
         srv = Server(("127.0.0.1", 0), Handler)
         srv.service, srv.upstream = service, int(port)
