@@ -33,6 +33,12 @@
 #define POLL_MAX_MS        10
 #define LAT_FINE           1000  /* 1 ms buckets below 1 s */
 #define LAT_COARSE         600   /* then 100 ms buckets up to 61 s */
+#define SPARE_MAX          ((uint64_t)4 << 20) /* blocks kept for reuse */
+
+/* Records live in blocks of a few size classes that the producer thread
+ * hands back to put: records are allocated by the putting thread and freed
+ * by the producer's, which with malloc costs a contended arena lock each. */
+static const size_t block_class[4] = {256, 512, 1024, 2048};
 
 typedef struct urec {
     struct urec *next;
@@ -41,7 +47,9 @@ typedef struct urec {
     int64_t put_ms;  /* wall clock */
     int64_t put_mono;
     uint64_t size;   /* data + partition key, as Kinesis counts */
-    uint64_t mem;    /* what it holds of max_buffered_bytes */
+    uint64_t mem;    /* what it holds of max_buffered_bytes (its block's size) */
+    int cls;         /* its block's size class, -1: a block of its own size */
+    int ok;          /* completed: written */
     tp_u128 hash;  /* MD5 of the partition key, or the explicit hash key */
     tp_u128 route; /* what routes it: its hash, or its key's pin */
     uint32_t n_att, cap_att;
@@ -117,6 +125,14 @@ struct tp_producer {
     urec *in_head, *in_tail;
     uint64_t next_id;
     int closing, stop, flush_all;
+    int io_waiting;      /* the thread sleeps on cv_work: put wakes it */
+    int done_waiters;    /* put / flush wait on cv_done */
+    urec *spare[4];      /* blocks of finished records, by size class, for put */
+    urec *settle;        /* the thread's: completed, not yet accounted (settle) */
+    struct request *req_pool; /* finished requests kept with their buffers */
+    struct krec *krec_pool;
+    uint32_t n_req_pool, n_krec_pool;
+    uint64_t spare_bytes;
     tp_producer_stats st;
     uint64_t lat_fine[LAT_FINE], lat_coarse[LAT_COARSE + 1];
     double lat_max;
@@ -133,6 +149,10 @@ struct tp_producer {
     size_t pin_cap, pin_count;
     EVP_MD *md5_alg;
     EVP_MD_CTX *md5;
+    struct {
+        char key[48];
+        tp_u128 hash;
+    } md5_cache[256]; /* partition keys repeat (symbols): their MD5 is kept */
     tp_rng rng;
     FILE *dlq;
     tp_kinesis_put_result *results;
@@ -239,6 +259,15 @@ static void complete(tp_producer *p, urec *u, tp_status status, const char *shar
     if (status != TP_OK)
         dead_letter(p, u, why ? why : tp_strerror(status));
     if (p->o.on_done) {
+        /* the attempt that wrote it is not kept ahead of time (a record
+         * usually has no other): it is added here, for the result only */
+        tp_producer_attempt ok;
+        if (status == TP_OK && u->n_att == 0) {
+            ok.end_ms = tp_time_now_us() / 1000;
+            ok.error_code[0] = ok.error_message[0] = 0;
+        } else if (status == TP_OK) {
+            attempt_add(u, NULL, NULL);
+        }
         tp_producer_result r;
         r.user = u->user;
         r.status = status;
@@ -249,22 +278,54 @@ static void complete(tp_producer *p, urec *u, tp_status status, const char *shar
         r.sequence_number = seq ? seq : "";
         r.sub_sequence = sub;
         r.put_ms = u->put_ms;
-        r.n_attempts = u->n_att;
-        r.attempts = u->att;
+        r.n_attempts = status == TP_OK && u->n_att == 0 ? 1 : u->n_att;
+        r.attempts = status == TP_OK && u->n_att == 0 ? &ok : u->att;
         p->o.on_done(&r, p->o.on_done_payload);
     }
-    pthread_mutex_lock(&p->mu);
-    p->st.user_records_pending--;
-    p->st.buffered_bytes -= u->mem;
-    if (status == TP_OK)
-        p->st.user_records_put++;
-    else
-        p->st.user_records_failed++;
-    latency_add(p, (double)(mono_ms() - u->put_mono));
-    pthread_cond_broadcast(&p->cv_done);
-    pthread_mutex_unlock(&p->mu);
     free(u->att);
-    tp__free(p->alloc, u);
+    u->att = NULL;
+    /* the shared counters and the block are settled with others, under one
+     * lock (settle) */
+    u->ok = status == TP_OK;
+    u->next = p->settle;
+    p->settle = u;
+}
+
+/* Account for the records completed since the last call, under one lock;
+ * their blocks go back to put (or are freed). */
+static void settle(tp_producer *p)
+{
+    if (!p->settle)
+        return;
+    urec *drop = NULL;
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&p->mu);
+    for (urec *u = p->settle, *un; u; u = un) {
+        un = u->next;
+        p->st.user_records_pending--;
+        p->st.buffered_bytes -= u->mem;
+        if (u->ok)
+            p->st.user_records_put++;
+        else
+            p->st.user_records_failed++;
+        latency_add(p, (double)(now - u->put_mono));
+        if (u->cls >= 0 && p->spare_bytes + u->mem <= SPARE_MAX) {
+            u->next = p->spare[u->cls];
+            p->spare[u->cls] = u;
+            p->spare_bytes += u->mem;
+        } else {
+            u->next = drop;
+            drop = u;
+        }
+    }
+    p->settle = NULL;
+    if (p->done_waiters)
+        pthread_cond_broadcast(&p->cv_done);
+    pthread_mutex_unlock(&p->mu);
+    for (urec *u = drop, *un; u; u = un) {
+        un = u->next;
+        tp__free(p->alloc, u);
+    }
 }
 
 static void fail_members(tp_producer *p, krec *k, tp_status st, const char *why, int expired)
@@ -283,10 +344,36 @@ static void fail_members(tp_producer *p, krec *k, tp_status st, const char *why,
     k->first = NULL;
 }
 
+#define POOL_MAX 64 /* requests and Kinesis records kept for reuse, with their buffers */
+
 static void krec_free(tp_producer *p, krec *k)
 {
+    if (p->n_krec_pool < POOL_MAX && k->blob.cap <= ((size_t)1 << 20)) {
+        k->next = p->krec_pool;
+        p->krec_pool = k;
+        p->n_krec_pool++;
+        return;
+    }
     tp_buf_dispose(&k->blob);
     tp__free(p->alloc, k);
+}
+
+static krec *krec_new(tp_producer *p)
+{
+    krec *k = p->krec_pool;
+    if (k) {
+        p->krec_pool = k->next;
+        p->n_krec_pool--;
+        tp_buf blob = k->blob;
+        memset(k, 0, sizeof *k);
+        k->blob = blob;
+        tp_buf_clear(&k->blob);
+        return k;
+    }
+    k = tp__calloc(p->alloc, 1, sizeof *k);
+    if (k)
+        tp_buf_init(&k->blob, p->alloc, 0);
+    return k;
 }
 
 /* ---- the shard map ----------------------------------------------------------- */
@@ -310,10 +397,25 @@ static shard *shard_for(tp_producer *p, tp_u128 h)
     return &p->sh[lo];
 }
 
+static size_t key_hash(const char *k)
+{
+    size_t h = 1469598103934665603u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211u;
+    return h;
+}
+
 static tp_status hash_of(tp_producer *p, urec *u)
 {
     if (u->ehk)
         return tp_stream__u128_parse(&u->hash, u->ehk) == 0 ? TP_OK : TP_E_INVALID;
+    size_t kl = strlen(u->pk);
+    size_t slot = key_hash(u->pk) & 255;
+    if (kl < sizeof p->md5_cache[0].key && !strcmp(p->md5_cache[slot].key, u->pk) &&
+        p->md5_cache[slot].key[0]) {
+        u->hash = p->md5_cache[slot].hash;
+        return TP_OK;
+    }
     unsigned char d[16];
     unsigned int dl = 0;
     if (EVP_DigestInit_ex(p->md5, p->md5_alg, NULL) != 1 ||
@@ -324,15 +426,11 @@ static tp_status hash_of(tp_producer *p, urec *u)
     for (int i = 0; i < 16; i++)
         h = (h << 8) | d[i];
     u->hash = h;
+    if (kl < sizeof p->md5_cache[0].key) {
+        memcpy(p->md5_cache[slot].key, u->pk, kl + 1);
+        p->md5_cache[slot].hash = h;
+    }
     return TP_OK;
-}
-
-static size_t key_hash(const char *k)
-{
-    size_t h = 1469598103934665603u;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211u;
-    return h;
 }
 
 static const pin *pin_find(const tp_producer *p, const char *key)
@@ -562,10 +660,9 @@ static int key_taken(const request *r, const shard *s, size_t from, const char *
  * of as many as fit, or one alone. NULL when out of memory. */
 static krec *build_krec(tp_producer *p, shard *s)
 {
-    krec *k = tp__calloc(p->alloc, 1, sizeof *k);
+    krec *k = krec_new(p);
     if (!k)
         return NULL;
-    tp_buf_init(&k->blob, p->alloc, 0);
     k->sh = s;
     urec *last = NULL;
     if (p->o.aggregate) {
@@ -796,9 +893,37 @@ static int retryable_code(const char *code)
 
 static void request_free(tp_producer *p, request *r)
 {
-    tp_buf_dispose(&r->body);
     tp_http_response_dispose(&r->resp);
+    if (p->n_req_pool < POOL_MAX / 4 && r->body.cap <= ((size_t)16 << 20)) {
+        /* kept: a body buffer of megabytes is not mapped and faulted in anew */
+        r->next = p->req_pool;
+        p->req_pool = r;
+        p->n_req_pool++;
+        return;
+    }
+    tp_buf_dispose(&r->body);
     tp__free(p->alloc, r);
+}
+
+static request *request_new(tp_producer *p)
+{
+    request *r = p->req_pool;
+    if (r) {
+        p->req_pool = r->next;
+        p->n_req_pool--;
+        tp_buf body = r->body;
+        memset(r, 0, sizeof *r);
+        r->body = body;
+        tp_buf_clear(&r->body);
+    } else {
+        r = tp__calloc(p->alloc, 1, sizeof *r);
+        if (!r)
+            return NULL;
+        tp_buf_init(&r->body, p->alloc, 0);
+    }
+    r->p = p;
+    tp_http_response_init(&r->resp, p->alloc);
+    return r;
 }
 
 static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *payload)
@@ -879,7 +1004,6 @@ static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *pa
             int64_t sub = 0;
             for (urec *u = k->first, *un; u; u = un) {
                 un = u->next;
-                attempt_add(u, NULL, NULL);
                 complete(p, u, TP_OK, res->shard_id, res->sequence_number,
                          k->aggregated ? sub : -1, NULL);
                 sub++;
@@ -930,12 +1054,9 @@ done:
 /* Build and start one request; 0 when nothing is to go or it could not. */
 static int send_one(tp_producer *p, int64_t now, int flush)
 {
-    request *r = tp__calloc(p->alloc, 1, sizeof *r);
+    request *r = request_new(p);
     if (!r)
         return 0;
-    r->p = p;
-    tp_buf_init(&r->body, p->alloc, 0);
-    tp_http_response_init(&r->resp, p->alloc);
     if (!collect(p, r, now, flush)) {
         request_free(p, r);
         return 0;
@@ -1028,6 +1149,7 @@ static void *run(void *arg)
     tp_producer *p = arg;
     tp_http_client *http = tp_kinesis__conn(p->k)->http;
     for (;;) {
+        settle(p);
         pthread_mutex_lock(&p->mu);
         urec *in = p->in_head;
         p->in_head = p->in_tail = NULL;
@@ -1048,11 +1170,13 @@ static void *run(void *arg)
         if (!p->refresh_pending)
             while (p->n_flying < p->o.max_in_flight && send_one(p, now, flush))
                 ;
+        settle(p);
         if (stop && !work_left(p))
             break;
         if (p->n_flying) {
             int64_t w = next_wait(p, now);
             tp_http_poll(http, (uint32_t)(w < 0 ? POLL_MAX_MS : w), NULL, NULL);
+            settle(p);
         } else {
             int64_t w = next_wait(p, now);
             pthread_mutex_lock(&p->mu);
@@ -1066,7 +1190,9 @@ static void *run(void *arg)
                     ts.tv_sec++;
                     ts.tv_nsec -= 1000000000;
                 }
+                p->io_waiting = 1;
                 pthread_cond_timedwait(&p->cv_work, &p->mu, &ts);
+                p->io_waiting = 0;
             }
             pthread_mutex_unlock(&p->mu);
         }
@@ -1096,6 +1222,23 @@ static void producer_free(tp_producer *p)
         un = u->next;
         complete(p, u, TP_E_STATE, NULL, NULL, -1, "the producer was closed");
     }
+    p->in_head = NULL;
+    settle(p);
+    for (request *r = p->req_pool, *rn; r; r = rn) {
+        rn = r->next;
+        tp_buf_dispose(&r->body);
+        tp__free(p->alloc, r);
+    }
+    for (krec *k = p->krec_pool, *kn; k; k = kn) {
+        kn = k->next;
+        tp_buf_dispose(&k->blob);
+        tp__free(p->alloc, k);
+    }
+    for (int c = 0; c < 4; c++)
+        for (urec *u = p->spare[c], *un; u; u = un) {
+            un = u->next;
+            tp__free(p->alloc, u);
+        }
     tp__free(p->alloc, p->sh);
     for (size_t i = 0; i < p->pin_cap; i++)
         for (pin *x = p->pins[i], *xn; x; x = xn) {
@@ -1237,10 +1380,30 @@ tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t 
     size_t kl = r->partition_key ? strlen(r->partition_key) + 1 : 1;
     size_t hl = r->explicit_hash_key ? strlen(r->explicit_hash_key) + 1 : 0;
     size_t mem = sizeof(urec) + kl + hl + r->data.len;
-    urec *u = tp__malloc(p->alloc, mem);
+    int cls = -1;
+    for (int c = 0; c < 4 && cls < 0; c++)
+        if (mem <= block_class[c])
+            cls = c;
+    urec *u = NULL;
+    if (cls >= 0) {
+        mem = block_class[cls];
+        /* no lock for a peek: a stale answer only means a malloc */
+        if (__atomic_load_n(&p->spare[cls], __ATOMIC_RELAXED)) {
+            pthread_mutex_lock(&p->mu);
+            u = p->spare[cls];
+            if (u) {
+                p->spare[cls] = u->next;
+                p->spare_bytes -= mem;
+            }
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    if (!u)
+        u = tp__malloc(p->alloc, mem);
     if (!u)
         return tp_error__set(err, TP_E_NOMEM, "tp_producer_put: out of memory");
     memset(u, 0, sizeof *u);
+    u->cls = cls;
     u->user = r->user;
     u->put_ms = tp_time_now_us() / 1000;
     u->put_mono = mono_ms();
@@ -1282,9 +1445,11 @@ tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t 
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
+        p->done_waiters++;
         while (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && !p->closing)
             if (pthread_cond_timedwait(&p->cv_done, &p->mu, &ts) != 0)
                 break;
+        p->done_waiters--;
     }
     if (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && p->st.buffered_bytes > 0) {
         uint64_t have = p->st.buffered_bytes;
@@ -1304,7 +1469,8 @@ tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t 
     else
         p->in_head = u;
     p->in_tail = u;
-    pthread_cond_signal(&p->cv_work);
+    if (p->io_waiting)
+        pthread_cond_signal(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     return TP_OK;
 }
@@ -1326,7 +1492,9 @@ tp_status tp_producer_flush(tp_producer *p, uint32_t timeout_ms, tp_error *err)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
+        p->done_waiters++;
         pthread_cond_timedwait(&p->cv_done, &p->mu, &ts);
+        p->done_waiters--;
         if (deadline && mono_ms() >= deadline && p->st.user_records_pending > 0) {
             st = tp_error__set(err, TP_E_TIMEOUT, "tp_producer_flush: %llu records still pending",
                                (unsigned long long)p->st.user_records_pending);

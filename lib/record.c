@@ -499,7 +499,7 @@ static const uint8_t *sc_string(scanner *sc, const uint8_t *p, int *esc)
             return sc_more(sc);
         uint8_t c = p[1];
         if (c == 'u') {
-            uint32_t cp;
+            uint32_t cp = 0;
             p = sc_hex4(sc, p + 2, &cp, high);
             if (!p)
                 return NULL;
@@ -885,7 +885,7 @@ int tp_record__scan(tp_trade *out, const uint8_t *s, const uint8_t *end, uint32_
             v.len = (size_t)(p - b);
             v.type = T_NUMBER;
         } else if (c == 't' || c == 'f' || c == 'n') {
-            int t;
+            int t = 0;
             q = sc_literal(&sc, p, &t);
             if (!q)
                 goto fail;

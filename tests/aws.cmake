@@ -61,3 +61,8 @@ endif()
 # The benchmark (not in ctest): tests/bench/clients/run builds on this target.
 add_executable(clients_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/clients/bench_clients.c)
 target_link_libraries(clients_bench PRIVATE tradepipe_static)
+
+# The producer benchmark (not in ctest): tests/bench/producer/run builds it.
+add_executable(bench_producer EXCLUDE_FROM_ALL
+               ${CMAKE_CURRENT_SOURCE_DIR}/bench/producer/bench_producer.c)
+target_link_libraries(bench_producer PRIVATE tradepipe_static OpenSSL::Crypto)
