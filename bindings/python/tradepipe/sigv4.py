@@ -1,0 +1,290 @@
+"""AWS Signature Version 4 (include/tradepipe/sigv4.h): the headers to add to
+a request, and presigned URLs. The secret key never appears in a repr, a str
+or an error."""
+
+from __future__ import annotations
+
+import ctypes
+import datetime
+import threading
+import weakref
+from typing import Any, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+from . import _lib as L
+from ._util import time_ms, to_bytes
+from .errors import from_error
+
+Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
+Time = Union[None, int, datetime.datetime]
+
+
+class Credentials:
+    """AWS credentials: access key id, secret access key, optional session
+    token and expiry (ms since the epoch, None: never). The secret and the
+    token are readable as attributes but never shown by repr() or str()."""
+
+    __slots__ = ("access_key_id", "_secret", "_token", "expiration_ms", "_c")
+
+    def __init__(self, access_key_id: str, secret_access_key: str,
+                 session_token: Optional[str] = None,
+                 expiration_ms: Optional[int] = None) -> None:
+        for name, v in (("access_key_id", access_key_id),
+                        ("secret_access_key", secret_access_key)):
+            if not isinstance(v, str):
+                raise TypeError("%s must be str" % name)
+        if session_token is not None and not isinstance(session_token, str):
+            raise TypeError("session_token must be str or None")
+        self.access_key_id = access_key_id
+        self._secret = secret_access_key
+        self._token = session_token or None
+        self.expiration_ms = expiration_ms
+        c = L.tp_credentials()
+        c.access_key_id = access_key_id.encode("utf-8")
+        c.secret_access_key = secret_access_key.encode("utf-8")
+        c.session_token = self._token.encode("utf-8") if self._token else None
+        c.expiration_ms = L.TP_CREDENTIALS_NO_EXPIRY if expiration_ms is None else expiration_ms
+        self._c = c
+
+    @property
+    def secret_access_key(self) -> str:
+        return self._secret
+
+    @property
+    def session_token(self) -> Optional[str]:
+        return self._token
+
+    def __repr__(self) -> str:
+        return "Credentials(access_key_id=%r, secret_access_key=<hidden>, session_token=%s)" % (
+            self.access_key_id, "<hidden>" if self._token else "None")
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Credentials are not pickled (they hold a secret)")
+
+
+class SignedRequest(NamedTuple):
+    """What sign() returns: the headers to add to the request, in order
+    (X-Amz-Security-Token, X-Amz-Date, x-amz-content-sha256, Authorization;
+    only those that apply), the signature (hex) and the signing time."""
+    headers: List[Tuple[str, str]]
+    signature: str
+    amz_date: str
+
+
+def _split_url(url: str) -> Tuple[str, str, bytes, bytes, str]:
+    """(scheme, host, path, query, prefix) of an absolute http(s) URL, path and
+    query as sent (wire form); `prefix` is scheme://netloc."""
+    i = url.find("://")
+    if i <= 0:
+        raise ValueError("url must be absolute (https://host/path?query): %r" % (url,))
+    scheme = url[:i].lower()
+    rest = url[i + 3:]
+    h = rest.find("#")
+    if h >= 0:
+        rest = rest[:h]
+    end = len(rest)
+    for c in "/?":
+        j = rest.find(c)
+        if 0 <= j < end:
+            end = j
+    netloc = rest[:end]
+    tail = rest[end:]
+    q = tail.find("?")
+    if q >= 0:
+        path, query = tail[:q], tail[q + 1:]
+    else:
+        path, query = tail, ""
+    if not netloc:
+        raise ValueError("url has no host: %r" % (url,))
+    host = netloc
+    # As botocore (and HTTP clients) send it: no default port in Host.
+    if (scheme == "https" and host.endswith(":443")) or (scheme == "http" and host.endswith(":80")):
+        host = host.rsplit(":", 1)[0]
+    return scheme, host, path.encode("utf-8"), query.encode("utf-8"), url[:i + 3] + netloc
+
+
+def _free_signer(h: int) -> None:
+    L.lib.tp_sigv4_signer_free(h)
+
+
+class Signer:
+    """Signs requests for one region and service with one set of credentials.
+
+    A signer keeps the derived signing key cached (per date) and its scratch
+    buffers warm, so reuse it. ``s3=True`` applies S3's rules (path signed as
+    given, x-amz-content-sha256 added; presigned URLs use UNSIGNED-PAYLOAD).
+    A lock makes a signer safe to share between threads. Close it (or use it
+    as a context manager) to wipe and free it at once.
+    """
+
+    def __init__(self, credentials: Credentials, region: str, service: str, *,
+                 s3: bool = False) -> None:
+        if not isinstance(credentials, Credentials):
+            raise TypeError("credentials must be a tradepipe.Credentials")
+        if not isinstance(region, str) or not isinstance(service, str):
+            raise TypeError("region and service must be str")
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+        self.s3 = s3
+        h = ctypes.c_void_p()
+        err = L.tp_error()
+        st = L.lib.tp_sigv4_signer_new(ctypes.byref(h), None, ctypes.byref(err))
+        if st != L.TP_OK:
+            raise from_error(st, err)
+        self._h = h.value
+        self._finalizer = weakref.finalize(self, _free_signer, h.value)
+        self._lock = threading.Lock()
+        cfg = L.tp_sigv4_config()
+        cfg.version = L.TP_SIGV4_CONFIG_VERSION
+        cfg.region = region.encode("utf-8")
+        cfg.service = service.encode("utf-8")
+        self._cfg = cfg
+        self._out = L.tp_sigv4_output()
+        self._err = L.tp_error()
+        self._req = L.tp_sigv4_request()
+        self._req.version = L.TP_SIGV4_REQUEST_VERSION
+
+    def __repr__(self) -> str:
+        return "Signer(%r, region=%r, service=%r, s3=%r)" % (self.credentials, self.region,
+                                                              self.service, self.s3)
+
+    def close(self) -> None:
+        """Wipe and free the signer (idempotent); further calls raise ValueError."""
+        with self._lock:
+            self._finalizer()
+
+    def __enter__(self) -> "Signer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _prepare(self, method: str, url: str, headers: Headers, body: Union[bytes, str],
+                 payload_hash: Optional[str], flags: int, now: Time,
+                 expires: int) -> Tuple[Any, Any, str]:
+        scheme, host, path, query, prefix = _split_url(url)
+        pairs: List[Tuple[bytes, bytes]] = []
+        has_host = False
+        if headers is not None:
+            items = headers.items() if isinstance(headers, Mapping) else headers
+            for k, v in items:
+                kb = to_bytes(k, "header name")
+                if not has_host and kb.lower() == b"host":
+                    has_host = True
+                pairs.append((kb, to_bytes(v, "header value")))
+        if not has_host:
+            pairs.insert(0, (b"host", host.encode("utf-8")))
+        arr = (L.tp_sigv4_header * len(pairs))(
+            *[L.tp_sigv4_header(L.tp_cursor(k, len(k)), L.tp_cursor(v, len(v)))
+              for k, v in pairs])
+        req = self._req
+        mb = method.encode("ascii")
+        bb = to_bytes(body, "body") if body is not None else b""
+        ph = payload_hash.encode("ascii") if payload_hash else b""
+        req.method = L.tp_cursor(mb, len(mb))
+        req.path = L.tp_cursor(path, len(path))
+        req.query = L.tp_cursor(query, len(query))
+        req.headers = arr
+        req.header_count = len(pairs)
+        req.body = L.tp_cursor(bb, len(bb))
+        req.payload_hash = L.tp_cursor(ph, len(ph))
+        cfg = self._cfg
+        cfg.flags = flags | (L.TP_SIGV4_S3 if self.s3 else 0)
+        cfg.now_ms = time_ms(now)
+        cfg.expires_s = expires
+        return req, arr, prefix
+
+    @staticmethod
+    def _flags(unsigned_payload: bool, content_sha256: bool, omit_session_token: bool,
+               normalize_path: bool, double_encode: bool) -> int:
+        return ((L.TP_SIGV4_UNSIGNED_PAYLOAD if unsigned_payload else 0) |
+                (L.TP_SIGV4_CONTENT_SHA256 if content_sha256 else 0) |
+                (L.TP_SIGV4_OMIT_SESSION_TOKEN if omit_session_token else 0) |
+                (0 if normalize_path else L.TP_SIGV4_NO_PATH_NORMALIZE) |
+                (0 if double_encode else L.TP_SIGV4_NO_DOUBLE_ENCODE))
+
+    def sign(self, method: str, url: str, headers: Headers = None,
+             body: Union[bytes, str] = b"", *, time: Time = None,
+             payload_hash: Optional[str] = None, unsigned_payload: bool = False,
+             content_sha256: bool = False, omit_session_token: bool = False,
+             normalize_path: bool = True, double_encode: bool = True) -> SignedRequest:
+        """Sign a request with the Authorization header form.
+
+        ``url``: absolute, its path and query as they will be sent (already
+        percent-encoded). ``headers``: the headers to sign (a mapping or
+        (name, value) pairs); Host is taken from the URL unless given.
+        ``time``: the signing time (None: now; ms since the epoch; or a
+        datetime, naive meaning UTC). Returns the headers to add.
+        Raises InvalidArgumentError (``field`` names the bad part),
+        RangeError, CredentialsError, TooLargeError.
+        """
+        flags = self._flags(unsigned_payload, content_sha256, omit_session_token,
+                            normalize_path, double_encode)
+        with self._lock:
+            if not self._finalizer.alive:
+                raise ValueError("the signer is closed")
+            req, arr, _ = self._prepare(method, url, headers, body, payload_hash, flags, time, 0)
+            out, err = self._out, self._err
+            st = L.lib.tp_sigv4_sign(self._h, ctypes.byref(out), ctypes.byref(self.credentials._c),
+                                     ctypes.byref(req), ctypes.byref(self._cfg),
+                                     ctypes.byref(err))
+            if st != L.TP_OK:
+                raise from_error(st, err)
+            sat = ctypes.string_at
+            hs = []
+            for i in range(out.header_count):
+                hd = out.headers[i]
+                hs.append((sat(hd.name.ptr, hd.name.len).decode("ascii"),
+                           sat(hd.value.ptr, hd.value.len).decode("utf-8")))
+            return SignedRequest(hs, out.signature.decode("ascii"),
+                                 out.amz_date.decode("ascii"))
+
+    def presign(self, method: str, url: str, headers: Headers = None, *,
+                expires: int = 3600, time: Time = None, body: Union[bytes, str] = b"",
+                payload_hash: Optional[str] = None, unsigned_payload: bool = False,
+                normalize_path: bool = True, double_encode: bool = True) -> str:
+        """A presigned URL (query-string form) valid ``expires`` seconds
+        (1..604800) from ``time``. The URL's own query parameters are kept
+        in their order, written as they were signed. Raises as sign()."""
+        if isinstance(expires, bool) or not isinstance(expires, int):
+            raise TypeError("expires must be int (seconds)")
+        if not 1 <= expires <= 604800:
+            raise ValueError("expires must be 1..604800 seconds, not %d" % expires)
+        flags = self._flags(unsigned_payload, False, False, normalize_path, double_encode)
+        buf = L.tp_buf()
+        L.lib.tp_buf_init(ctypes.byref(buf), None, 0)
+        try:
+            with self._lock:
+                if not self._finalizer.alive:
+                    raise ValueError("the signer is closed")
+                req, arr, prefix = self._prepare(method, url, headers, body, payload_hash,
+                                                 flags, time, expires)
+                err = self._err
+                st = L.lib.tp_sigv4_presign(self._h, ctypes.byref(buf),
+                                            ctypes.byref(self.credentials._c),
+                                            ctypes.byref(req), ctypes.byref(self._cfg),
+                                            ctypes.byref(err))
+                if st != L.TP_OK:
+                    raise from_error(st, err)
+                return prefix + ctypes.string_at(buf.ptr, buf.len).decode("ascii")
+        finally:
+            L.lib.tp_buf_dispose(ctypes.byref(buf))
+
+    def _view(self, fn: Any) -> str:
+        with self._lock:
+            if not self._finalizer.alive:
+                raise ValueError("the signer is closed")
+            v = fn(self._h)
+            return ctypes.string_at(v.ptr, v.len).decode("utf-8") if v.len else ""
+
+    @property
+    def canonical_request(self) -> str:
+        """The canonical request of the last successful call (for debugging)."""
+        return self._view(L.lib.tp_sigv4_signer_canonical_request)
+
+    @property
+    def string_to_sign(self) -> str:
+        """The string to sign of the last successful call (for debugging)."""
+        return self._view(L.lib.tp_sigv4_signer_string_to_sign)
