@@ -358,9 +358,11 @@ PROTOTYPES = {
     # sigv4
     "tp_sigv4_signer_new": (_S, [_P(c_void_p), c_void_p, _E]),
     "tp_sigv4_signer_free": (None, [c_void_p]),
-    "tp_sigv4_sign": (_S, [c_void_p, _P(tp_sigv4_output), _P(tp_credentials),
-                           _P(tp_sigv4_request), _P(tp_sigv4_config), _E]),
-    "tp_sigv4_presign": (_S, [c_void_p, _P(tp_buf), _P(tp_credentials), _P(tp_sigv4_request),
+    # The request is passed as an address: the bindings pack it (and its
+    # headers and strings) into one scratch buffer, see sigv4.py.
+    "tp_sigv4_sign": (_S, [c_void_p, _P(tp_sigv4_output), _P(tp_credentials), c_void_p,
+                           _P(tp_sigv4_config), _E]),
+    "tp_sigv4_presign": (_S, [c_void_p, _P(tp_buf), _P(tp_credentials), c_void_p,
                               _P(tp_sigv4_config), _E]),
     "tp_sigv4_signer_canonical_request": (tp_view, [c_void_p]),
     "tp_sigv4_signer_string_to_sign": (tp_view, [c_void_p]),

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import ctypes
 import datetime
+import struct
 import threading
 import weakref
-from typing import Any, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
+from itertools import accumulate
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _lib as L
-from ._util import time_ms, to_bytes
+from ._util import time_ms
 from .errors import from_error
 
 Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
 Time = Union[None, int, datetime.datetime]
+_tuple_new = tuple.__new__
 
 
 class Credentials:
@@ -72,36 +75,60 @@ class SignedRequest(NamedTuple):
     amz_date: str
 
 
-def _split_url(url: str) -> Tuple[str, str, bytes, bytes, str]:
-    """(scheme, host, path, query, prefix) of an absolute http(s) URL, path and
-    query as sent (wire form); `prefix` is scheme://netloc."""
-    i = url.find("://")
-    if i <= 0:
+def _split_url(url: str) -> Tuple[str, str, str, str]:
+    """(host, path, query, prefix) of an absolute http(s) URL, path and query
+    as sent (wire form); `prefix` is scheme://netloc."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme:
         raise ValueError("url must be absolute (https://host/path?query): %r" % (url,))
-    scheme = url[:i].lower()
-    rest = url[i + 3:]
-    h = rest.find("#")
-    if h >= 0:
-        rest = rest[:h]
+    if "#" in rest:
+        rest = rest[:rest.index("#")]
     end = len(rest)
-    for c in "/?":
-        j = rest.find(c)
-        if 0 <= j < end:
-            end = j
+    j = rest.find("/")
+    if 0 <= j < end:
+        end = j
+    j = rest.find("?")
+    if 0 <= j < end:
+        end = j
     netloc = rest[:end]
-    tail = rest[end:]
-    q = tail.find("?")
-    if q >= 0:
-        path, query = tail[:q], tail[q + 1:]
-    else:
-        path, query = tail, ""
     if not netloc:
         raise ValueError("url has no host: %r" % (url,))
+    path, _, query = rest[end:].partition("?")
     host = netloc
     # As botocore (and HTTP clients) send it: no default port in Host.
-    if (scheme == "https" and host.endswith(":443")) or (scheme == "http" and host.endswith(":80")):
-        host = host.rsplit(":", 1)[0]
-    return scheme, host, path.encode("utf-8"), query.encode("utf-8"), url[:i + 3] + netloc
+    if ":" in host:
+        scheme = scheme.lower()
+        if (scheme == "https" and host.endswith(":443")) or \
+                (scheme == "http" and host.endswith(":80")):
+            host = host.rsplit(":", 1)[0]
+    return host, path, query, url[:len(scheme) + 3] + netloc
+
+
+# tp_sigv4_request as packed: version, reserved, method, path, query (ptr,
+# len each), headers, header_count, body, payload_hash (ptr, len each).
+_REQ = struct.Struct("<II" + "QQ" * 3 + "QQ" + "QQ" * 2)
+assert _REQ.size == ctypes.sizeof(L.tp_sigv4_request)
+_HDR_SIZE = ctypes.sizeof(L.tp_sigv4_header)
+_OUT = struct.Struct("<Q" + "QQQQ" * L.TP_SIGV4_OUT_HEADERS_MAX + "%ds%ds" % (
+    L.TP_SIGV4_DATE_LEN + 1, L.TP_SIGV4_SIGNATURE_LEN + 1))
+_HDR_STRUCTS: Dict[int, struct.Struct] = {}
+
+
+def _hdr_struct(n: int) -> struct.Struct:
+    s = _HDR_STRUCTS.get(n)
+    if s is None:
+        s = _HDR_STRUCTS[n] = struct.Struct("<" + "QQQQ" * n)
+    return s
+
+
+def _b(v: Union[str, bytes], what: str) -> bytes:
+    if type(v) is bytes:
+        return v  # type: ignore[return-value]
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError("%s must be str or bytes, not %s" % (what, type(v).__name__))
 
 
 def _free_signer(h: int) -> None:
@@ -143,8 +170,12 @@ class Signer:
         self._cfg = cfg
         self._out = L.tp_sigv4_output()
         self._err = L.tp_error()
-        self._req = L.tp_sigv4_request()
-        self._req.version = L.TP_SIGV4_REQUEST_VERSION
+        self._pout, self._perr = ctypes.byref(self._out), ctypes.byref(self._err)
+        self._pcfg = ctypes.byref(cfg)
+        self._pcreds = ctypes.byref(credentials._c)
+        self._scratch = ctypes.create_string_buffer(4096)
+        self._scratch_len = 4096
+        self._base = ctypes.addressof(self._scratch)
 
     def __repr__(self) -> str:
         return "Signer(%r, region=%r, service=%r, s3=%r)" % (self.credentials, self.region,
@@ -162,39 +193,48 @@ class Signer:
         self.close()
 
     def _prepare(self, method: str, url: str, headers: Headers, body: Union[bytes, str],
-                 payload_hash: Optional[str], flags: int, now: Time,
-                 expires: int) -> Tuple[Any, Any, str]:
-        scheme, host, path, query, prefix = _split_url(url)
-        pairs: List[Tuple[bytes, bytes]] = []
+                 payload_hash: Optional[str], flags: int, now: Time, expires: int
+                 ) -> Tuple[int, str]:
+        """Pack the request, its header array and every string it points to
+        into the signer's scratch buffer (one copy, no ctypes structure built
+        per call); returns the request's address and scheme://netloc."""
+        host, path, query, prefix = _split_url(url)
+        parts = [method.encode("ascii") if type(method) is str else _b(method, "method"),
+                 path.encode("utf-8"), query.encode("utf-8"),
+                 body if type(body) is bytes else (b"" if body is None else _b(body, "body")),
+                 payload_hash.encode("ascii") if payload_hash else b""]
         has_host = False
         if headers is not None:
-            items = headers.items() if isinstance(headers, Mapping) else headers
-            for k, v in items:
-                kb = to_bytes(k, "header name")
-                if not has_host and kb.lower() == b"host":
+            items = headers.items() if hasattr(headers, "items") else headers
+            for k, v in items:  # type: ignore[union-attr]
+                kb = k.encode("utf-8") if type(k) is str else _b(k, "header name")
+                if len(kb) == 4 and not has_host and kb.lower() == b"host":
                     has_host = True
-                pairs.append((kb, to_bytes(v, "header value")))
+                parts.append(kb)
+                parts.append(v.encode("utf-8") if type(v) is str else _b(v, "header value"))
         if not has_host:
-            pairs.insert(0, (b"host", host.encode("utf-8")))
-        arr = (L.tp_sigv4_header * len(pairs))(
-            *[L.tp_sigv4_header(L.tp_cursor(k, len(k)), L.tp_cursor(v, len(v)))
-              for k, v in pairs])
-        req = self._req
-        mb = method.encode("ascii")
-        bb = to_bytes(body, "body") if body is not None else b""
-        ph = payload_hash.encode("ascii") if payload_hash else b""
-        req.method = L.tp_cursor(mb, len(mb))
-        req.path = L.tp_cursor(path, len(path))
-        req.query = L.tp_cursor(query, len(query))
-        req.headers = arr
-        req.header_count = len(pairs)
-        req.body = L.tp_cursor(bb, len(bb))
-        req.payload_hash = L.tp_cursor(ph, len(ph))
+            parts[5:5] = [b"host", host.encode("utf-8")]
+        nh = (len(parts) - 5) // 2
+        fixed = _REQ.size + _HDR_SIZE * nh
+        blob = b"".join(parts)
+        need = fixed + len(blob)
+        if need > self._scratch_len:
+            self._scratch = ctypes.create_string_buffer(max(need, 2 * self._scratch_len))
+            self._scratch_len = len(self._scratch)
+            self._base = ctypes.addressof(self._scratch)
+        base = self._base
+        ctypes.memmove(base + fixed, blob, len(blob))
+        lens = list(map(len, parts))
+        starts = list(accumulate(lens, initial=base + fixed))
+        pairs = [x for pair in zip(starts, lens) for x in pair]
+        _hdr_struct(nh).pack_into(self._scratch, _REQ.size, *pairs[10:])
+        _REQ.pack_into(self._scratch, 0, L.TP_SIGV4_REQUEST_VERSION, 0, *pairs[:6],
+                       base + _REQ.size, nh, *pairs[6:10])
         cfg = self._cfg
         cfg.flags = flags | (L.TP_SIGV4_S3 if self.s3 else 0)
-        cfg.now_ms = time_ms(now)
+        cfg.now_ms = now if type(now) is int else time_ms(now)
         cfg.expires_s = expires
-        return req, arr, prefix
+        return base, prefix
 
     @staticmethod
     def _flags(unsigned_payload: bool, content_sha256: bool, omit_session_token: bool,
@@ -225,21 +265,21 @@ class Signer:
         with self._lock:
             if not self._finalizer.alive:
                 raise ValueError("the signer is closed")
-            req, arr, _ = self._prepare(method, url, headers, body, payload_hash, flags, time, 0)
+            req, _ = self._prepare(method, url, headers, body, payload_hash, flags, time, 0)
             out, err = self._out, self._err
-            st = L.lib.tp_sigv4_sign(self._h, ctypes.byref(out), ctypes.byref(self.credentials._c),
-                                     ctypes.byref(req), ctypes.byref(self._cfg),
-                                     ctypes.byref(err))
+            st = L.lib.tp_sigv4_sign(self._h, self._pout, self._pcreds, req, self._pcfg,
+                                     self._perr)
             if st != L.TP_OK:
                 raise from_error(st, err)
+            v = _OUT.unpack_from(out)
             sat = ctypes.string_at
             hs = []
-            for i in range(out.header_count):
-                hd = out.headers[i]
-                hs.append((sat(hd.name.ptr, hd.name.len).decode("ascii"),
-                           sat(hd.value.ptr, hd.value.len).decode("utf-8")))
-            return SignedRequest(hs, out.signature.decode("ascii"),
-                                 out.amz_date.decode("ascii"))
+            for i in range(1, 1 + 4 * v[0], 4):
+                hs.append((sat(v[i], v[i + 1]).decode("ascii"),
+                           sat(v[i + 2], v[i + 3]).decode("utf-8")))
+            # amz_date and signature have fixed lengths (TP_SIGV4_*_LEN)
+            return _tuple_new(SignedRequest, (hs, v[-1][:L.TP_SIGV4_SIGNATURE_LEN].decode("ascii"),
+                                              v[-2][:L.TP_SIGV4_DATE_LEN].decode("ascii")))
 
     def presign(self, method: str, url: str, headers: Headers = None, *,
                 expires: int = 3600, time: Time = None, body: Union[bytes, str] = b"",
@@ -259,13 +299,11 @@ class Signer:
             with self._lock:
                 if not self._finalizer.alive:
                     raise ValueError("the signer is closed")
-                req, arr, prefix = self._prepare(method, url, headers, body, payload_hash,
-                                                 flags, time, expires)
+                req, prefix = self._prepare(method, url, headers, body, payload_hash,
+                                            flags, time, expires)
                 err = self._err
-                st = L.lib.tp_sigv4_presign(self._h, ctypes.byref(buf),
-                                            ctypes.byref(self.credentials._c),
-                                            ctypes.byref(req), ctypes.byref(self._cfg),
-                                            ctypes.byref(err))
+                st = L.lib.tp_sigv4_presign(self._h, ctypes.byref(buf), self._pcreds, req,
+                                            self._pcfg, self._perr)
                 if st != L.TP_OK:
                     raise from_error(st, err)
                 return prefix + ctypes.string_at(buf.ptr, buf.len).decode("ascii")
