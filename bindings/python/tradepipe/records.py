@@ -218,6 +218,23 @@ def _free_reader(reader: int, source: int) -> None:
     L.lib.tp_source_free(source)
 
 
+class _ReaderHandles:
+    """Owns a tp_reader, its tp_source and what the source reads from. The
+    RecordReader and its generator both hold it (and nothing holds them back,
+    so no reference cycle delays the release)."""
+
+    def __init__(self, rd: int, src: int, keep: List[Any]) -> None:
+        self.rd = rd
+        self.keep = keep
+        self.finalizer = weakref.finalize(self, _free_reader, rd, src)
+
+    def failure(self) -> Optional[BaseException]:
+        for k in self.keep:
+            if isinstance(k, list) and k:
+                return k[0]
+        return None
+
+
 class RecordReader:
     """The records of one Firehose / NDJSON input (plain or gzip, detected by
     its magic bytes), streamed with bounded memory.
@@ -253,8 +270,8 @@ class RecordReader:
         if st != L.TP_OK:
             L.lib.tp_source_free(src)
             raise from_error(st, err)
-        self._rd = rd.value
-        self._finalizer = weakref.finalize(self, _free_reader, rd.value, src.value)
+        self._h = _ReaderHandles(rd.value, src.value, self._keep)  # type: ignore[arg-type]
+        self._finalizer = self._h.finalizer
 
     def __enter__(self) -> "RecordReader":
         return self
@@ -278,85 +295,92 @@ class RecordReader:
         if not self._finalizer.alive:
             raise ValueError("the reader is closed")
         s = L.tp_reader_stats()
-        L.lib.tp_reader_stats_get(self._rd, ctypes.byref(s))
+        L.lib.tp_reader_stats_get(self._h.rd, ctypes.byref(s))
         return {"bytes": s.bytes, "records": s.records, "errors": s.errors, "gzip": s.gzip}
 
     def __iter__(self) -> Iterator[Union[Trade, MalformedRecord]]:
         if not self._finalizer.alive:
             raise ValueError("the reader is closed")
         if self._gen is None:
-            self._gen = self._run()
+            self._gen = _run(self._h, self._errors)
         return self._gen
 
-    def _failure(self) -> Optional[BaseException]:
-        for k in self._keep:
-            if isinstance(k, list) and k:
-                return k[0]
-        return None
 
-    def _run(self) -> Iterator[Union[Trade, MalformedRecord]]:
-        arr = (L.tp_trade * BATCH)()
-        addr = ctypes.addressof(arr)
-        n = ctypes.c_size_t()
-        err = L.tp_error()
-        pn, perr = ctypes.byref(n), ctypes.byref(err)
-        nextb = L.lib.tp_reader_next_batch
-        iter_unpack = _ROW.iter_unpack
-        string_at = ctypes.string_at
-        syms: Dict[bytes, str] = {}
-        prices: Dict[int, Decimal] = {}
-        tnew = _tuple_new
-        errors = self._errors
-        rd = self._rd
-        HAS_ID, HAS_SIDE, HAS_EX = (L.TP_TRADE_HAS_TRADE_ID, L.TP_TRADE_HAS_SIDE,
-                                    L.TP_TRADE_HAS_EXCHANGE)
-        PARSED = L.TP_TRADE_TS_PARSED
-        while True:
-            st = nextb(rd, addr, BATCH, pn, perr)  # the GIL is released meanwhile
-            count = n.value
-            if count:
-                if len(prices) > 65536:
-                    prices.clear()
-                for (px, vol, tsus, kind, flags, slen, _r, sym, ts, tid, side, ex) in \
-                        iter_unpack(string_at(addr, count * _TRADE_SIZE)):
-                    s = syms.get(sym)
-                    if s is None:
-                        s = syms[sym] = sym[:slen].decode("utf-8")
-                    p = prices.get(px)
-                    if p is None:
-                        p = prices[px] = dec_from_e8(px)
-                    if kind == 1:
-                        t = ts.rstrip(b"\0").decode("utf-8")
-                    elif kind == 2:
-                        t = _ts_value(2, ts.rstrip(b"\0"))
-                    else:
-                        t = None
-                    if flags & 7:
-                        yield tnew(Trade, (
-                            s, p, vol, t,
-                            tid.rstrip(b"\0").decode("utf-8") if flags & HAS_ID else None,
-                            side.rstrip(b"\0").decode("utf-8") if flags & HAS_SIDE else None,
-                            ex.rstrip(b"\0").decode("utf-8") if flags & HAS_EX else None,
-                            tsus if flags & PARSED else None))
-                    else:
-                        yield tnew(Trade, (s, p, vol, t, None, None, None,
-                                           tsus if flags & PARSED else None))
-            if st == L.TP_OK:
-                continue
-            if st == L.TP_DONE:
-                return
-            if st in (L.TP_E_RECORD, L.TP_E_TOO_LARGE):
-                if errors == "yield":
-                    yield MalformedRecord(int(err.offset), cstr(err.message),
-                                          cstr(err.field) or None, st)
-                elif errors == "raise":
-                    raise from_error(st, err)
-                continue
-            failure = self._failure()
-            e = from_error(st, err)
-            if failure is not None:
-                raise e from failure
-            raise e
+def _run(h: _ReaderHandles, errors: str) -> Iterator[Union[Trade, MalformedRecord]]:
+    """The records, a batch per C call (the first batches small: a short
+    input does not pay for a large array)."""
+    cap = 16
+    arr = (L.tp_trade * cap)()
+    addr = ctypes.addressof(arr)
+    n = ctypes.c_size_t()
+    err = L.tp_error()
+    pn, perr = ctypes.byref(n), ctypes.byref(err)
+    nextb = L.lib.tp_reader_next_batch
+    iter_unpack = _ROW.iter_unpack
+    string_at = ctypes.string_at
+    syms: Dict[bytes, str] = {}
+    prices: Dict[int, Decimal] = {}
+    tnew = _tuple_new
+    rd = h.rd
+    HAS_ID, HAS_SIDE, HAS_EX = (L.TP_TRADE_HAS_TRADE_ID, L.TP_TRADE_HAS_SIDE,
+                                L.TP_TRADE_HAS_EXCHANGE)
+    PARSED = L.TP_TRADE_TS_PARSED
+    while True:
+        if not h.finalizer.alive:
+            raise ValueError("the reader is closed")
+        st = nextb(rd, addr, cap, pn, perr)  # the GIL is released meanwhile
+        count = n.value
+        if count == cap and cap < BATCH:
+            cap = BATCH
+            grown = (L.tp_trade * cap)()
+        else:
+            grown = None
+        if count:
+            if len(prices) > 65536:
+                prices.clear()
+            for (px, vol, tsus, kind, flags, slen, _r, sym, ts, tid, side, ex) in \
+                    iter_unpack(string_at(addr, count * _TRADE_SIZE)):
+                s = syms.get(sym)
+                if s is None:
+                    s = syms[sym] = sym[:slen].decode("utf-8")
+                p = prices.get(px)
+                if p is None:
+                    p = prices[px] = dec_from_e8(px)
+                if kind == 1:
+                    t = ts.rstrip(b"\0").decode("utf-8")
+                elif kind == 2:
+                    t = _ts_value(2, ts.rstrip(b"\0"))
+                else:
+                    t = None
+                if flags & 7:
+                    yield tnew(Trade, (
+                        s, p, vol, t,
+                        tid.rstrip(b"\0").decode("utf-8") if flags & HAS_ID else None,
+                        side.rstrip(b"\0").decode("utf-8") if flags & HAS_SIDE else None,
+                        ex.rstrip(b"\0").decode("utf-8") if flags & HAS_EX else None,
+                        tsus if flags & PARSED else None))
+                else:
+                    yield tnew(Trade, (s, p, vol, t, None, None, None,
+                                       tsus if flags & PARSED else None))
+        if grown is not None:
+            arr = grown
+            addr = ctypes.addressof(arr)
+        if st == L.TP_OK:
+            continue
+        if st == L.TP_DONE:
+            return
+        if st in (L.TP_E_RECORD, L.TP_E_TOO_LARGE):
+            if errors == "yield":
+                yield MalformedRecord(int(err.offset), cstr(err.message),
+                                      cstr(err.field) or None, st)
+            elif errors == "raise":
+                raise from_error(st, err)
+            continue
+        failure = h.failure()
+        e = from_error(st, err)
+        if failure is not None:
+            raise e from failure
+        raise e
 
 
 def read_records(source: Source, *, errors: str = "yield", strict: bool = False,

@@ -247,8 +247,8 @@ class Stream:
                 not 0 <= timeout_ms < 2 ** 32:
             raise ValueError("timeout_ms must be an int in 0..2**32-1")
         err = L.tp_error()
-        h = self._handle()
-        st = L.lib.tp_stream_wait(h, timeout_ms, ctypes.byref(err))
+        with self._lock:  # the C handle is one thread at a time
+            st = L.lib.tp_stream_wait(self._handle(), timeout_ms, ctypes.byref(err))
         if st == L.TP_E_TIMEOUT:
             return False
         check(st, err)
