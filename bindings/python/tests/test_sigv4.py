@@ -187,3 +187,36 @@ def test_closed_signer_and_default_time():
                  lambda: s.canonical_request):
         with pytest.raises(ValueError):
             call()
+
+
+def test_reused_shapes_sign_what_is_passed_each_time():
+    """The signer reuses the packed request when method, URL, headers and
+    options repeat: every call must still sign exactly what it is given
+    (bodies of any size, headers changed in place, URL, options)."""
+    creds = tp.Credentials(AKID, SECRET, TOKEN)
+    s = tp.Signer(creds, "us-east-1", "kinesis")
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    url = "https://kinesis.us-east-1.amazonaws.com/"
+    cases = []
+    for body in (b"", b"a", b"b" * 1024, b"c" * 100000, b"d" * 10):
+        cases.append(("POST", url, dict(headers), body, {}))
+    headers["X-Amz-Target"] = "Kinesis_20131202.PutRecord"  # changed in place
+    cases.append(("POST", url, headers, b"e", {}))
+    cases.append(("POST", url + "x?y=1", headers, b"e", {}))
+    cases.append(("PUT", url, headers, b"e", {}))
+    cases.append(("PUT", url, headers, b"e", {"payload_hash": "UNSIGNED-PAYLOAD"}))
+    cases.append(("PUT", url, list(headers.items()), b"e", {"content_sha256": True}))
+    for method, u, h, body, kw in cases:
+        got = s.sign(method, u, h, body, time=WHEN_MS, **kw)
+        fresh = tp.Signer(creds, "us-east-1", "kinesis").sign(method, u, dict(h), body,
+                                                               time=WHEN_MS, **kw)
+        assert got == fresh
+        if not kw:
+            want = _boto(SigV4Auth, method, u, dict(h).items(), body, TOKEN, service="kinesis",
+                         region="us-east-1")
+            assert dict(got.headers)["Authorization"] == want.headers["Authorization"]
+    headers["X-Amz-Target"] = "Kinesis_20131202.PutRecords"
+    a = s.sign("POST", url, headers, b"e", time=WHEN_MS)
+    headers["X-Amz-Target"] = "Kinesis_20131202.PutRecord"
+    b = s.sign("POST", url, headers, b"e", time=WHEN_MS)
+    assert a.signature != b.signature

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime
+import time as _time
 from decimal import Decimal
 from typing import Optional, Union
 
@@ -72,7 +73,7 @@ def time_ms(now: Union[None, int, float, datetime.datetime]) -> int:
     """Milliseconds since the epoch: None is now; an int is ms already; a
     datetime (naive is UTC)."""
     if now is None:
-        return int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)
+        return _time.time_ns() // 1000000
     if isinstance(now, datetime.datetime):
         if now.tzinfo is None:
             now = now.replace(tzinfo=datetime.timezone.utc)

@@ -10,6 +10,7 @@ import struct
 import threading
 import weakref
 from itertools import accumulate
+from time import time_ns as _time_ns
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _lib as L
@@ -112,12 +113,16 @@ _HDR_SIZE = ctypes.sizeof(L.tp_sigv4_header)
 _OUT = struct.Struct("<Q" + "QQQQ" * L.TP_SIGV4_OUT_HEADERS_MAX + "%ds%ds" % (
     L.TP_SIGV4_DATE_LEN + 1, L.TP_SIGV4_SIGNATURE_LEN + 1))
 _HDR_STRUCTS: Dict[int, struct.Struct] = {}
+_WITH_SHA256 = L.TP_SIGV4_S3 | L.TP_SIGV4_CONTENT_SHA256
+_BODY = struct.Struct("<QQ")
+_BODY_OFF = L.tp_sigv4_request.body.offset
 
 
-def _hdr_struct(n: int) -> struct.Struct:
+def _packer(n: int) -> struct.Struct:
+    """The packed request followed by an array of `n` headers."""
     s = _HDR_STRUCTS.get(n)
     if s is None:
-        s = _HDR_STRUCTS[n] = struct.Struct("<" + "QQQQ" * n)
+        s = _HDR_STRUCTS[n] = struct.Struct(_REQ.format + "QQQQ" * n)
     return s
 
 
@@ -173,9 +178,15 @@ class Signer:
         self._pout, self._perr = ctypes.byref(self._out), ctypes.byref(self._err)
         self._pcfg = ctypes.byref(cfg)
         self._pcreds = ctypes.byref(credentials._c)
+        self._s3flag = L.TP_SIGV4_S3 if s3 else 0
+        self._memo: Optional[Tuple[Any, ...]] = None
+        token = credentials.session_token
+        self._token_header = ("X-Amz-Security-Token", token) if token else None
+        self._urls: Dict[str, Tuple[bytes, bytes, bytes, str]] = {}
         self._scratch = ctypes.create_string_buffer(4096)
         self._scratch_len = 4096
         self._base = ctypes.addressof(self._scratch)
+        self._mv = memoryview(self._scratch).cast("B")
 
     def __repr__(self) -> str:
         return "Signer(%r, region=%r, service=%r, s3=%r)" % (self.credentials, self.region,
@@ -192,49 +203,96 @@ class Signer:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def _url(self, url: str) -> Tuple[bytes, bytes, bytes, str]:
+        """(host, path, query, prefix) of `url`, remembered for the URLs seen
+        last (a client signs for a few endpoints over and over)."""
+        u = self._urls.get(url)
+        if u is None:
+            if type(url) is not str:
+                raise TypeError("url must be str, not %s" % type(url).__name__)
+            host, path, query, prefix = _split_url(url)
+            u = (host.encode("utf-8"), path.encode("utf-8"), query.encode("utf-8"), prefix)
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            self._urls[url] = u
+        return u
+
     def _prepare(self, method: str, url: str, headers: Headers, body: Union[bytes, str],
                  payload_hash: Optional[str], flags: int, now: Time, expires: int
                  ) -> Tuple[int, str]:
         """Pack the request, its header array and every string it points to
-        into the signer's scratch buffer (one copy, no ctypes structure built
-        per call); returns the request's address and scheme://netloc."""
-        host, path, query, prefix = _split_url(url)
+        into the signer's scratch buffer (no ctypes structure is built per
+        call); returns the request's address and scheme://netloc.
+
+        Layout: request | headers | method, path, query, payload hash, header
+        names and values | body. When method, URL, headers and options equal
+        the previous call's (a client signs the same request shape over and
+        over), all but the body, its length and the time are already there."""
+        bb = body if type(body) is bytes else (b"" if body is None else _b(body, "body"))
+        if headers is None:
+            hkey: Any = None
+        elif hasattr(headers, "items"):
+            hkey = dict(headers)  # type: ignore[arg-type]
+        else:
+            hkey = list(headers)
+        m = self._memo
+        if m is not None and m[0] == method and m[1] == url and m[2] == hkey and \
+                m[3] == payload_hash and m[4] == flags and m[5] + len(bb) <= self._scratch_len:
+            body_at, prefix = m[5], m[6]
+        else:
+            body_at, prefix = self._pack(method, url, hkey, payload_hash, len(bb))
+            self._memo = (method, url, hkey, payload_hash, flags, body_at, prefix)
+        base = self._base
+        self._mv[body_at:body_at + len(bb)] = bb
+        _BODY.pack_into(self._scratch, _BODY_OFF, base + body_at, len(bb))
+        cfg = self._cfg
+        if cfg.flags != flags:
+            cfg.flags = flags
+        cfg.now_ms = now if type(now) is int else (_time_ns() // 1000000 if now is None
+                                                   else time_ms(now))
+        if expires != cfg.expires_s:
+            cfg.expires_s = expires
+        return base, prefix
+
+    def _pack(self, method: str, url: str, hkey: Any, payload_hash: Optional[str],
+              body_len: int) -> Tuple[int, str]:
+        """Write everything but the body; returns where the body goes."""
+        self._memo = None
+        host, path, query, prefix = self._url(url)
         parts = [method.encode("ascii") if type(method) is str else _b(method, "method"),
-                 path.encode("utf-8"), query.encode("utf-8"),
-                 body if type(body) is bytes else (b"" if body is None else _b(body, "body")),
-                 payload_hash.encode("ascii") if payload_hash else b""]
-        has_host = False
-        if headers is not None:
-            items = headers.items() if hasattr(headers, "items") else headers
-            for k, v in items:  # type: ignore[union-attr]
+                 path, query, payload_hash.encode("ascii") if payload_hash else b""]
+        hs = [b"host", host]
+        if hkey is not None:
+            items = hkey.items() if isinstance(hkey, dict) else hkey
+            for k, v in items:
                 kb = k.encode("utf-8") if type(k) is str else _b(k, "header name")
-                if len(kb) == 4 and not has_host and kb.lower() == b"host":
-                    has_host = True
-                parts.append(kb)
-                parts.append(v.encode("utf-8") if type(v) is str else _b(v, "header value"))
-        if not has_host:
-            parts[5:5] = [b"host", host.encode("utf-8")]
-        nh = (len(parts) - 5) // 2
+                if len(kb) == 4 and kb.lower() == b"host":
+                    del hs[:2]  # the caller's Host is signed, not the URL's
+                hs.append(kb)
+                hs.append(v.encode("utf-8") if type(v) is str else _b(v, "header value"))
+        parts += hs
+        nh = len(hs) >> 1
         fixed = _REQ.size + _HDR_SIZE * nh
         blob = b"".join(parts)
-        need = fixed + len(blob)
+        body_at = fixed + len(blob)
+        need = body_at + body_len
         if need > self._scratch_len:
             self._scratch = ctypes.create_string_buffer(max(need, 2 * self._scratch_len))
             self._scratch_len = len(self._scratch)
             self._base = ctypes.addressof(self._scratch)
+            self._mv = memoryview(self._scratch).cast("B")
         base = self._base
-        ctypes.memmove(base + fixed, blob, len(blob))
+        self._mv[fixed:body_at] = blob
         lens = list(map(len, parts))
-        starts = list(accumulate(lens, initial=base + fixed))
-        pairs = [x for pair in zip(starts, lens) for x in pair]
-        _hdr_struct(nh).pack_into(self._scratch, _REQ.size, *pairs[10:])
-        _REQ.pack_into(self._scratch, 0, L.TP_SIGV4_REQUEST_VERSION, 0, *pairs[:6],
-                       base + _REQ.size, nh, *pairs[6:10])
-        cfg = self._cfg
-        cfg.flags = flags | (L.TP_SIGV4_S3 if self.s3 else 0)
-        cfg.now_ms = now if type(now) is int else time_ms(now)
-        cfg.expires_s = expires
-        return base, prefix
+        starts = list(accumulate(lens[:-1], initial=base + fixed))
+        pairs = [0] * (2 * len(parts))
+        pairs[::2] = starts
+        pairs[1::2] = lens
+        # version, reserved, method, path, query, headers, header_count, body
+        # (written per call), payload_hash; then the headers (name, value)
+        _packer(nh).pack_into(self._scratch, 0, L.TP_SIGV4_REQUEST_VERSION, 0, *pairs[:6],
+                              base + _REQ.size, nh, 0, 0, *pairs[6:])
+        return body_at, prefix
 
     @staticmethod
     def _flags(unsigned_payload: bool, content_sha256: bool, omit_session_token: bool,
@@ -260,8 +318,11 @@ class Signer:
         Raises InvalidArgumentError (``field`` names the bad part),
         RangeError, CredentialsError, TooLargeError.
         """
-        flags = self._flags(unsigned_payload, content_sha256, omit_session_token,
-                            normalize_path, double_encode)
+        flags = self._s3flag
+        if unsigned_payload or content_sha256 or omit_session_token or not normalize_path or \
+                not double_encode:
+            flags |= self._flags(unsigned_payload, content_sha256, omit_session_token,
+                                 normalize_path, double_encode)
         with self._lock:
             if not self._finalizer.alive:
                 raise ValueError("the signer is closed")
@@ -272,14 +333,26 @@ class Signer:
             if st != L.TP_OK:
                 raise from_error(st, err)
             v = _OUT.unpack_from(out)
-            sat = ctypes.string_at
-            hs = []
-            for i in range(1, 1 + 4 * v[0], 4):
-                hs.append((sat(v[i], v[i + 1]).decode("ascii"),
-                           sat(v[i + 2], v[i + 3]).decode("utf-8")))
             # amz_date and signature have fixed lengths (TP_SIGV4_*_LEN)
-            return _tuple_new(SignedRequest, (hs, v[-1][:L.TP_SIGV4_SIGNATURE_LEN].decode("ascii"),
-                                              v[-2][:L.TP_SIGV4_DATE_LEN].decode("ascii")))
+            date = v[-2][:L.TP_SIGV4_DATE_LEN].decode("ascii")
+            sig = v[-1][:L.TP_SIGV4_SIGNATURE_LEN].decode("ascii")
+            sat = ctypes.string_at
+            hs: List[Tuple[str, str]] = []
+            tok = self._token_header
+            if v[0] == (3 if tok else 2) and not flags & _WITH_SHA256:
+                # The documented headers: [X-Amz-Security-Token,] X-Amz-Date,
+                # Authorization; the token's and the date's values are ours and
+                # amz_date. Only Authorization's value is read.
+                if tok:
+                    hs.append(tok)
+                hs.append(("X-Amz-Date", date))
+                i = 1 + 4 * (v[0] - 1)
+                hs.append(("Authorization", sat(v[i + 2], v[i + 3]).decode("ascii")))
+            else:
+                for i in range(1, 1 + 4 * v[0], 4):
+                    hs.append((sat(v[i], v[i + 1]).decode("ascii"),
+                               sat(v[i + 2], v[i + 3]).decode("utf-8")))
+            return _tuple_new(SignedRequest, (hs, sig, date))
 
     def presign(self, method: str, url: str, headers: Headers = None, *,
                 expires: int = 3600, time: Time = None, body: Union[bytes, str] = b"",
@@ -292,7 +365,8 @@ class Signer:
             raise TypeError("expires must be int (seconds)")
         if not 1 <= expires <= 604800:
             raise ValueError("expires must be 1..604800 seconds, not %d" % expires)
-        flags = self._flags(unsigned_payload, False, False, normalize_path, double_encode)
+        flags = self._s3flag | self._flags(unsigned_payload, False, False, normalize_path,
+                                           double_encode)
         buf = L.tp_buf()
         L.lib.tp_buf_init(ctypes.byref(buf), None, 0)
         try:
