@@ -2,7 +2,6 @@
 tp-consumer's replay of the same file."""
 
 import json
-import os
 import subprocess
 from decimal import Decimal
 

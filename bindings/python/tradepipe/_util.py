@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import datetime
 import time as _time
+import decimal
 from decimal import Decimal
 from typing import Optional, Union
 
@@ -17,13 +18,17 @@ _E8 = Decimal(SCALE)
 DecimalLike = Union[Decimal, int, str]
 
 
+# Its own context: exact whatever precision or traps the caller's context has
+# (an int64 has 19 digits).
+_CTX = decimal.Context(prec=40)
+_divide = _CTX.divide
+
+
 def dec_from_e8(v: int) -> Decimal:
-    """An exact Decimal from a count of 1e-8 units, in plain notation ("187.23")."""
-    q, r = divmod(abs(v), SCALE)
-    sign = "-" if v < 0 else ""
-    if r == 0:
-        return Decimal("%s%d" % (sign, q))
-    return Decimal(("%s%d.%08d" % (sign, q, r)).rstrip("0"))
+    """An exact Decimal from a count of 1e-8 units: 18723000000 is
+    Decimal('187.23') (an exact quotient takes the smallest exponent it can,
+    so there are no trailing zeros), 15000000000 is Decimal('150')."""
+    return _divide(Decimal(v), _E8)
 
 
 def e8_from(value: DecimalLike, what: str = "price") -> int:

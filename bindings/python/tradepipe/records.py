@@ -12,7 +12,7 @@ from typing import (IO, Any, Callable, Dict, Iterator, List, NamedTuple, Optiona
                     Union)
 
 from . import _lib as L
-from ._util import DecimalLike, cstr, dec_from_e8, e8_from
+from ._util import cstr, dec_from_e8, e8_from
 from .errors import TradepipeError, check, from_error
 
 Timestamp = Union[str, int, Decimal, None]
@@ -336,7 +336,7 @@ def _run(h: _ReaderHandles, errors: str) -> Iterator[Union[Trade, MalformedRecor
         else:
             grown = None
         if count:
-            if len(prices) > 65536:
+            if len(prices) > 262144:  # bounded: a cache, not an index
                 prices.clear()
             for (px, vol, tsus, kind, flags, slen, _r, sym, ts, tid, side, ex) in \
                     iter_unpack(string_at(addr, count * _TRADE_SIZE)):

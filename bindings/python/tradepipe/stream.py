@@ -12,11 +12,11 @@ import ctypes
 import os
 import threading
 import weakref
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _lib as L
 from ._util import cstr, to_bytes
-from .errors import check, from_error
+from .errors import check
 
 Data = Union[bytes, str]
 _POSITIONS = {"TRIM_HORIZON": L.TP_KINESIS_TRIM_HORIZON, "LATEST": L.TP_KINESIS_LATEST,
