@@ -273,3 +273,11 @@ def test_summary_types_and_errors(tp_gen, tmp_path):
     with pytest.raises(tp.GzipError) as ei:
         tp.summarize(tmp_path / "cut.gz")
     assert "cut.gz" in ei.value.message
+
+
+def test_reader_without_its_inflate_thread(tmp_path):
+    z = gzip.compress(JUNK_FILE * 50)
+    with tp.RecordReader(z, thread=False) as r:
+        got = list(r)
+        assert r.stats()["gzip"] == 1
+    assert got == list(tp.read_records(z)) and len(got) == 250

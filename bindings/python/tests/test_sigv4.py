@@ -220,3 +220,17 @@ def test_reused_shapes_sign_what_is_passed_each_time():
     headers["X-Amz-Target"] = "Kinesis_20131202.PutRecord"
     b = s.sign("POST", url, headers, b"e", time=WHEN_MS)
     assert a.signature != b.signature
+
+
+def test_mutable_header_values_are_never_taken_from_memory():
+    s = tp.Signer(tp.Credentials(AKID, SECRET), "us-east-1", "kinesis")
+    url = "https://kinesis.us-east-1.amazonaws.com/"
+    value = bytearray(b"one")
+    pairs = [["X-Thing", value]]
+    a = s.sign("POST", url, pairs, b"", time=WHEN_MS)
+    value[:] = b"two"
+    pairs[0][0] = "X-Other"
+    b = s.sign("POST", url, pairs, b"", time=WHEN_MS)
+    fresh = tp.Signer(tp.Credentials(AKID, SECRET), "us-east-1", "kinesis").sign(
+        "POST", url, [("X-Other", b"two")], b"", time=WHEN_MS)
+    assert a.signature != b.signature and b == fresh

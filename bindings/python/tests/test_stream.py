@@ -190,3 +190,22 @@ def test_wait_releases_the_gil(uri):
     assert spins > 100000
     with pytest.raises(ValueError):
         s.wait(-1)
+
+
+def test_damaged_segment_is_a_checksum_error(tmp_path):
+    d = tmp_path / "dmg"
+    s = tp.Stream("file:%s" % d, create=True, write=True, shards=1)
+    for i in range(3):
+        s.put(b"record-%d-" % i + b"x" * 100, "k")
+    s.close()
+    seg = sorted((d / "shardId-000000000000").glob("*.seg"))[0]
+    raw = bytearray(seg.read_bytes())
+    at = raw.index(b"record-1-")
+    raw[at] ^= 0xFF  # the middle frame's data: its CRC no longer matches
+    seg.write_bytes(bytes(raw))
+    r = tp.Stream("file:%s" % d).reader("shardId-000000000000")
+    assert [x.data[:9] for x in r.get()] == [b"record-0-"]  # what is before the damage
+    with pytest.raises(tp.ChecksumError) as ei:
+        r.get()
+    assert ei.value.offset is not None and ei.value.offset < at
+    assert "seg" in ei.value.message

@@ -234,14 +234,17 @@ class Signer:
         elif hasattr(headers, "items"):
             hkey = dict(headers)  # type: ignore[arg-type]
         else:
-            hkey = list(headers)
+            hkey = [tuple(p) for p in headers]  # type: ignore[union-attr]
         m = self._memo
         if m is not None and m[0] == method and m[1] == url and m[2] == hkey and \
                 m[3] == payload_hash and m[4] == flags and m[5] + len(bb) <= self._scratch_len:
             body_at, prefix = m[5], m[6]
         else:
-            body_at, prefix = self._pack(method, url, hkey, payload_hash, len(bb))
-            self._memo = (method, url, hkey, payload_hash, flags, body_at, prefix)
+            body_at, prefix, immutable = self._pack(method, url, hkey, payload_hash, len(bb))
+            # Only a request made of str and bytes is remembered: a mutable
+            # value (a bytearray) could change behind the comparison's back.
+            if immutable:
+                self._memo = (method, url, hkey, payload_hash, flags, body_at, prefix)
         base = self._base
         self._mv[body_at:body_at + len(bb)] = bb
         _BODY.pack_into(self._scratch, _BODY_OFF, base + body_at, len(bb))
@@ -255,9 +258,11 @@ class Signer:
         return base, prefix
 
     def _pack(self, method: str, url: str, hkey: Any, payload_hash: Optional[str],
-              body_len: int) -> Tuple[int, str]:
-        """Write everything but the body; returns where the body goes."""
+              body_len: int) -> Tuple[int, str, bool]:
+        """Write everything but the body; returns where the body goes, the URL's
+        scheme://netloc and whether every part was an immutable str or bytes."""
         self._memo = None
+        immutable = type(method) in (str, bytes) and type(payload_hash) in (str, type(None))
         host, path, query, prefix = self._url(url)
         parts = [method.encode("ascii") if type(method) is str else _b(method, "method"),
                  path, query, payload_hash.encode("ascii") if payload_hash else b""]
@@ -265,6 +270,8 @@ class Signer:
         if hkey is not None:
             items = hkey.items() if isinstance(hkey, dict) else hkey
             for k, v in items:
+                if type(k) not in (str, bytes) or type(v) not in (str, bytes):
+                    immutable = False
                 kb = k.encode("utf-8") if type(k) is str else _b(k, "header name")
                 if len(kb) == 4 and kb.lower() == b"host":
                     del hs[:2]  # the caller's Host is signed, not the URL's
@@ -292,7 +299,7 @@ class Signer:
         # (written per call), payload_hash; then the headers (name, value)
         _packer(nh).pack_into(self._scratch, 0, L.TP_SIGV4_REQUEST_VERSION, 0, *pairs[:6],
                               base + _REQ.size, nh, 0, 0, *pairs[6:])
-        return body_at, prefix
+        return body_at, prefix, immutable
 
     @staticmethod
     def _flags(unsigned_payload: bool, content_sha256: bool, omit_session_token: bool,
