@@ -90,6 +90,8 @@ def test_encode_round_trip_same_digits():
     (tp.Trade("A", "abc", 1), tp.ParseError),
     (tp.Trade("A", Decimal("1E+30"), 1), tp.RangeError),
     (tp.Trade("", Decimal(1), 1), tp.InvalidArgumentError),
+    (tp.Trade("A", 0, 1), tp.InvalidArgumentError),
+    (tp.Trade("A", Decimal("-0.5"), 1), tp.InvalidArgumentError),
     (tp.Trade("A" * 128, Decimal(1), 1), ValueError),
     (tp.Trade("A\0B", Decimal(1), 1), ValueError),
     (tp.Trade("A", Decimal(1), -1), ValueError),

@@ -13,7 +13,7 @@ from typing import (IO, Any, Callable, Dict, Iterator, List, NamedTuple, Optiona
 
 from . import _lib as L
 from ._util import cstr, dec_from_e8, e8_from
-from .errors import TradepipeError, check, from_error
+from .errors import InvalidArgumentError, TradepipeError, check, from_error
 
 Timestamp = Union[str, int, Decimal, None]
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
@@ -108,6 +108,10 @@ def _to_struct(trade: Trade) -> L.tp_trade:
     _put_str(t, "symbol", trade.symbol, L.TP_SYMBOL_MAX)
     t.symbol_len = len(trade.symbol.encode("utf-8"))
     t.price_e8 = e8_from(trade.price, "price")
+    if t.price_e8 <= 0:
+        # A trade's price is > 0 (tp_trade); the C encoder would write it anyway.
+        raise InvalidArgumentError("price must be > 0, not %s" % (trade.price,), field="price",
+                                   code=L.TP_E_INVALID)
     if isinstance(trade.volume, bool) or not isinstance(trade.volume, int):
         raise TypeError("volume must be int")
     if not 0 <= trade.volume < (1 << 63):
