@@ -187,6 +187,23 @@ tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err)
     return TP_OK;
 }
 
+tp_status tp_stats_add_batch(tp_stats *s, const tp_trade *t, size_t n, size_t *done,
+                             tp_error *err)
+{
+    size_t i = 0;
+    tp_status st = TP_OK;
+    if (!s || (!t && n > 0))
+        st = tp_error__set(err, TP_E_INVALID, "tp_stats_add_batch: NULL argument");
+    while (st == TP_OK && i < n) {
+        st = tp_stats_add(s, &t[i], err);
+        if (st == TP_OK)
+            i++;
+    }
+    if (done)
+        *done = i;
+    return st;
+}
+
 static void add_pair(uint64_t *hi, uint64_t *lo, uint64_t bhi, uint64_t blo)
 {
     u128 x = ((u128)*hi << 64) | *lo;

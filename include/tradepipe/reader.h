@@ -98,6 +98,22 @@ TP_API tp_status tp_reader_new(tp_reader **out, tp_source *src, const tp_reader_
 TP_API tp_status tp_reader_next(tp_reader *r, tp_trade *out, tp_error *err);
 
 /**
+ * Up to `cap` records in one call: tp_reader_next into out[0], out[1], ...
+ * until `cap` records are in or it returns anything but TP_OK. For callers
+ * whose per-call cost is high (ctypes, other FFIs): one call per batch
+ * instead of one per record.
+ * @param n set to the number of valid records written to `out` (0..cap).
+ * @return TP_OK: `cap` records in; otherwise what tp_reader_next returned
+ *         after the *n records: TP_DONE (end of input); TP_E_RECORD or
+ *         TP_E_TOO_LARGE (a malformed record after them was skipped, `err`
+ *         describes it as tp_reader_next does: call again to go on);
+ *         TP_E_GZIP / TP_E_IO (the stream broke); TP_E_INVALID (NULL
+ *         arguments, cap 0). tp_reader_raw is not meaningful after it.
+ */
+TP_API tp_status tp_reader_next_batch(tp_reader *r, tp_trade *out, size_t cap, size_t *n,
+                                      tp_error *err);
+
+/**
  * The bytes of the record last returned with TP_OK (borrowed until the next
  * call on `r`).
  */

@@ -32,6 +32,15 @@ TP_API tp_status tp_stats_new(tp_stats **out, const tp_allocator *alloc, tp_erro
 /** Count `t` under its symbol. @return TP_OK; TP_E_NOMEM; TP_E_LIMIT past 2^31 symbols. */
 TP_API tp_status tp_stats_add(tp_stats *s, const tp_trade *t, tp_error *err);
 /**
+ * Count `n` trades (an array, e.g. from tp_reader_next_batch), as n calls of
+ * tp_stats_add: one call per batch for callers whose per-call cost is high.
+ * @param done (may be NULL) set to how many were counted: n on success, the
+ *        index of the failing trade otherwise (the ones before it stay counted).
+ * @return TP_OK; TP_E_INVALID (NULL `t` with n > 0); as tp_stats_add.
+ */
+TP_API tp_status tp_stats_add_batch(tp_stats *s, const tp_trade *t, size_t n, size_t *done,
+                                    tp_error *err);
+/**
  * Add every symbol of `src` into `dst` (counts, sums, min and max), as if
  * dst had seen src's records too. @return TP_OK; TP_E_NOMEM; TP_E_LIMIT.
  */

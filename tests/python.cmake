@@ -1,0 +1,34 @@
+# The Python bindings (bindings/python): their pytest suite, and an offline
+# `pip install` of the package, against this build's shared library.
+#
+# Sanitized builds (TP_SANITIZE, TP_TSAN) and the fuzzing build do not
+# register them: the shared library there needs the sanitizer runtime
+# preloaded into the interpreter (LD_PRELOAD of libasan into python is
+# fragile, and CPython's own allocations drown the report). The regular
+# build's ctest runs them; the C code they call is covered under the
+# sanitizers by the C suites.
+#
+# Python is Debian's /usr/bin/python3 with python3-pytest, python3-botocore
+# and python3-setuptools (scripts/deps installs them).
+if(TP_BUILD_TESTS AND TP_BUILD_EXAMPLES AND NOT TP_FUZZ AND NOT TP_SANITIZE AND NOT TP_TSAN)
+    find_program(TP_PYBIND_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+    if(NOT TP_PYBIND_PYTHON)
+        find_program(TP_PYBIND_PYTHON NAMES python3 REQUIRED)
+    endif()
+    set(TP_PYBIND_DIR ${PROJECT_SOURCE_DIR}/bindings/python)
+    set(TP_PYBIND_ENV
+        "TRADEPIPE_LIBRARY=$<TARGET_FILE:tradepipe>"
+        "TP_PARSE=$<TARGET_FILE:tp-parse>"
+        "TP_GEN=$<TARGET_FILE:tp-gen>"
+        "TP_CONSUMER=$<TARGET_FILE:tp-consumer>"
+        "CC=${CMAKE_C_COMPILER}"
+        "PYTHONDONTWRITEBYTECODE=1")
+    add_test(NAME python_bindings
+             COMMAND ${TP_PYBIND_PYTHON} -m pytest -q -p no:cacheprovider ${TP_PYBIND_DIR}/tests
+             WORKING_DIRECTORY ${TP_PYBIND_DIR})
+    set_tests_properties(python_bindings PROPERTIES ENVIRONMENT "${TP_PYBIND_ENV}" TIMEOUT 300)
+    add_test(NAME python_bindings_install
+             COMMAND ${TP_PYBIND_PYTHON} ${TP_PYBIND_DIR}/tests/install_check.py)
+    set_tests_properties(python_bindings_install PROPERTIES ENVIRONMENT "${TP_PYBIND_ENV}"
+                         TIMEOUT 300)
+endif()
