@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #define POOL 10000
@@ -55,11 +54,19 @@ static double cpu_now(void)
 
 static double wall_now(void) { return (double)tp_time_mono_ns() / 1e9; }
 
+/* Peak RSS of this program: VmHWM (getrusage's ru_maxrss would count the
+ * parent's memory before exec, a Python process here). */
 static long rss_kb(void)
 {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
 }
 
 static int run(const char *stream, long records, int aggregate, long cap_mb, long agg_bytes)
