@@ -292,8 +292,12 @@ def report(state):
     with urllib.request.urlopen("http://127.0.0.1:%s/__sigcheck/report" % port, timeout=30) as r:
         c = json.load(r)
     per = ", ".join("%s %d" % (k, v["checked"]) for k, v in sorted(c["by_service"].items()))
-    print("sigcheck: %d signed requests verified by botocore as they arrived (%s), %d mismatched"
-          % (c["checked"], per or "none", c["mismatched"]))
+    line = ("sigcheck: %d signed requests verified by botocore as they arrived (%s), %d "
+            "mismatched" % (c["checked"], per or "none", c["mismatched"]))
+    print(line)
+    # kept for the test command to print after its ctest run
+    with open(os.path.join(state, "sigcheck-summary.txt"), "w") as f:
+        f.write(line + "\n")
     if c.get("faults"):
         print("sigcheck: faults injected: %s" % ", ".join(
             "%s %d" % kv for kv in sorted(c["faults"].items())))
