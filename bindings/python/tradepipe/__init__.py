@@ -7,7 +7,9 @@ C speed for parsing, signing, the engine and streams, from Python:
   summary as a dict);
 - Engine: the signal/position engine (ticks, events, positions, snapshots);
 - sigv4: Credentials, Signer (SigV4 headers and presigned URLs);
-- Stream: the stream interface (file:DIR today, kinesis:// with the producer).
+- Stream: the stream interface (file:DIR today);
+- Producer: the Kinesis producer (KPL aggregation, batching, rate limits,
+  retries), put / flush / close, a context manager.
 
 Failures raise TradepipeError subclasses (see tradepipe.errors). The library
 is found through TRADEPIPE_LIBRARY, then next to the package, then the
@@ -24,6 +26,7 @@ from .errors import (AWSError, ChecksumError, ConditionError, ConfigError, Crede
                      TradepipeError, UnsupportedError, strerror)
 from .records import MalformedRecord, RecordReader, Trade, decode, encode, read_records, summarize
 from .sigv4 import Credentials, SignedRequest, Signer
+from .producer import Producer, ProducerResult
 from .stream import PutResult, Shard, Stream, StreamReader, StreamRecord
 
 #: The version of the libtradepipe actually loaded ("MAJOR.MINOR.PATCH").
@@ -37,6 +40,7 @@ __all__ = [
     "Engine", "Event", "Position",
     "Credentials", "Signer", "SignedRequest",
     "Stream", "StreamReader", "StreamRecord", "PutResult", "Shard",
+    "Producer", "ProducerResult",
     "TradepipeError", "InvalidArgumentError", "OutOfMemoryError", "IOFailureError", "RangeError",
     "ParseError", "RecordError", "TooLargeError", "GzipError", "UnsupportedError",
     "NotFoundError", "ConfigError", "CredentialsError", "HTTPError", "DeadlineError", "AWSError",

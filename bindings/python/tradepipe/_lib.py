@@ -286,6 +286,59 @@ class tp_stream_reader_stats(Structure):
 
 
 # Every structure the tests compare with the C compiler's layout.
+class tp_aws_client_options(Structure):
+    _fields_ = [("version", c_uint32), ("max_attempts", c_uint32), ("max_backoff_ms", c_uint32),
+                ("retry_quota", c_uint32), ("region", c_char_p), ("endpoint_url", c_char_p),
+                ("credentials", c_void_p), ("http", c_void_p), ("getenv_fn", c_void_p),
+                ("getenv_payload", c_void_p), ("alloc", c_void_p)]
+
+
+class tp_producer_attempt(Structure):
+    _fields_ = [("end_ms", c_int64), ("error_code", c_char * TP_ERROR_AWS_MAX),
+                ("error_message", c_char * TP_ERROR_MESSAGE_MAX)]
+
+
+class tp_producer_result(Structure):
+    _fields_ = [("user", c_void_p), ("status", c_int32), ("data", tp_cursor),
+                ("partition_key", c_char_p), ("explicit_hash_key", c_char_p),
+                ("shard_id", c_char_p), ("sequence_number", c_char_p), ("sub_sequence", c_int64),
+                ("put_ms", c_int64), ("n_attempts", c_uint32),
+                ("attempts", POINTER(tp_producer_attempt))]
+
+
+# void (*tp_producer_done_fn)(const tp_producer_result *r, void *payload)
+PRODUCER_DONE_FN = ctypes.CFUNCTYPE(None, POINTER(tp_producer_result), c_void_p)
+
+
+class tp_producer_options(Structure):
+    _fields_ = [("version", c_uint32), ("stream", c_char_p), ("aws", POINTER(tp_aws_client_options)),
+                ("aggregate", c_int32), ("aggregation_max_bytes", c_uint32),
+                ("linger_ms", c_uint32), ("record_ttl_ms", c_uint32), ("max_in_flight", c_uint32),
+                ("max_request_bytes", c_uint64), ("max_buffered_bytes", c_uint64),
+                ("shard_records_per_s", ctypes.c_double), ("shard_bytes_per_s", ctypes.c_double),
+                ("dead_letter_path", c_char_p), ("on_done", PRODUCER_DONE_FN),
+                ("on_done_payload", c_void_p)]
+
+
+class tp_producer_record(Structure):
+    _fields_ = [("data", tp_cursor), ("partition_key", c_char_p), ("explicit_hash_key", c_char_p),
+                ("user", c_void_p)]
+
+
+class tp_producer_stats(Structure):
+    _fields_ = [(n, c_uint64) for n in (
+        "user_records_received", "user_records_pending", "user_records_put",
+        "user_records_failed", "user_records_expired", "user_records_refused",
+        "kinesis_records_put", "bytes_put", "buffered_bytes", "requests")] + [
+        ("requests_in_flight", c_uint32)] + [(n, c_uint64) for n in (
+            "retries", "throttles", "possible_duplicates", "shard_map_refreshes")] + [
+        (n, ctypes.c_double) for n in ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99",
+                                       "latency_ms_max")]
+
+
+TP_AWS_CLIENT_OPTIONS_VERSION = 1
+TP_PRODUCER_OPTIONS_VERSION = 1
+
 STRUCTS = {
     "tp_error": tp_error, "tp_cursor": tp_cursor, "tp_buf": tp_buf, "tp_trade": tp_trade,
     "tp_reader_options": tp_reader_options, "tp_reader_stats": tp_reader_stats,
@@ -299,6 +352,9 @@ STRUCTS = {
     "tp_kinesis_shards": tp_kinesis_shards, "tp_stream_position": tp_stream_position,
     "tp_stream_record": tp_stream_record, "tp_stream_records": tp_stream_records,
     "tp_stream_reader_stats": tp_stream_reader_stats,
+    "tp_aws_client_options": tp_aws_client_options, "tp_producer_attempt": tp_producer_attempt,
+    "tp_producer_result": tp_producer_result, "tp_producer_options": tp_producer_options,
+    "tp_producer_record": tp_producer_record, "tp_producer_stats": tp_producer_stats,
 }
 
 # tp_read_fn: fill up to cap bytes at buf, set *n.
@@ -369,6 +425,14 @@ PROTOTYPES = {
     # stream
     "tp_stream_options_init": (_S, [_P(tp_stream_options), c_uint32]),
     "tp_stream_open": (_S, [_P(c_void_p), c_char_p, _P(tp_stream_options), _E]),
+    # producer
+    "tp_aws_client_options_init": (_S, [_P(tp_aws_client_options), c_uint32]),
+    "tp_producer_options_init": (_S, [_P(tp_producer_options), c_uint32]),
+    "tp_producer_new": (_S, [_P(c_void_p), _P(tp_producer_options), _E]),
+    "tp_producer_put": (_S, [c_void_p, _P(tp_producer_record), c_uint32, _E]),
+    "tp_producer_flush": (_S, [c_void_p, c_uint32, _E]),
+    "tp_producer_close": (None, [c_void_p]),
+    "tp_producer_get_stats": (None, [c_void_p, _P(tp_producer_stats)]),
     "tp_stream_free": (None, [c_void_p]),
     "tp_stream_id": (c_char_p, [c_void_p]),
     "tp_stream_shard_count": (c_uint32, [c_void_p]),
