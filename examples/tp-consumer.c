@@ -923,6 +923,15 @@ int main(int argc, char **argv)
         goto done;
     if (C.stream_mode && (rc = open_stream(&C)) != 0)
         goto done;
+    if (C.cp && !tp_checkpoint_loaded(C.cp)) {
+        /* A first checkpoint before any effect: without it, a crash between
+         * the first positions save and the first checkpoint would leave the
+         * positions ahead of a stream read again from its start (their
+         * ticks then taken for duplicates, their events lost). */
+        C.moved = 1;
+        if ((rc = save(&C, 1)) != 0)
+            goto done;
+    }
     cli_signals();
     cli_progress_init(&C.prog, progress_ms);
     C.t0_ms = cli_now_ms();
