@@ -861,27 +861,30 @@ static uint32_t backoff_ms(tp_producer *p, uint32_t sends)
 
 /* Put the failed Kinesis records of a request back, in their order (the
  * request's records of one shard are in order; they go before anything the
- * shard still holds). */
+ * shard still holds). `code` NULL: their attempts are recorded already. */
 static void retry_later(tp_producer *p, krec **ks, size_t n, const char *code, const char *msg,
                         int ambiguous)
 {
     /* one wait for the lot, so they can go out together again */
     uint32_t sends = 0;
-    for (size_t i = 0; i < n; i++)
+    uint64_t records = 0;
+    for (size_t i = 0; i < n; i++) {
         sends = ks[i]->sends > sends ? ks[i]->sends : sends;
+        records += ks[i]->count;
+    }
     int64_t at = mono_ms() + backoff_ms(p, sends);
     for (size_t i = n; i-- > 0;) {
         krec *k = ks[i];
-        for (urec *u = k->first; u; u = u->next)
+        for (urec *u = k->first; code && u; u = u->next)
             attempt_add(u, code, msg);
         k->not_before = at;
         requeue_front(k->sh, k);
-        pthread_mutex_lock(&p->mu);
-        p->st.retries++;
-        if (ambiguous)
-            p->st.possible_duplicates += k->count;
-        pthread_mutex_unlock(&p->mu);
     }
+    pthread_mutex_lock(&p->mu);
+    p->st.retries += n;
+    if (ambiguous)
+        p->st.possible_duplicates += records;
+    pthread_mutex_unlock(&p->mu);
 }
 
 static int retryable_code(const char *code)
@@ -1031,19 +1034,8 @@ static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *pa
             krec_free(p, k);
         }
     }
-    if (na) {
-        uint32_t sends = 0;
-        for (size_t i = 0; i < na; i++)
-            sends = again[i]->sends > sends ? again[i]->sends : sends;
-        int64_t at = mono_ms() + backoff_ms(p, sends);
-        for (size_t i = na; i-- > 0;) {
-            again[i]->not_before = at;
-            requeue_front(again[i]->sh, again[i]);
-        }
-        pthread_mutex_lock(&p->mu);
-        p->st.retries += na;
-        pthread_mutex_unlock(&p->mu);
-    }
+    if (na)
+        retry_later(p, again, na, NULL, NULL, 0);
 done:
     pthread_mutex_lock(&p->mu);
     p->st.requests_in_flight = p->n_flying;
