@@ -536,6 +536,33 @@ static size_t put_byte(char *dst, size_t cap, size_t n, uint32_t c)
     return n + 1;
 }
 
+/* What a two-byte escape \c stands for ('"', '\\' and '/' stand for
+ * themselves; the scanner let only valid escapes through). */
+static uint32_t short_escape(uint32_t c)
+{
+    switch (c) {
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return c;
+    }
+}
+
+/* The code unit of the four hex digits of a \u escape (already checked). */
+static uint32_t hex4(const uint8_t *p)
+{
+    return (uint32_t)(hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 |
+                      hex_digit(p[3]));
+}
+
 /* Decode the checked string [p, q) (escapes resolved, UTF-8 out) into
  * dst[cap]; returns its full decoded length (bytes past cap are counted,
  * not written); *nul is set when it holds U+0000. */
@@ -550,35 +577,16 @@ static size_t decode_str(const uint8_t *p, const uint8_t *q, char *dst, size_t c
         }
         uint32_t cp = p[1];
         p += 2;
-        switch (cp) {
-        case 'b':
-            cp = '\b';
-            break;
-        case 'f':
-            cp = '\f';
-            break;
-        case 'n':
-            cp = '\n';
-            break;
-        case 'r':
-            cp = '\r';
-            break;
-        case 't':
-            cp = '\t';
-            break;
-        case 'u':
-            cp = (uint32_t)(hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 |
-                            hex_digit(p[3]));
+        if (cp != 'u') {
+            cp = short_escape(cp);
+        } else {
+            cp = hex4(p);
             p += 4;
             if (cp >= 0xd800 && cp <= 0xdbff) {
-                uint32_t lo = (uint32_t)(hex_digit(p[2]) << 12 | hex_digit(p[3]) << 8 |
-                                         hex_digit(p[4]) << 4 | hex_digit(p[5]));
+                uint32_t lo = hex4(p + 2);
                 p += 6;
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             }
-            break;
-        default: /* '"', '\\', '/' */
-            break;
         }
         if (cp == 0)
             *nul = 1;
@@ -955,33 +963,11 @@ static const uint8_t *read_key(const uint8_t *p, char *key, size_t cap, size_t *
         uint32_t cp;
         if (*p == '\\') {
             p++;
-            switch (*p) {
-            case 'b':
-                cp = '\b';
-                break;
-            case 'f':
-                cp = '\f';
-                break;
-            case 'n':
-                cp = '\n';
-                break;
-            case 'r':
-                cp = '\r';
-                break;
-            case 't':
-                cp = '\t';
-                break;
-            case 'u': {
-                cp = 0;
-                for (int i = 1; i <= 4; i++) {
-                    uint8_t h = p[i];
-                    cp = cp * 16 + (uint32_t)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-                }
+            if (*p == 'u') {
+                cp = hex4(p + 1);
                 p += 4;
-                break;
-            }
-            default:
-                cp = *p; /* '"', '\\', '/' */
+            } else {
+                cp = short_escape(*p);
             }
             p++;
             /* Known keys are ASCII: anything else just makes the key unknown. */
