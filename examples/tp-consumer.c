@@ -103,9 +103,12 @@ typedef struct consumer {
     uint64_t events_bytes; /* bytes written to the events file */
     /* stream */
     tp_stream *stream;
-    tp_stream_reader **readers;
-    uint32_t nshards;
+    tp_stream_reader **readers; /* NULL: waiting for its parents, or read to its end */
+    uint32_t nshards, shards_cap;
     char (*last_seq)[TP_KINESIS_SEQ_MAX];
+    char (*ids)[TP_KINESIS_SHARD_ID_MAX];
+    uint8_t *ended; /* closed and read to its end (saved as such) */
+    int reshard;    /* a shard ended: list the shards again after the next save */
     int64_t lag_ms;
     uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
     /* counters, cumulative across restarts when a checkpoint is kept */
@@ -328,11 +331,18 @@ static int save(consumer *C, int force)
         const char *id = C->shard, *seq = C->last_seq[i];
         tp_stream_position pos;
         if (C->stream_mode) {
-            /* The reader's position: after its last record, or where a
-             * LATEST start was pinned before any record came. */
-            tp_stream_reader_position(C->readers[i], &pos);
-            id = tp_stream_reader_shard_id(C->readers[i]);
-            seq = pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER ? pos.sequence_number : "";
+            id = C->ids[i];
+            if (C->readers[i]) {
+                /* The reader's position: after its last record, or where a
+                 * LATEST start was pinned before any record came. */
+                tp_stream_reader_position(C->readers[i], &pos);
+                seq = pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER ? pos.sequence_number : "";
+            } else if (C->ended[i]) {
+                char name[TP_KINESIS_SHARD_ID_MAX + 8];
+                snprintf(name, sizeof name, "ended:%s", id);
+                if (tp_checkpoint_set_string(C->cp, name, "SHARD_END", &err) != TP_OK)
+                    return cli_fail("checkpoint: %s", err.message);
+            }
         }
         if (seq[0] && tp_checkpoint_set_sequence(C->cp, id, seq, &err) != TP_OK)
             return cli_fail("checkpoint: %s", err.message);
@@ -438,7 +448,7 @@ static void status_text(consumer *C, tp_buf *b, const char *state)
                    (unsigned long long)C->sells, pnl, (long long)C->lag_ms);
     for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++)
         tp_buf_appendf(b, NULL, "%s\"%s\":\"%s\"", i ? "," : "",
-                       tp_stream_reader_shard_id(C->readers[i]), C->last_seq[i]);
+                       C->ids[i], C->last_seq[i]);
     tp_buf_append_str(b, "}}\n", NULL);
 }
 
@@ -477,6 +487,8 @@ static void summary(consumer *C)
             (unsigned long long)C->dups, (unsigned long long)C->buys, (unsigned long long)C->sells);
     for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++) {
         tp_stream_reader_stats rs;
+        if (!C->readers[i])
+            continue;
         tp_stream_reader_stats_get(C->readers[i], &rs);
         if (rs.torn_tails || rs.trimmed)
             fprintf(stderr,
@@ -570,6 +582,8 @@ static int run_replay(consumer *C)
     return rc;
 }
 
+static int start_shards(consumer *C);
+
 static int on_record(consumer *C, uint32_t shard, const tp_stream_record *r)
 {
     C->records++;
@@ -578,10 +592,14 @@ static int on_record(consumer *C, uint32_t shard, const tp_stream_record *r)
     tp_trade t;
     tp_error err;
     char where[300];
-    snprintf(where, sizeof where, "%s sequence %s", r->shard_id, r->sequence_number);
+    if (r->aggregated)
+        snprintf(where, sizeof where, "%s sequence %s user record %llu", r->shard_id,
+                 r->sequence_number, (unsigned long long)r->sub_sequence_number);
+    else
+        snprintf(where, sizeof where, "%s sequence %s", r->shard_id, r->sequence_number);
     tp_status st = tp_record_decode(&t, r->data, TP_DECODE_LENIENT, &err);
-    if (st == TP_OK)
-        return apply(C, &t, r->shard_id, r->sequence_number, where);
+    if (st == TP_OK) /* the user sequence tells the user records of an aggregate apart */
+        return apply(C, &t, r->shard_id, r->user_sequence_number, where);
     if (st == TP_E_NOMEM)
         return cli_fail("%s", err.message);
     fprintf(stderr, "%s: byte %llu: %s\n", where,
@@ -600,9 +618,21 @@ static int run_stream(consumer *C)
         int64_t lag = 0;
         for (uint32_t i = 0; i < C->nshards && !rc; i++) {
             tp_stream_records recs;
-            if (tp_stream_reader_get(C->readers[i], GET_LIMIT, &recs, &err) != TP_OK) {
-                rc = cli_fail("%s %s: %s", C->source, tp_stream_reader_shard_id(C->readers[i]),
-                              err.message);
+            if (!C->readers[i])
+                continue;
+            tp_status gst = tp_stream_reader_get(C->readers[i], GET_LIMIT, &recs, &err);
+            if (gst == TP_DONE) {
+                /* A closed shard read to its end: saved as such, then its
+                 * children may start. */
+                tp_stream_reader_free(C->readers[i]);
+                C->readers[i] = NULL;
+                C->ended[i] = 1;
+                C->moved = 1;
+                C->reshard = 1;
+                continue;
+            }
+            if (gst != TP_OK) {
+                rc = cli_fail("%s %s: %s", C->source, C->ids[i], err.message);
                 break;
             }
             for (size_t k = 0; k < recs.count && !rc; k++)
@@ -615,6 +645,12 @@ static int run_stream(consumer *C)
         if (rc)
             break;
         C->lag_ms = lag;
+        if (C->reshard) {
+            C->reshard = 0;
+            if ((rc = save(C, 1)) != 0 || (rc = start_shards(C)) != 0)
+                break;
+            got = 1; /* look at the new shards before waiting */
+        }
         if (since_check >= SAVE_CHECK_EVERY || !got) {
             /* Busy or idle, a save at most every --checkpoint-ms: an idle
              * consumer comes back here after each wait. */
@@ -717,6 +753,109 @@ static int load_state(consumer *C, const char *positions)
     return 0;
 }
 
+static int shard_index(const consumer *C, const char *id)
+{
+    for (uint32_t i = 0; i < C->nshards; i++)
+        if (!strcmp(C->ids[i], id))
+            return (int)i;
+    return -1;
+}
+
+/* Whether shard `id`'s parent is read to its end: one we never had is gone
+ * (past the retention period) or read by an earlier run. */
+static int parent_done(const consumer *C, const char *id)
+{
+    if (!id[0])
+        return 1;
+    int j = shard_index(C, id);
+    return j < 0 || C->ended[j];
+}
+
+static int add_shard(consumer *C, const char *id)
+{
+    if (C->nshards == C->shards_cap) {
+        uint32_t cap = C->shards_cap ? C->shards_cap * 2 : 8;
+        void *r = realloc(C->readers, cap * sizeof *C->readers);
+        if (r)
+            C->readers = r;
+        void *l = realloc(C->last_seq, cap * sizeof *C->last_seq);
+        if (l)
+            C->last_seq = l;
+        void *d = realloc(C->ids, cap * sizeof *C->ids);
+        if (d)
+            C->ids = d;
+        void *e = realloc(C->ended, cap * sizeof *C->ended);
+        if (e)
+            C->ended = e;
+        if (!r || !l || !d || !e)
+            return cli_fail("out of memory");
+        C->shards_cap = cap;
+    }
+    uint32_t i = C->nshards++;
+    C->readers[i] = NULL;
+    C->last_seq[i][0] = '\0';
+    snprintf(C->ids[i], sizeof C->ids[i], "%s", id);
+    C->ended[i] = 0;
+    return 0;
+}
+
+/* List the shards and start a reader on each one not started yet whose
+ * parents are read to their end (a child shard is read only after its
+ * parents, so that a symbol's ticks stay in order across a reshard). */
+static int start_shards(consumer *C)
+{
+    tp_error err;
+    tp_kinesis_shards ls = {0};
+    if (tp_stream_list_shards(C->stream, &ls, &err) != TP_OK)
+        return cli_fail("--source %s: %s", C->source, err.message);
+    int rc = 0;
+    for (size_t k = 0; !rc && k < ls.count; k++)
+        if (shard_index(C, ls.shards[k].shard_id) < 0)
+            rc = add_shard(C, ls.shards[k].shard_id);
+    /* Parents come before their children in ListShards, but a pass per
+     * generation is cheap and does not depend on it. */
+    for (int changed = 1; !rc && changed;) {
+        changed = 0;
+        for (size_t k = 0; !rc && k < ls.count; k++) {
+            const tp_kinesis_shard *sh = &ls.shards[k];
+            int i = shard_index(C, sh->shard_id);
+            if (C->readers[i] || C->ended[i] || !parent_done(C, sh->parent_shard_id) ||
+                !parent_done(C, sh->adjacent_parent_shard_id))
+                continue;
+            char name[TP_KINESIS_SHARD_ID_MAX + 8];
+            snprintf(name, sizeof name, "ended:%s", sh->shard_id);
+            if (C->cp && tp_checkpoint_string(C->cp, name)) {
+                C->ended[i] = 1; /* read to its end before a restart */
+                changed = 1;
+                continue;
+            }
+            const char *seq = C->cp ? tp_checkpoint_sequence(C->cp, sh->shard_id) : NULL;
+            tp_stream_position pos = {
+                C->from_latest ? TP_KINESIS_LATEST : TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
+            if (C->from_latest && (sh->parent_shard_id[0] || sh->adjacent_parent_shard_id[0]) &&
+                (shard_index(C, sh->parent_shard_id) >= 0 ||
+                 shard_index(C, sh->adjacent_parent_shard_id) >= 0))
+                pos.type = TP_KINESIS_TRIM_HORIZON; /* a child of what we read: all of it */
+            if (seq) {
+                pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+                snprintf(pos.sequence_number, sizeof pos.sequence_number, "%s", seq);
+                snprintf(C->last_seq[i], sizeof C->last_seq[i], "%s", seq);
+            }
+            if (tp_stream_reader_new(&C->readers[i], C->stream, sh->shard_id, &pos, &err) !=
+                TP_OK) {
+                rc = cli_fail("--source %s %s: %s", C->source, sh->shard_id, err.message);
+                break;
+            }
+            /* A start that resolved to a place (LATEST) is saved as such. */
+            tp_stream_reader_position(C->readers[i], &pos);
+            if (!seq && pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER)
+                C->moved = 1;
+        }
+    }
+    tp_kinesis_shards_dispose(&ls);
+    return rc;
+}
+
 static int open_stream(consumer *C)
 {
     tp_error err;
@@ -733,34 +872,7 @@ static int open_stream(consumer *C)
                         C->source, was, sid);
     if (sid[0] && tp_checkpoint_set_string(C->cp, "stream_id", sid, &err) != TP_OK)
         return cli_fail("checkpoint: %s", err.message);
-    tp_kinesis_shards ls = {0};
-    if (tp_stream_list_shards(C->stream, &ls, &err) != TP_OK)
-        return cli_fail("--source %s: %s", C->source, err.message);
-    C->nshards = (uint32_t)ls.count;
-    C->readers = calloc(ls.count ? ls.count : 1, sizeof *C->readers);
-    C->last_seq = calloc(ls.count ? ls.count : 1, sizeof *C->last_seq);
-    int rc = !C->readers || !C->last_seq ? cli_fail("out of memory") : 0;
-    for (uint32_t i = 0; !rc && i < C->nshards; i++) {
-        const char *id = ls.shards[i].shard_id;
-        const char *seq = C->cp ? tp_checkpoint_sequence(C->cp, id) : NULL;
-        tp_stream_position pos = {C->from_latest ? TP_KINESIS_LATEST : TP_KINESIS_TRIM_HORIZON, 0,
-                                  0, ""};
-        if (seq) {
-            pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
-            snprintf(pos.sequence_number, sizeof pos.sequence_number, "%s", seq);
-            snprintf(C->last_seq[i], sizeof C->last_seq[i], "%s", seq);
-        }
-        if (tp_stream_reader_new(&C->readers[i], C->stream, id, &pos, &err) != TP_OK) {
-            rc = cli_fail("--source %s %s: %s", C->source, id, err.message);
-            break;
-        }
-        /* A start that resolved to a place (LATEST) is saved as such. */
-        tp_stream_reader_position(C->readers[i], &pos);
-        if (!seq && pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER)
-            C->moved = 1;
-    }
-    tp_kinesis_shards_dispose(&ls);
-    return rc;
+    return start_shards(C);
 }
 
 int main(int argc, char **argv)
@@ -838,13 +950,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "tp-consumer: --source is required (--help lists the options)\n");
         return 2;
     }
-    if (strncmp(C.source, "file:", 5) != 0 || !C.source[5])
-        return cli_fail("--source '%s': expected file:DIR (a stream) or file:PATH (kinesis:// "
-                        "is not built into this version)",
+    int kinesis = !strncmp(C.source, "kinesis://", 10);
+    if (kinesis && !C.source[10])
+        return cli_fail("--source kinesis://STREAM: no stream name");
+    if (!kinesis && (strncmp(C.source, "file:", 5) != 0 || !C.source[5]))
+        return cli_fail("--source '%s': expected file:DIR (a stream), kinesis://STREAM or "
+                        "file:PATH (a file to replay)",
                         C.source);
     C.path = C.source + 5;
     struct stat sb;
-    if (strcmp(C.path, "-") != 0 && stat(C.path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (kinesis) {
+        C.stream_mode = 1;
+    } else if (strcmp(C.path, "-") != 0 && stat(C.path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         char meta[4096];
         snprintf(meta, sizeof meta, "%s/stream.json", C.path);
         if (stat(meta, &sb) != 0)
@@ -950,6 +1067,8 @@ done:
         tp_stream_reader_free(C.readers[i]);
     free(C.readers);
     free(C.last_seq);
+    free(C.ids);
+    free(C.ended);
     tp_stream_free(C.stream);
     tp_checkpoint_free(C.cp);
     tp_positions_store_free(C.positions);

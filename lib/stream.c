@@ -85,11 +85,13 @@ uint32_t tp_stream__crc32c(const void *p, size_t n)
 
 static tp_status routing_init(tp_stream *s, tp_error *err)
 {
-    s->range_start = tp__calloc(s->alloc, s->shard_count, sizeof *s->range_start);
-    if (!s->range_start)
-        return tp_error__set(err, TP_E_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < s->shard_count; i++)
-        s->range_start[i] = tp_stream__range_start(i, s->shard_count);
+    if (!s->range_start) {
+        s->range_start = tp__calloc(s->alloc, s->shard_count, sizeof *s->range_start);
+        if (!s->range_start)
+            return tp_error__set(err, TP_E_NOMEM, "out of memory");
+        for (uint32_t i = 0; i < s->shard_count; i++)
+            s->range_start[i] = tp_stream__range_start(i, s->shard_count);
+    }
     EVP_MD *md = EVP_MD_fetch(NULL, "MD5", NULL);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!md || !ctx) {
@@ -125,10 +127,11 @@ tp_status tp_stream_open(tp_stream **out, const char *uri, const tp_stream_optio
     if (o.retention_ms < 0)
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "retention_ms",
                             "negative retention period");
-    if (!strncmp(uri, "kinesis://", 10))
-        return tp_error__at(err, TP_E_UNSUPPORTED, TP_NO_OFFSET, "stream",
-                            "stream %.100s: Kinesis streams are not built into this version", uri);
-    if (strncmp(uri, "file:", 5) != 0 || !uri[5])
+    int kinesis = !strncmp(uri, "kinesis://", 10);
+    if (kinesis && !uri[10])
+        return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "stream",
+                            "stream '%.100s': kinesis:// needs a stream name", uri);
+    if (!kinesis && (strncmp(uri, "file:", 5) != 0 || !uri[5]))
         return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "stream",
                             "stream '%.100s': expected file:DIR (or kinesis://STREAM)", uri);
 
@@ -137,7 +140,8 @@ tp_status tp_stream_open(tp_stream **out, const char *uri, const tp_stream_optio
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
     s->alloc = o.alloc;
     s->writable = (o.flags & TP_STREAM_WRITE) != 0;
-    tp_status st = tp_stream__file_open(s, uri + 5, &o, err);
+    tp_status st = kinesis ? tp_stream__kinesis_open(s, uri + 10, &o, err)
+                           : tp_stream__file_open(s, uri + 5, &o, err);
     if (st == TP_OK)
         st = routing_init(s, err);
     if (st != TP_OK) {
@@ -373,18 +377,9 @@ tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, const char 
         return tp_error__set(err, TP_E_INVALID, "tp_stream_reader_new: NULL argument");
     *out = NULL;
     uint32_t shard = UINT32_MAX;
-    for (uint32_t i = 0; i < s->shard_count; i++) {
-        char id[24];
-        tp_stream__shard_id(id, i);
-        if (!strcmp(id, shard_id)) {
-            shard = i;
-            break;
-        }
-    }
-    if (shard == UINT32_MAX)
-        return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "ShardId",
-                            "the stream has no shard '%.60s' (%u shards)", shard_id,
-                            s->shard_count);
+    tp_status st = s->ops->find_shard(s, shard_id, &shard, err);
+    if (st != TP_OK)
+        return st;
     tp_stream_position start = {TP_KINESIS_TRIM_HORIZON, 0, 0, {0}};
     if (pos)
         start = *pos;
@@ -420,8 +415,8 @@ tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, const char 
             memmove(d, d + 1, n);
         r->pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
     }
-    tp_stream__shard_id(r->shard_id, shard);
-    tp_status st = s->ops->reader_new(r, shard, &start, err);
+    tp__strlcpy(r->shard_id, shard_id, sizeof r->shard_id);
+    st = s->ops->reader_new(r, shard, &start, err);
     if (st != TP_OK) {
         tp__free(s->alloc, r);
         return st;

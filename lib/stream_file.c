@@ -1080,6 +1080,10 @@ static size_t reader_parse(tp_stream_reader *r, freader *fr, size_t cap, size_t 
         rec->data = tp_cursor_make(b + BODY_FIXED + kl + 1, body - BODY_FIXED - kl - 1);
         tp_stream__u64_format(fr->seqs[count], seq);
         rec->sequence_number = fr->seqs[count];
+        rec->user_sequence_number = fr->seqs[count];
+        rec->sub_sequence_number = 0;
+        rec->aggregated = 0;
+        rec->reserved_ = 0;
         rec->shard_id = r->shard_id;
         rec->arrival_ms = arrival;
         r->stats.records++;
@@ -1227,9 +1231,24 @@ static void file_close(tp_stream *s)
     s->impl = NULL;
 }
 
-static const tp_stream_ops file_ops = {file_list_shards, file_put,        file_wait,
-                                       file_reader_new,  file_reader_get, file_reader_free,
-                                       file_close};
+static tp_status file_find_shard(tp_stream *s, const char *shard_id, uint32_t *index,
+                                 tp_error *err)
+{
+    for (uint32_t i = 0; i < s->shard_count; i++) {
+        char id[24];
+        tp_stream__shard_id(id, i);
+        if (!strcmp(id, shard_id)) {
+            *index = i;
+            return TP_OK;
+        }
+    }
+    return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "ShardId",
+                        "the stream has no shard '%.60s' (%u shards)", shard_id, s->shard_count);
+}
+
+static const tp_stream_ops file_ops = {file_find_shard,  file_list_shards, file_put,
+                                       file_wait,        file_reader_new,  file_reader_get,
+                                       file_reader_free, file_close};
 
 static tp_status create_layout(fstream *fs, const char *meta, const tp_stream_options *o,
                                tp_error *err)

@@ -9,8 +9,10 @@
 
 __extension__ typedef unsigned __int128 tp_u128;
 
-/* A backend: file: today, kinesis:// later. `impl` is the backend's own. */
+/* A backend: file: or kinesis://. `impl` is the backend's own. */
 typedef struct tp_stream_ops {
+    /* The index of shard `shard_id` (TP_E_NOT_FOUND naming it when there is none). */
+    tp_status (*find_shard)(tp_stream *s, const char *shard_id, uint32_t *index, tp_error *err);
     tp_status (*list_shards)(tp_stream *s, tp_kinesis_shards *out, tp_error *err);
     /* Put entries[i] for which shard[i] != UINT32_MAX (already validated and
      * routed); fill results (may be NULL) and set ok[i] for those put. */
@@ -32,7 +34,8 @@ struct tp_stream {
     uint32_t shard_count;
     uint32_t writable;
     char id[33];          /* the stream's identity ("" when it has none) */
-    tp_u128 *range_start; /* shard i owns [range_start[i], range_start[i+1]) */
+    tp_u128 *range_start; /* shard i owns [range_start[i], range_start[i+1]); a backend
+                             may set it, else it is CreateStream's even split */
     void *md5;            /* EVP_MD_CTX, reused for routing */
     void *md5_alg;        /* EVP_MD */
 };
@@ -40,7 +43,7 @@ struct tp_stream {
 struct tp_stream_reader {
     tp_stream *s;
     uint32_t shard;
-    char shard_id[24];
+    char shard_id[TP_KINESIS_SHARD_ID_MAX];
     void *impl;
     tp_stream_reader_stats stats;
     tp_stream_position pos; /* kept by the backend: see tp_stream_reader_position */
@@ -64,5 +67,8 @@ uint32_t tp_stream__crc32c(const void *p, size_t n);
 /* The file: backend. */
 tp_status tp_stream__file_open(tp_stream *s, const char *dir, const tp_stream_options *o,
                                tp_error *err);
+/* The kinesis:// backend (`name`: the stream's name). */
+tp_status tp_stream__kinesis_open(tp_stream *s, const char *name, const tp_stream_options *o,
+                                  tp_error *err);
 
 #endif

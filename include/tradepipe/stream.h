@@ -20,7 +20,15 @@
  *    (length and CRC32C), rolled over at a size and deleted after a
  *    retention period. One writer process at a time (DIR/writer.lock); any
  *    number of readers, each following shards on its own.
- *  - "kinesis://STREAM": comes with the Kinesis producer and consumer.
+ *  - "kinesis://STREAM": a Kinesis data stream, through the Kinesis client
+ *    (endpoint, region and credentials from the environment, as every
+ *    client). Shards are the service's: they split, merge and close, so
+ *    list them again when a reader reaches a closed shard's end (TP_DONE);
+ *    a child shard should be read only after its parents were read to
+ *    their end. Reading de-aggregates KPL aggregated records
+ *    (tradepipe/kpl.h): each user record comes back on its own, with its
+ *    sub-sequence number. Waiting polls (GetRecords allows 5 calls a second
+ *    a shard).
  *
  * Layout of file:DIR (version 1):
  *   DIR/stream.json            {"format":"tradepipe-stream","version":1,"id":ID,
@@ -101,8 +109,14 @@ TP_API tp_status tp_stream_options_init(tp_stream_options *o, uint32_t version);
 typedef struct tp_stream tp_stream;
 
 /**
- * Open the stream named by `uri` ("file:DIR"). `opts` NULL means defaults
- * (read only, the stream must exist).
+ * Open the stream named by `uri` ("file:DIR" or "kinesis://STREAM"). `opts`
+ * NULL means defaults (read only, the stream must exist). kinesis://: the
+ * stream's summary is read (DescribeStreamSummary); TP_STREAM_CREATE makes
+ * it (CreateStream, shard_count shards, default 2) when missing and waits
+ * until it is ACTIVE (at most 60 s); shard_count is not checked against an
+ * existing stream (its shards change with resharding); segment_bytes,
+ * retention_ms and TP_STREAM_SYNC do not apply. The id is the MD5 (hex) of
+ * the stream's ARN and creation time.
  * @return TP_OK;
  *         TP_E_NOT_FOUND (no stream there and no TP_STREAM_CREATE);
  *         TP_E_EXISTS (TP_STREAM_EXCL and it exists);
@@ -110,7 +124,8 @@ typedef struct tp_stream tp_stream;
  *           message names its pid and the lock file);
  *         TP_E_CONFIG (an unknown URI; a shard count other than the
  *           stream's; a damaged DIR/stream.json, err->field naming the key);
- *         TP_E_UNSUPPORTED (kinesis://, not built into this version);
+ *         the Kinesis client's errors for kinesis:// (TP_E_AWS with the
+ *           HTTP status and AWS error code, TP_E_HTTP, TP_E_CREDENTIALS...);
  *         TP_E_INVALID (bad options, err->field naming one); TP_E_IO; TP_E_NOMEM.
  */
 TP_API tp_status tp_stream_open(tp_stream **out, const char *uri, const tp_stream_options *opts,
@@ -127,7 +142,7 @@ TP_API void tp_stream_free(tp_stream *s);
  */
 TP_API const char *tp_stream_id(const tp_stream *s);
 
-/** How many shards the stream has. */
+/** How many shards the stream has (kinesis://: open shards when it was opened). */
 TP_API uint32_t tp_stream_shard_count(const tp_stream *s);
 
 /**
@@ -135,6 +150,8 @@ TP_API uint32_t tp_stream_shard_count(const tp_stream *s);
  * zero-initialise it before first use; free with tp_kinesis_shards_dispose).
  * file: shards never close, so sequence_end is "" and sequence_start is the
  * oldest sequence number still kept ("" when the shard holds nothing yet).
+ * kinesis://: ListShards, closed shards included (the list is also kept
+ * for tp_stream_reader_new).
  * @return TP_OK; TP_E_IO; TP_E_NOMEM.
  */
 TP_API tp_status tp_stream_list_shards(tp_stream *s, tp_kinesis_shards *out, tp_error *err);
@@ -142,6 +159,8 @@ TP_API tp_status tp_stream_list_shards(tp_stream *s, tp_kinesis_shards *out, tp_
 /**
  * The index of the shard a record goes to: the one owning `explicit_hash_key`
  * (decimal, 0..2^128-1) when it is not NULL, else MD5(partition_key).
+ * kinesis://: the index among the open shards as listed when the stream was
+ * opened, in hash-key order (a prediction: the service routes).
  * @return TP_OK; TP_E_INVALID (empty or too long partition key, a hash key
  *         that is not a decimal number in range: err->field names it).
  */
@@ -196,7 +215,13 @@ TP_API tp_status tp_stream_wait(tp_stream *s, uint32_t timeout_ms, tp_error *err
 typedef struct tp_stream_position {
     int32_t type; /* TP_KINESIS_TRIM_HORIZON, _LATEST, _AT_SEQUENCE_NUMBER,
                      _AFTER_SEQUENCE_NUMBER, _AT_TIMESTAMP */
-    int32_t reserved;
+    /** AFTER_SEQUENCE_NUMBER: after the user record of this sub-sequence number
+     * of the record (the KCL's checkpointSubSequenceNumber). A record that is
+     * not aggregated has one user record, number 0; so 0 means "after the
+     * record" for it, and for an aggregated one "after its first user record"
+     * (the rest are read again: at least once, never lost). file: streams
+     * hold no aggregated records and ignore it. */
+    int32_t sub_sequence_number;
     int64_t timestamp_ms; /* AT_TIMESTAMP: the first record that arrived at or after it */
     char sequence_number[TP_KINESIS_SEQ_MAX]; /* AT_/AFTER_SEQUENCE_NUMBER */
 } tp_stream_position;
@@ -208,7 +233,22 @@ typedef struct tp_stream_record {
     const char *sequence_number; /* decimal, NUL-terminated */
     const char *shard_id;        /* the reader's shard */
     int64_t arrival_ms;          /* ApproximateArrivalTimestamp, ms since the epoch */
+    /** Orders the user records of a shard as decimal numbers (digits, NUL-terminated):
+     * file: the sequence number; kinesis:// the sequence number followed by the
+     * sub-sequence number in TP_STREAM_SUB_DIGITS digits (all zeros for a record
+     * that is not aggregated), so that the user records of one aggregate are
+     * told apart, e.g. by the engine's duplicate check. */
+    const char *user_sequence_number;
+    uint64_t sub_sequence_number; /* the user record's index in its aggregate (0: not aggregated) */
+    int32_t aggregated;           /* 1 when it came out of a KPL aggregated record */
+    int32_t reserved_;
 } tp_stream_record;
+
+/** Digits of the sub-sequence number in a kinesis:// user_sequence_number
+ * (an aggregate of 10 MiB holds fewer than 10^7 user records). */
+#define TP_STREAM_SUB_DIGITS 7
+/** Room for a user_sequence_number and its NUL. */
+#define TP_STREAM_USER_SEQ_MAX (TP_KINESIS_SEQ_MAX + TP_STREAM_SUB_DIGITS)
 
 /** What one tp_stream_reader_get returned. Borrowed until the reader's next call. */
 typedef struct tp_stream_records {
@@ -226,6 +266,9 @@ typedef struct tp_stream_reader_stats {
     uint64_t torn_bytes; /* bytes in them */
     uint64_t trimmed;    /* segments deleted by retention before they were read */
     uint64_t segments;   /* segment files opened */
+    uint64_t requests;   /* kinesis://: GetShardIterator and GetRecords calls */
+    uint64_t throttles;  /* kinesis://: throttled GetRecords calls */
+    uint64_t aggregates; /* kinesis://: KPL aggregated records de-aggregated */
 } tp_stream_reader_stats;
 
 /** One thread at a time per reader. */
@@ -246,6 +289,14 @@ TP_API tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, cons
  * Up to `limit` records (0: 10,000, as GetRecords) that follow the last ones
  * returned, into `out`. No record yet is TP_OK with out->count == 0 (wait with
  * tp_stream_wait, then call again).
+ * kinesis://: one GetRecords call (`limit` counts Kinesis records; an
+ * aggregated one comes back as all its user records). A throttled call
+ * (ProvisionedThroughputExceededException after the client's retries)
+ * returns no record and makes the next calls return none for a backoff
+ * (0.5 s, doubling to 5 s; counted in stats.throttles); an expired iterator
+ * is renewed from the reader's position. A record that says it is
+ * aggregated (KPL magic) but does not decode is TP_E_PARSE naming its
+ * sequence number and the byte (never skipped silently).
  * @return TP_OK; TP_DONE (a closed shard read to its end; file: shards never
  *         close); TP_E_CHECKSUM (a damaged frame with valid frames after it
  *         in the same segment: err->message names the file and where valid

@@ -381,7 +381,12 @@ START_TEST(test_open_errors)
     tp_error err;
     ck_assert_int_eq(tp_stream_open(&s, uri, NULL, &err), TP_E_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err.message, "no stream"));
-    ck_assert_int_eq(tp_stream_open(&s, "kinesis://x", NULL, &err), TP_E_UNSUPPORTED);
+    /* kinesis:// names are checked before any request */
+    ck_assert_int_eq(tp_stream_open(&s, "kinesis://", NULL, &err), TP_E_CONFIG);
+    ck_assert_str_eq(err.field, "stream");
+    ck_assert_int_eq(tp_stream_open(&s, "kinesis://a b", NULL, &err), TP_E_CONFIG);
+    ck_assert_int_eq(err.offset, 11);
+    ck_assert_ptr_nonnull(strstr(err.message, "[a-zA-Z0-9_.-]"));
     ck_assert_int_eq(tp_stream_open(&s, "s3://x", NULL, &err), TP_E_CONFIG);
     ck_assert_int_eq(tp_stream_open(&s, "file:", NULL, &err), TP_E_CONFIG);
     tp_stream_options o = TP_STREAM_OPTIONS_INIT;

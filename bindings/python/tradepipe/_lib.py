@@ -266,13 +266,15 @@ class tp_kinesis_shards(Structure):
 
 
 class tp_stream_position(Structure):
-    _fields_ = [("type", c_int32), ("reserved", c_int32), ("timestamp_ms", c_int64),
+    _fields_ = [("type", c_int32), ("sub_sequence_number", c_int32), ("timestamp_ms", c_int64),
                 ("sequence_number", c_char * TP_KINESIS_SEQ_MAX)]
 
 
 class tp_stream_record(Structure):
     _fields_ = [("data", tp_view), ("partition_key", c_char_p), ("sequence_number", c_char_p),
-                ("shard_id", c_char_p), ("arrival_ms", c_int64)]
+                ("shard_id", c_char_p), ("arrival_ms", c_int64),
+                ("user_sequence_number", c_char_p), ("sub_sequence_number", c_uint64),
+                ("aggregated", c_int32), ("reserved_", c_int32)]
 
 
 class tp_stream_records(Structure):
@@ -282,7 +284,8 @@ class tp_stream_records(Structure):
 
 class tp_stream_reader_stats(Structure):
     _fields_ = [("records", c_uint64), ("bytes", c_uint64), ("torn_tails", c_uint64),
-                ("torn_bytes", c_uint64), ("trimmed", c_uint64), ("segments", c_uint64)]
+                ("torn_bytes", c_uint64), ("trimmed", c_uint64), ("segments", c_uint64),
+                ("requests", c_uint64), ("throttles", c_uint64), ("aggregates", c_uint64)]
 
 
 # Every structure the tests compare with the C compiler's layout.
