@@ -337,6 +337,14 @@ static int save(consumer *C, int force)
                  * LATEST start was pinned before any record came. */
                 tp_stream_reader_position(C->readers[i], &pos);
                 seq = pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER ? pos.sequence_number : "";
+                /* and the user record within an aggregate (the KCL's
+                 * checkpointSubSequenceNumber) */
+                char name[TP_KINESIS_SHARD_ID_MAX + 8];
+                snprintf(name, sizeof name, "sub:%s", id);
+                if (seq[0] && (pos.sub_sequence_number || tp_checkpoint_counter(C->cp, name)) &&
+                    tp_checkpoint_set_counter(C->cp, name, (uint64_t)pos.sub_sequence_number,
+                                              &err) != TP_OK)
+                    return cli_fail("checkpoint: %s", err.message);
             } else if (C->ended[i]) {
                 char name[TP_KINESIS_SHARD_ID_MAX + 8];
                 snprintf(name, sizeof name, "ended:%s", id);
@@ -838,6 +846,8 @@ static int start_shards(consumer *C)
                 pos.type = TP_KINESIS_TRIM_HORIZON; /* a child of what we read: all of it */
             if (seq) {
                 pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+                snprintf(name, sizeof name, "sub:%s", sh->shard_id);
+                pos.sub_sequence_number = (int32_t)tp_checkpoint_counter(C->cp, name);
                 snprintf(pos.sequence_number, sizeof pos.sequence_number, "%s", seq);
                 snprintf(C->last_seq[i], sizeof C->last_seq[i], "%s", seq);
             }

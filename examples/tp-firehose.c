@@ -4,7 +4,7 @@
 #include "tp_cli.h"
 
 static const char usage[] =
-    "usage: tp-firehose --source file:DIR --out DIR [--buffer-bytes N]\n"
+    "usage: tp-firehose --source file:DIR|kinesis://STREAM --out DIR [--buffer-bytes N]\n"
     "                   [--buffer-seconds S] [--follow] [--name NAME] [options]\n"
     "\n"
     "Read every shard of a stream (made by tp-producer) and deliver its records\n"
@@ -21,7 +21,10 @@ static const char usage[] =
     "point and started again, tp-firehose writes the same object again rather\n"
     "than a duplicate, so every record lands in raw-data exactly once.\n"
     "\n"
-    "  --source file:DIR    the stream\n"
+    "  --source URI         the stream: file:DIR (made by tp-producer) or\n"
+    "                       kinesis://STREAM (KPL aggregated records are\n"
+    "                       de-aggregated, as Firehose does; endpoint, region and\n"
+    "                       credentials as the AWS CLI finds them)\n"
     "  --out DIR            the destination, laid out like the bucket\n"
     "  --buffer-bytes N     buffer size (default 5242880, 5 MiB; at most 128 MiB)\n"
     "  --buffer-seconds S   buffer interval (default 300; decimals allowed)\n"

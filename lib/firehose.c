@@ -296,7 +296,6 @@ static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
         }
         char id[TP_KINESIS_SHARD_ID_MAX], first[TP_KINESIS_SEQ_MAX], seq[TP_KINESIS_SEQ_MAX];
         char extra;
-        tp_u128 a = 0, b = 0, before = 0;
         uint32_t i = 0;
         if (strcmp(word, "shard") != 0 ||
             sscanf(rest, "%131s %131s %131s %c", id, first, seq, &extra) != 3) {
@@ -308,8 +307,9 @@ static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
         const char *was = i < f->n ? tp_checkpoint_sequence(f->cp, id) : NULL;
         if (i == f->n || seen[i])
             st = bad_pending(err, "names a shard the stream has not (or twice)", id);
-        else if (tp_stream__u128_parse(&a, first) != 0 || tp_stream__u128_parse(&b, seq) != 0 ||
-                 a > b || (was && (tp_stream__u128_parse(&before, was) != 0 || a <= before)))
+        else if (!tp_stream__seq_valid(first) || !tp_stream__seq_valid(seq) ||
+                 tp_stream__seq_cmp(first, seq) > 0 ||
+                 (was && (!tp_stream__seq_valid(was) || tp_stream__seq_cmp(first, was) <= 0)))
             st = bad_pending(err, "has a sequence range that does not follow the checkpoint", rest);
         else {
             seen[i] = 1;
@@ -448,7 +448,12 @@ tp_status tp_firehose_poll(tp_firehose *f, int64_t now_ms, size_t *records, tp_e
     for (uint32_t i = 0; i < f->n && st == TP_OK; i++) {
         fh_shard *sh = &f->sh[i];
         tp_stream_records recs;
-        if ((st = tp_stream_reader_get(sh->reader, 10000, &recs, err)) != TP_OK)
+        st = tp_stream_reader_get(sh->reader, 10000, &recs, err);
+        if (st == TP_DONE) { /* a closed Kinesis shard read to its end */
+            st = TP_OK;
+            continue;
+        }
+        if (st != TP_OK)
             break;
         for (size_t k = 0; k < recs.count && st == TP_OK; k++) {
             const tp_stream_record *r = &recs.records[k];

@@ -104,6 +104,22 @@ static tp_status routing_init(tp_stream *s, tp_error *err)
     return TP_OK;
 }
 
+int tp_stream__seq_valid(const char *s)
+{
+    size_t n = 0;
+    while (n <= 128 && s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n >= 1 && n <= 128 && s[n] == '\0' && (s[0] != '0' || n == 1);
+}
+
+int tp_stream__seq_cmp(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
+}
+
 tp_status tp_stream_open(tp_stream **out, const char *uri, const tp_stream_options *opts,
                          tp_error *err)
 {
@@ -388,9 +404,8 @@ tp_status tp_stream_reader_new(tp_stream_reader **out, tp_stream *s, const char 
                             "unknown starting position type %d", start.type);
     if (start.type == TP_KINESIS_AT_SEQUENCE_NUMBER ||
         start.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER) {
-        tp_u128 v;
         if (!memchr(start.sequence_number, '\0', sizeof start.sequence_number) ||
-            tp_stream__u128_parse(&v, start.sequence_number) != 0)
+            !tp_stream__seq_valid(start.sequence_number))
             return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "sequence_number",
                                 "'%.60s' is not a sequence number (decimal digits)",
                                 memchr(start.sequence_number, '\0', sizeof start.sequence_number)

@@ -931,7 +931,12 @@ static tp_status file_reader_new(tp_stream_reader *r, uint32_t shard, const tp_s
     case TP_KINESIS_AT_SEQUENCE_NUMBER:
     case TP_KINESIS_AFTER_SEQUENCE_NUMBER: {
         tp_u128 v = 0;
-        tp_stream__u128_parse(&v, pos->sequence_number);
+        if (tp_stream__u128_parse(&v, pos->sequence_number) != 0) {
+            st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "sequence_number",
+                              "'%.60s' is past any sequence number of a file: stream",
+                              pos->sequence_number);
+            goto done;
+        }
         /* 128 bits: "after" the largest 64-bit number is past everything. */
         fr->min_seq = v + (pos->type == TP_KINESIS_AFTER_SEQUENCE_NUMBER && v != ~(tp_u128)0);
         /* The segment holding it: the last one named at or below it. */

@@ -59,6 +59,11 @@ size_t tp_stream__u128_format(char out[TP_KINESIS_HASH_MAX], tp_u128 v);
 /* Parse a hash key as Kinesis accepts it: 0|[1-9][0-9]{0,38}, at most 2^128-1.
  * Returns 0 on success. */
 int tp_stream__u128_parse(tp_u128 *out, const char *s);
+/* A sequence number as Kinesis writes them: 1..128 decimal digits, no
+ * leading zero (Kinesis' are about 56 digits: more than 128 bits). */
+int tp_stream__seq_valid(const char *s);
+/* Compare two valid sequence numbers as numbers: <0, 0, >0. */
+int tp_stream__seq_cmp(const char *a, const char *b);
 /* Decimal text of `v` and a NUL (at most 21 bytes); returns the length. */
 size_t tp_stream__u64_format(char *out, uint64_t v);
 /* Standard CRC32C (Castagnoli) of `n` bytes. */
