@@ -85,6 +85,21 @@ static const char usage_options[] =
 #define GET_LIMIT        1000
 #define SAVE_CHECK_EVERY 1024u
 
+/* What a shard's processing counts; saved with its lease in leased mode. */
+typedef struct counters {
+    uint64_t records, malformed, refused, applied, dups, buys, sells;
+    int64_t realized_e8;
+} counters;
+
+/* Leased mode: a shard this worker holds, with its own engine (a symbol's
+ * ticks are all in one shard, so a shard's state moves with its lease). */
+typedef struct lshard {
+    char id[TP_KINESIS_SHARD_ID_MAX];
+    tp_stream_reader *reader;
+    tp_engine *engine;
+    counters c;
+} lshard;
+
 typedef struct consumer {
     const char *source; /* as given */
     const char *path;   /* replay: the file, file: stripped */
@@ -109,6 +124,16 @@ typedef struct consumer {
     char (*ids)[TP_KINESIS_SHARD_ID_MAX];
     uint8_t *ended; /* closed and read to its end (saved as such) */
     int reshard;    /* a shard ended: list the shards again after the next save */
+    /* leased mode (--checkpoints dynamodb://TABLE) */
+    tp_lease_table *leases;
+    const char *worker_id;
+    uint32_t failover_ms;
+    lshard *held;
+    uint32_t nheld, held_cap;
+    tp_engine *engine0; /* the engine made from the options (C->engine swaps) */
+    counters retired;   /* of shards this worker finished or released */
+    int64_t next_take_ms, next_renew_ms;
+    uint64_t lost_leases, checkpoints_written;
     int64_t lag_ms;
     uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
     /* counters, cumulative across restarts when a checkpoint is kept */
@@ -310,6 +335,8 @@ static int set_counter(consumer *C, const char *name, uint64_t v)
  * the checkpoint with the engine state, in one atomic write. */
 static int save(consumer *C, int force)
 {
+    if (C->leases)
+        return 0; /* leased mode checkpoints each shard after each batch */
     if (!C->dirty && !C->moved)
         return 0;
     int64_t now = tp_time_mono_ns();
@@ -596,7 +623,8 @@ static int on_record(consumer *C, uint32_t shard, const tp_stream_record *r)
 {
     C->records++;
     C->moved = 1;
-    snprintf(C->last_seq[shard], sizeof C->last_seq[shard], "%s", r->sequence_number);
+    if (shard != UINT32_MAX)
+        snprintf(C->last_seq[shard], sizeof C->last_seq[shard], "%s", r->sequence_number);
     tp_trade t;
     tp_error err;
     char where[300];
@@ -871,6 +899,8 @@ static int open_stream(consumer *C)
     tp_error err;
     if (tp_stream_open(&C->stream, C->source, NULL, &err) != TP_OK)
         return cli_fail("--source %s: %s", C->source, err.message);
+    if (C->leases)
+        return 0; /* leased mode: shards come with the leases taken */
     /* A checkpoint belongs to one stream: not to another one made since
      * under the same name. */
     const char *sid = tp_stream_id(C->stream);
@@ -883,6 +913,364 @@ static int open_stream(consumer *C)
     if (sid[0] && tp_checkpoint_set_string(C->cp, "stream_id", sid, &err) != TP_OK)
         return cli_fail("checkpoint: %s", err.message);
     return start_shards(C);
+}
+
+/* ---- leased mode ---------------------------------------------------------- */
+
+static void swap_in(consumer *C, lshard *h)
+{
+    C->engine = h->engine;
+    C->records = h->c.records;
+    C->malformed = h->c.malformed;
+    C->refused = h->c.refused;
+    C->applied = h->c.applied;
+    C->dups = h->c.dups;
+    C->buys = h->c.buys;
+    C->sells = h->c.sells;
+    C->realized_e8 = h->c.realized_e8;
+}
+
+static void swap_out(consumer *C, lshard *h)
+{
+    h->c.records = C->records;
+    h->c.malformed = C->malformed;
+    h->c.refused = C->refused;
+    h->c.applied = C->applied;
+    h->c.dups = C->dups;
+    h->c.buys = C->buys;
+    h->c.sells = C->sells;
+    h->c.realized_e8 = C->realized_e8;
+    C->engine = C->engine0;
+}
+
+static void counters_add(counters *to, const counters *c)
+{
+    to->records += c->records;
+    to->malformed += c->malformed;
+    to->refused += c->refused;
+    to->applied += c->applied;
+    to->dups += c->dups;
+    to->buys += c->buys;
+    to->sells += c->sells;
+    to->realized_e8 += c->realized_e8;
+}
+
+/* The totals of every shard held now and of those finished or released. */
+static void leased_totals(consumer *C)
+{
+    counters t = C->retired;
+    for (uint32_t i = 0; i < C->nheld; i++)
+        counters_add(&t, &C->held[i].c);
+    C->records = t.records;
+    C->malformed = t.malformed;
+    C->refused = t.refused;
+    C->applied = t.applied;
+    C->dups = t.dups;
+    C->buys = t.buys;
+    C->sells = t.sells;
+    C->realized_e8 = t.realized_e8;
+}
+
+#define LEASE_STATE_MAGIC "TPL1"
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* A shard's state in its lease (tpState): "TPL1", its counters (8 x u64
+ * LE), then the engine state as in a checkpoint. Call between swap_in and
+ * swap_out. */
+static tp_status lease_state(consumer *C, tp_buf *out)
+{
+    uint8_t head[4 + 8 * 8];
+    memcpy(head, LEASE_STATE_MAGIC, 4);
+    uint64_t v[8] = {C->records, C->malformed, C->refused, C->applied,
+                     C->dups,    C->buys,      C->sells,   (uint64_t)C->realized_e8};
+    for (int i = 0; i < 8; i++)
+        put_u64(head + 4 + 8 * i, v[i]);
+    tp_buf_clear(out);
+    tp_status st = tp_buf_append(out, head, sizeof head, NULL);
+    return st == TP_OK ? engine_state(C, out) : st;
+}
+
+/* Restore a lease's state into `h` (its engine made); `counters_too` 0 for
+ * a parent's state given to a child (its counts stay the parent's). */
+static int lease_state_load(consumer *C, lshard *h, tp_cursor s, int counters_too,
+                            const char *from)
+{
+    if (s.len < 4 + 64 || memcmp(s.ptr, LEASE_STATE_MAGIC, 4) != 0)
+        return cli_fail("lease of %s: tpState is not a tp-consumer state (%zu bytes)", from,
+                        s.len);
+    if (counters_too) {
+        const uint8_t *p = s.ptr + 4;
+        h->c.records = get_u64(p);
+        h->c.malformed = get_u64(p + 8);
+        h->c.refused = get_u64(p + 16);
+        h->c.applied = get_u64(p + 24);
+        h->c.dups = get_u64(p + 32);
+        h->c.buys = get_u64(p + 40);
+        h->c.sells = get_u64(p + 48);
+        h->c.realized_e8 = (int64_t)get_u64(p + 56);
+    }
+    tp_error err;
+    tp_engine *keep = C->engine;
+    C->engine = h->engine;
+    tp_status st = engine_restore_state(C, tp_cursor_make(s.ptr + 68, s.len - 68), &err);
+    C->engine = keep;
+    if (st != TP_OK)
+        return cli_fail("lease of %s: engine state: %s%s%s", from, err.message,
+                        err.field[0] ? " (parameter " : "", err.field[0] ? err.field : "");
+    return 0;
+}
+
+static lshard *held_find(consumer *C, const char *id)
+{
+    for (uint32_t i = 0; i < C->nheld; i++)
+        if (!strcmp(C->held[i].id, id))
+            return &C->held[i];
+    return NULL;
+}
+
+/* Stop working on held shard `i`: `keep` adds its counts to the totals
+ * (finished or released, not lost to another worker). */
+static void held_drop(consumer *C, uint32_t i, int keep)
+{
+    lshard *h = &C->held[i];
+    if (keep)
+        counters_add(&C->retired, &h->c);
+    tp_stream_reader_free(h->reader);
+    tp_engine_free(h->engine);
+    C->held[i] = C->held[--C->nheld];
+}
+
+/* Start on a lease just taken: its engine from its state (a child's, when
+ * it has none yet, from its parents' final states), its reader from its
+ * checkpoint. */
+static int held_start(consumer *C, const tp_lease *l)
+{
+    tp_error err;
+    if (C->nheld == C->held_cap) {
+        uint32_t cap = C->held_cap ? C->held_cap * 2 : 8;
+        lshard *n = realloc(C->held, cap * sizeof *n);
+        if (!n)
+            return cli_fail("out of memory");
+        C->held = n;
+        C->held_cap = cap;
+    }
+    lshard *h = &C->held[C->nheld];
+    memset(h, 0, sizeof *h);
+    snprintf(h->id, sizeof h->id, "%s", l->lease_key);
+    if (tp_engine_new(&h->engine, &C->opts, &err) != TP_OK)
+        return cli_fail("engine: %s", err.message);
+    int rc = 0;
+    if (l->state.len) {
+        rc = lease_state_load(C, h, l->state, 1, l->lease_key);
+    } else {
+        for (uint32_t k = 0; !rc && k < l->parent_count; k++) {
+            const tp_lease *p = tp_lease_table_find(C->leases, l->parent_shard_ids[k]);
+            if (p && p->state.len)
+                rc = lease_state_load(C, h, p->state, 0, p->lease_key);
+        }
+    }
+    tp_stream_position pos = {TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
+    if (!strcmp(l->checkpoint, TP_LEASE_LATEST)) {
+        pos.type = TP_KINESIS_LATEST;
+    } else if (l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9') {
+        pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+        pos.sub_sequence_number = (int32_t)l->checkpoint_sub_sequence_number;
+        snprintf(pos.sequence_number, sizeof pos.sequence_number, "%s", l->checkpoint);
+    }
+    if (!rc && tp_stream_reader_new(&h->reader, C->stream, h->id, &pos, &err) != TP_OK)
+        rc = cli_fail("--source %s %s: %s", C->source, h->id, err.message);
+    if (rc) {
+        tp_stream_reader_free(h->reader);
+        tp_engine_free(h->engine);
+        return rc;
+    }
+    C->nheld++;
+    if (l->owner_switches_since_checkpoint > 0)
+        fprintf(stderr, "tp-consumer: took over the lease of %s at %s\n", h->id,
+                l->checkpoint);
+    return 0;
+}
+
+/* Checkpoint held shard `h` (swapped in) at its reader's position or at
+ * SHARD_END. Returns 0, 1 when the lease was lost (the shard is to be
+ * dropped), 2 on an error. */
+static int held_checkpoint(consumer *C, lshard *h, int shard_end)
+{
+    tp_error err;
+    tp_stream_position pos;
+    tp_stream_reader_position(h->reader, &pos);
+    const char *cp = shard_end ? TP_LEASE_SHARD_END : NULL;
+    if (!cp && pos.type != TP_KINESIS_AFTER_SEQUENCE_NUMBER)
+        return 0; /* nothing read yet: the lease keeps its starting position */
+    if (!cp)
+        cp = pos.sequence_number;
+    tp_buf state;
+    tp_buf_init(&state, NULL, 0);
+    if (lease_state(C, &state) != TP_OK) {
+        tp_buf_dispose(&state);
+        return cli_fail("out of memory");
+    }
+    tp_status st =
+        tp_lease_table_checkpoint(C->leases, h->id, cp, shard_end ? 0 : pos.sub_sequence_number,
+                                  tp_buf_cursor(&state), &err);
+    tp_buf_dispose(&state);
+    if (st == TP_E_CONDITION) {
+        fprintf(stderr, "tp-consumer: the lease of %s was taken over by another worker: "
+                        "leaving it\n", h->id);
+        C->lost_leases++;
+        return 1;
+    }
+    if (st != TP_OK)
+        return cli_fail("checkpointing %s: %s", h->id, err.message);
+    C->checkpoints_written++;
+    return 0;
+}
+
+/* One GetRecords batch of held shard `i`: effects, then positions, then
+ * the checkpoint with the shard's state (one conditional write). Sets
+ * *got to the records read; drops the shard when it ended or was lost. */
+static int held_batch(consumer *C, uint32_t i, size_t *got)
+{
+    lshard *h = &C->held[i];
+    tp_error err;
+    tp_stream_records recs;
+    *got = 0;
+    tp_status st = tp_stream_reader_get(h->reader, GET_LIMIT, &recs, &err);
+    if (st != TP_OK && st != TP_DONE)
+        return cli_fail("%s %s: %s", C->source, h->id, err.message);
+    if (st == TP_OK && recs.count == 0)
+        return 0;
+    swap_in(C, h);
+    int rc = 0;
+    for (size_t k = 0; k < recs.count && !rc; k++)
+        rc = on_record(C, UINT32_MAX, &recs.records[k]);
+    if (recs.millis_behind_latest > C->lag_ms)
+        C->lag_ms = recs.millis_behind_latest;
+    if (!rc && C->positions && C->dirty &&
+        tp_positions_store_save(C->positions, C->engine, NULL, 0, &err) != TP_OK)
+        rc = cli_fail("saving positions: %s", err.message);
+    C->dirty = 0;
+    if (!rc)
+        rc = held_checkpoint(C, h, st == TP_DONE);
+    swap_out(C, h);
+    *got = st == TP_DONE ? 1 : recs.count; /* an end is news: children may start */
+    if (rc == 1) { /* lost: the new owner redoes what follows its checkpoint */
+        held_drop(C, i, 0);
+        return 0;
+    }
+    if (!rc && st == TP_DONE) {
+        tp_lease_table_release(C->leases, h->id, &err); /* its children may start */
+        held_drop(C, i, 1);
+        C->next_take_ms = 0;
+    }
+    return rc;
+}
+
+/* Renew, and every so often look for shards and leases to take. */
+static int leases_tend(consumer *C)
+{
+    tp_error err;
+    int64_t now = cli_now_ms();
+    if (now >= C->next_renew_ms) {
+        uint32_t lost = 0;
+        if (tp_lease_table_renew(C->leases, now, &lost, &err) != TP_OK)
+            return cli_fail("renewing leases: %s", err.message);
+        for (uint32_t i = C->nheld; i-- > 0;) {
+            const tp_lease *l = tp_lease_table_find(C->leases, C->held[i].id);
+            if (!l || !l->held) {
+                fprintf(stderr, "tp-consumer: lost the lease of %s to another worker\n",
+                        C->held[i].id);
+                C->lost_leases++;
+                held_drop(C, i, 0);
+            }
+        }
+        C->next_renew_ms = now + C->failover_ms / 3;
+    }
+    if (now < C->next_take_ms)
+        return 0;
+    tp_kinesis_shards ls = {0};
+    tp_status st = tp_stream_list_shards(C->stream, &ls, &err);
+    if (st == TP_OK)
+        st = tp_lease_table_refresh(C->leases, now, &err);
+    if (st == TP_OK)
+        st = tp_lease_table_sync(C->leases, &ls,
+                                 C->from_latest ? TP_LEASE_LATEST : TP_LEASE_TRIM_HORIZON, &err);
+    if (st == TP_OK)
+        st = tp_lease_table_refresh(C->leases, now, &err);
+    tp_kinesis_shards_dispose(&ls);
+    uint32_t taken = 0;
+    if (st == TP_OK)
+        st = tp_lease_table_take(C->leases, now, &taken, &err);
+    if (st != TP_OK)
+        return cli_fail("leases: %s", err.message);
+    for (uint32_t i = C->nheld; i-- > 0;) { /* refresh may have found some lost */
+        const tp_lease *l = tp_lease_table_find(C->leases, C->held[i].id);
+        if (!l || !l->held) {
+            C->lost_leases++;
+            held_drop(C, i, 0);
+        }
+    }
+    for (size_t i = 0; i < tp_lease_table_count(C->leases); i++) {
+        const tp_lease *l = tp_lease_table_get(C->leases, i);
+        if (l->held && !held_find(C, l->lease_key)) {
+            int rc = held_start(C, l);
+            if (rc)
+                return rc;
+        }
+    }
+    C->next_take_ms = now + C->failover_ms / 2;
+    return 0;
+}
+
+static int run_leased(consumer *C)
+{
+    tp_error err;
+    int rc = 0;
+    C->engine0 = C->engine;
+    while (!rc) {
+        if ((rc = leases_tend(C)) != 0)
+            break;
+        size_t got = 0;
+        for (uint32_t i = C->nheld; i-- > 0 && !rc;) {
+            size_t n = 0;
+            rc = held_batch(C, i, &n);
+            got += n;
+        }
+        if (rc)
+            break;
+        leased_totals(C);
+        progress(C, 0);
+        C->engine = C->engine0;
+        if (cli_stop)
+            break;
+        if (!got) {
+            if (!C->follow)
+                break; /* every shard held is read to its end */
+            tp_stream_wait(C->stream, 250, &err);
+        }
+    }
+    /* Everything read was checkpointed batch by batch: hand the leases back
+     * so that another worker takes them at once. */
+    for (uint32_t i = C->nheld; i-- > 0;) {
+        tp_lease_table_release(C->leases, C->held[i].id, &err);
+        held_drop(C, i, 1);
+    }
+    leased_totals(C);
+    C->engine = C->engine0;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -919,6 +1307,13 @@ int main(int argc, char **argv)
             trades = v;
         else if (!strcmp(a, "--checkpoints"))
             checkpoints = v;
+        else if (!strcmp(a, "--worker-id"))
+            C.worker_id = v;
+        else if (!strcmp(a, "--failover-ms")) {
+            if (cli_int(a, v, 300, 3600000, &x))
+                return 2;
+            C.failover_ms = (uint32_t)x;
+        }
         else if (!strcmp(a, "--from"))
             from = v;
         else if (!strcmp(a, "--status"))
@@ -980,6 +1375,19 @@ int main(int argc, char **argv)
                             C.source);
         C.stream_mode = 1;
     }
+    int leased = checkpoints && !strncmp(checkpoints, "dynamodb://", 11);
+    if (leased) {
+        if (!C.stream_mode)
+            return cli_fail("--checkpoints dynamodb:// (shard leases) is for a stream source");
+        if (!positions || !strncmp(positions, "file:", 5))
+            return cli_fail("--checkpoints dynamodb:// shares shards between workers: --positions "
+                            "must be a store every worker reaches, dynamodb://TABLE");
+        if (events)
+            return cli_fail("--events is not available with --checkpoints dynamodb:// (each "
+                            "worker sees only the shards it holds)");
+    }
+    if ((C.worker_id || C.failover_ms) && !leased)
+        return cli_fail("--worker-id and --failover-ms go with --checkpoints dynamodb://TABLE");
     if (C.stream_mode) {
         if (!positions || !trades)
             return cli_fail("following a stream needs --positions file:PATH and --trades "
@@ -1015,8 +1423,26 @@ int main(int argc, char **argv)
     tp_engine_options_get(C.engine, &C.opts);
     /* Exactly-once bookkeeping: always on a stream; on a replay when asked
      * for, or when events go to a file next to kept positions. */
-    int keep_cp =
-        C.stream_mode || checkpoints || (positions && events && !strncmp(events, "file:", 5));
+    int keep_cp = !leased && (C.stream_mode || checkpoints ||
+                              (positions && events && !strncmp(events, "file:", 5)));
+    char worker[TP_LEASE_OWNER_MAX];
+    if (leased) {
+        if (!C.worker_id) {
+            char host[64] = "localhost";
+            gethostname(host, sizeof host - 1);
+            host[sizeof host - 1] = '\0';
+            snprintf(worker, sizeof worker, "%s:%ld", host, (long)getpid());
+            C.worker_id = worker;
+        }
+        tp_lease_options lo = TP_LEASE_OPTIONS_INIT;
+        lo.failover_ms = C.failover_ms;
+        if (tp_lease_table_open(&C.leases, checkpoints, C.worker_id, &lo, &err) != TP_OK) {
+            rc = cli_fail("--checkpoints %s: %s", checkpoints, err.message);
+            goto done;
+        }
+        if (!C.failover_ms)
+            C.failover_ms = TP_LEASE_DEFAULT_FAILOVER_MS;
+    }
     if (keep_cp) {
         if (!checkpoints) {
             if (!positions) {
@@ -1046,7 +1472,7 @@ int main(int argc, char **argv)
         rc = cli_fail("--trades %s: %s", trades, err.message);
         goto done;
     }
-    if ((rc = load_state(&C, positions)) != 0 || (rc = open_events(&C, events)) != 0)
+    if (!leased && ((rc = load_state(&C, positions)) != 0 || (rc = open_events(&C, events)) != 0))
         goto done;
     if (C.stream_mode && (rc = open_stream(&C)) != 0)
         goto done;
@@ -1062,7 +1488,7 @@ int main(int argc, char **argv)
     cli_signals();
     cli_progress_init(&C.prog, progress_ms);
     C.t0_ms = cli_now_ms();
-    rc = C.stream_mode ? run_stream(&C) : run_replay(&C);
+    rc = leased ? run_leased(&C) : C.stream_mode ? run_stream(&C) : run_replay(&C);
     /* What was applied is saved even when the input broke off. */
     if (save(&C, 1))
         rc = 2;
@@ -1081,6 +1507,8 @@ done:
     free(C.ended);
     tp_stream_free(C.stream);
     tp_checkpoint_free(C.cp);
+    tp_lease_table_free(C.leases);
+    free(C.held);
     tp_positions_store_free(C.positions);
     tp_trade_archive_free(C.trades);
     tp_engine_free(C.engine);

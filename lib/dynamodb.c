@@ -213,6 +213,37 @@ tp_status tp_ddb_l_new(tp_ddb_value **out, tp_error *err)
     return wrap(out, "L", json_array(), err);
 }
 
+static json_t *inner(const tp_ddb_value *v, int32_t type);
+
+tp_status tp_ddb_ss_new(tp_ddb_value **out, const char *const *strings, size_t n, tp_error *err)
+{
+    *out = NULL;
+    if (!strings || n == 0)
+        return tp_error__set(err, TP_E_INVALID, "a string set holds at least one string");
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(strings[i], strings[j])) {
+                json_decref(a);
+                return tp_error__at(err, TP_E_INVALID, i, "SS", "string %zu repeats string %zu",
+                                    i, j);
+            }
+        json_t *e = strings[i] ? json_string(strings[i]) : NULL;
+        if (!e || json_array_append_new(a, e) != 0) {
+            json_decref(a);
+            return tp_error__at(err, TP_E_INVALID, i, "SS",
+                                "string %zu is NULL or not UTF-8", i);
+        }
+    }
+    return wrap(out, "SS", a, err);
+}
+
+const char *tp_ddb_ss_get(const tp_ddb_value *ss, size_t i)
+{
+    json_t *a = inner(ss, TP_DDB_SS);
+    return a ? json_string_value(json_array_get(a, i)) : NULL;
+}
+
 tp_status tp_ddb_value_copy(tp_ddb_value **out, const tp_ddb_value *v, tp_error *err)
 {
     *out = v ? V(json_deep_copy(CJ(v))) : NULL;
@@ -226,7 +257,7 @@ void tp_ddb_value_free(tp_ddb_value *v)
     json_decref(J(v));
 }
 
-static const char *const g_tags[] = {NULL, "S", "N", "B", "BOOL", "NULL", "M", "L"};
+static const char *const g_tags[] = {NULL, "S", "N", "B", "BOOL", "NULL", "M", "L", "SS"};
 
 int32_t tp_ddb_value_type(const tp_ddb_value *v)
 {
@@ -368,6 +399,8 @@ size_t tp_ddb_value_count(const tp_ddb_value *v)
     if (o)
         return json_object_size(o);
     json_t *a = inner(v, TP_DDB_L);
+    if (!a)
+        a = inner(v, TP_DDB_SS);
     return a ? json_array_size(a) : 0;
 }
 
@@ -455,6 +488,19 @@ static tp_status check_value(json_t *v, int depth, const char *path, tp_error *e
             tp_status st = check_value(e, depth + 1, path, err);
             if (st != TP_OK)
                 return st;
+        }
+        return TP_OK;
+    }
+    if (!strcmp(tag, "SS")) {
+        if (!json_is_array(x) || json_array_size(x) == 0)
+            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, path,
+                                "SS is not a non-empty array");
+        size_t i;
+        json_t *e;
+        json_array_foreach(x, i, e)
+        {
+            if (!json_is_string(e))
+                return tp_error__at(err, TP_E_PARSE, i, path, "SS entry %zu is not a string", i);
         }
         return TP_OK;
     }

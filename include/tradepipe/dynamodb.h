@@ -5,7 +5,7 @@
  *
  * Attribute values (tp_ddb_value) are trees of S (string), N (number, kept
  * as its exact decimal text), B (bytes), BOOL, NULL, M (map of name to
- * value) and L (list). An item is an M value. Values are built with the
+ * value), L (list) and SS (a set of strings). An item is an M value. Values are built with the
  * tp_ddb_*_new calls and put into maps and lists, which take ownership;
  * everything a getter returns is borrowed from the value it came from.
  * Values use jansson's allocator (not a per-handle one).
@@ -32,6 +32,7 @@ typedef struct tp_ddb_value tp_ddb_value; /* opaque */
 #define TP_DDB_NULL    5
 #define TP_DDB_M       6
 #define TP_DDB_L       7
+#define TP_DDB_SS      8 /* string set */
 
 /** A string value (UTF-8, copied). @return TP_OK; TP_E_INVALID (not UTF-8); TP_E_NOMEM. */
 TP_API tp_status tp_ddb_s_new(tp_ddb_value **out, tp_cursor s, tp_error *err);
@@ -56,6 +57,13 @@ TP_API tp_status tp_ddb_null_new(tp_ddb_value **out, tp_error *err);
 /** An empty map (an item) or list. */
 TP_API tp_status tp_ddb_m_new(tp_ddb_value **out, tp_error *err);
 TP_API tp_status tp_ddb_l_new(tp_ddb_value **out, tp_error *err);
+/**
+ * A string set of `n` (at least 1: DynamoDB has no empty set) distinct
+ * UTF-8 strings, copied. @return TP_OK; TP_E_INVALID (n == 0, a duplicate,
+ * not UTF-8: err->offset is the index); TP_E_NOMEM.
+ */
+TP_API tp_status tp_ddb_ss_new(tp_ddb_value **out, const char *const *strings, size_t n,
+                               tp_error *err);
 /** A deep copy. @return TP_OK; TP_E_NOMEM. */
 TP_API tp_status tp_ddb_value_copy(tp_ddb_value **out, const tp_ddb_value *v, tp_error *err);
 /** Free a value and everything in it. NULL: no-op. Never free a borrowed value. */
@@ -92,8 +100,10 @@ TP_API tp_status tp_ddb_value_b(const tp_ddb_value *v, tp_buf *out, tp_error *er
 TP_API tp_status tp_ddb_value_bool(const tp_ddb_value *v, int32_t *out);
 /** The value of `name` in map `m` (borrowed), or NULL. */
 TP_API const tp_ddb_value *tp_ddb_m_get(const tp_ddb_value *m, const char *name);
-/** Entries of a map or a list (0 for other types). */
+/** Entries of a map, a list or a string set (0 for other types). */
 TP_API size_t tp_ddb_value_count(const tp_ddb_value *v);
+/** String `i` of string set `ss` (borrowed, NUL-terminated), or NULL. */
+TP_API const char *tp_ddb_ss_get(const tp_ddb_value *ss, size_t i);
 /** Entry `i` of list `l` (borrowed), or NULL. */
 TP_API const tp_ddb_value *tp_ddb_l_get(const tp_ddb_value *l, size_t i);
 
