@@ -1153,7 +1153,7 @@ static int held_start(consumer *C, const tp_lease *l)
         return rc;
     }
     C->nheld++;
-    if (l->owner_switches_since_checkpoint > 0)
+    if (l->owner_switches_since_checkpoint > 0 && l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9')
         fprintf(stderr, "tp-consumer: took over the lease of %s at %s\n", h->id,
                 l->checkpoint);
     return 0;
@@ -1536,6 +1536,10 @@ int main(int argc, char **argv)
             return cli_fail("out of memory");
     }
 
+    /* From here on SIGTERM and SIGINT finish cleanly, even during setup
+     * (a worker stopped while it opens its stores still releases its
+     * leases and exits 0). */
+    cli_signals();
     tp_error err;
     int rc = 0;
     char *cp_uri = NULL;
@@ -1610,7 +1614,6 @@ int main(int argc, char **argv)
         if ((rc = save(&C, 1)) != 0)
             goto done;
     }
-    cli_signals();
     cli_progress_init(&C.prog, progress_ms);
     C.t0_ms = cli_now_ms();
     rc = leased ? run_leased(&C) : C.stream_mode ? run_stream(&C) : run_replay(&C);
