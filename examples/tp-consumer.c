@@ -169,6 +169,8 @@ typedef struct consumer {
     int64_t next_take_ms, next_renew_ms;
     uint64_t lost_leases, checkpoints_written;
     FILE *metrics; /* --metrics: CloudWatch Embedded Metric Format lines, or NULL */
+    uint64_t s3_requests; /* s3:// trades: HeadBucket and one PutObject a trade */
+    int trades_s3;
     int64_t lag_ms;
     uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
     /* counters, cumulative across restarts when a checkpoint is kept */
@@ -484,6 +486,7 @@ static int apply(consumer *C, const tp_trade *t, const char *shard, const char *
             /* The trade is durable before any save that forgets the position. */
             if (C->trades && tp_trade_archive_put(C->trades, &ev[i], &C->opts, &err) != TP_OK)
                 return cli_fail("archiving a trade: %s", err.message);
+            C->s3_requests += (uint64_t)(C->trades_s3 != 0);
         } else {
             C->buys++;
         }
@@ -521,6 +524,17 @@ static void status_text(consumer *C, tp_buf *b, const char *state)
         tp_lease_table_stats(C->leases, &ls);
         tp_buf_appendf(b, NULL, "\"worker\":\"%s\",\"leases_held\":%u,\"lease_requests\":%llu,",
                        C->worker_id, C->nheld, (unsigned long long)ls.requests);
+    }
+    /* DynamoDB and S3 calls made (a benchmark's measure): leases, positions
+     * (Scan pages, GetItem, PutItem, refused writes), trade objects. */
+    tp_positions_store_dynamodb_stats ps;
+    if (C->positions && tp_positions_store_dynamodb_stats_get(C->positions, &ps, NULL) == TP_OK) {
+        tp_lease_stats ls;
+        tp_lease_table_stats(C->leases, &ls);
+        tp_buf_appendf(b, NULL, "\"requests\":{\"dynamodb\":%llu,\"s3\":%llu},",
+                       (unsigned long long)(ls.requests + ps.scan_pages + ps.reads + ps.writes +
+                                            ps.conflicts),
+                       (unsigned long long)C->s3_requests);
     }
     tp_buf_append_str(b, "\"shards\":{", NULL);
     for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++)
@@ -1601,6 +1615,8 @@ int main(int argc, char **argv)
         rc = cli_fail("--trades %s: %s", trades, err.message);
         goto done;
     }
+    C.trades_s3 = trades && !strncmp(trades, "s3://", 5);
+    C.s3_requests = (uint64_t)C.trades_s3; /* the HeadBucket of the opener */
     if (!leased && ((rc = load_state(&C, positions)) != 0 || (rc = open_events(&C, events)) != 0))
         goto done;
     if (C.stream_mode && (rc = open_stream(&C)) != 0)
