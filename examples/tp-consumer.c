@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: tp-consumer --source file:DIR|kinesis://STREAM --positions URI --trades URI\n"
-    "                   [--follow] [--from trim-horizon|latest] [--checkpoints URI]\n"
+    "                   [--follow] [--from trim-horizon|latest|TIME] [--checkpoints URI]\n"
     "                   [--events -|file:PATH] [--worker-id ID] [engine options]\n"
     "       tp-consumer --source file:PATH --events -|file:PATH [engine options]\n"
     "                   [--positions file:PATH] [--trades file:DIR]\n"
@@ -24,7 +24,8 @@ static const char usage[] =
     "\n"
     "Following a stream (--source file:DIR, a stream made by tp-producer):\n"
     "  every shard is read, from its checkpoint, else from --from (trim-horizon,\n"
-    "  the default, or latest). Events carry \"shard\":\"shardId-...\" and the\n"
+    "  the default, latest, or an ISO-8601 time: the first record that arrived\n"
+    "  then or after, AT_TIMESTAMP). Events carry \"shard\":\"shardId-...\" and the\n"
     "  record's \"sequence\":\"N\" (a string: Kinesis sequence numbers are long).\n"
     "  --follow keeps reading as records arrive until SIGINT or SIGTERM (then the\n"
     "  batch in hand is finished, saved and checkpointed; exit 0); without it,\n"
@@ -137,7 +138,8 @@ typedef struct lshard {
 typedef struct consumer {
     const char *source; /* as given */
     const char *path;   /* replay: the file, file: stripped */
-    int stream_mode, follow, from_latest;
+    int stream_mode, follow, from_latest, from_time;
+    int64_t from_ms; /* --from TIMESTAMP: AT_TIMESTAMP, ms since the epoch */
     char shard[TP_SHARD_MAX]; /* replay: "file:" + base name */
     tp_engine *engine;
     tp_engine_options opts;
@@ -937,7 +939,11 @@ static int start_shards(consumer *C)
             const char *seq = C->cp ? tp_checkpoint_sequence(C->cp, sh->shard_id) : NULL;
             tp_stream_position pos = {
                 C->from_latest ? TP_KINESIS_LATEST : TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
-            if (C->from_latest && (sh->parent_shard_id[0] || sh->adjacent_parent_shard_id[0]) &&
+            if (C->from_time) {
+                pos.type = TP_KINESIS_AT_TIMESTAMP;
+                pos.timestamp_ms = C->from_ms;
+            }
+            if ((C->from_latest || C->from_time) && (sh->parent_shard_id[0] || sh->adjacent_parent_shard_id[0]) &&
                 (shard_index(C, sh->parent_shard_id) >= 0 ||
                  shard_index(C, sh->adjacent_parent_shard_id) >= 0))
                 pos.type = TP_KINESIS_TRIM_HORIZON; /* a child of what we read: all of it */
@@ -1154,6 +1160,15 @@ static int held_start(consumer *C, const tp_lease *l)
     tp_stream_position pos = {TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
     if (!strcmp(l->checkpoint, TP_LEASE_LATEST)) {
         pos.type = TP_KINESIS_LATEST;
+    } else if (!strcmp(l->checkpoint, TP_LEASE_AT_TIMESTAMP)) {
+        /* The KCL keeps the time in its configuration, not in the lease. */
+        if (C->from_time) {
+            pos.type = TP_KINESIS_AT_TIMESTAMP;
+            pos.timestamp_ms = C->from_ms;
+        } else {
+            fprintf(stderr, "tp-consumer: the lease of %s starts AT_TIMESTAMP but no --from "
+                            "TIMESTAMP was given: reading it from its trim horizon\n", h->id);
+        }
     } else if (l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9') {
         pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
         pos.sub_sequence_number = (int32_t)l->checkpoint_sub_sequence_number;
@@ -1331,7 +1346,10 @@ static int leases_tend(consumer *C)
         st = tp_lease_table_refresh(C->leases, now, &err);
     if (st == TP_OK)
         st = tp_lease_table_sync(C->leases, &ls,
-                                 C->from_latest ? TP_LEASE_LATEST : TP_LEASE_TRIM_HORIZON, &err);
+                                 C->from_latest ? TP_LEASE_LATEST
+                                 : C->from_time ? TP_LEASE_AT_TIMESTAMP
+                                                : TP_LEASE_TRIM_HORIZON,
+                                 &err);
     if (st == TP_OK)
         st = tp_lease_table_refresh(C->leases, now, &err);
     tp_kinesis_shards_dispose(&ls);
@@ -1531,9 +1549,16 @@ int main(int argc, char **argv)
         if (!positions || !trades)
             return cli_fail("following a stream needs --positions file:PATH and --trades "
                             "file:DIR (where its effects go)");
-        if (from && strcmp(from, "trim-horizon") != 0 && strcmp(from, "latest") != 0)
-            return cli_fail("--from '%s': expected trim-horizon or latest", from);
         C.from_latest = from && !strcmp(from, "latest");
+        if (from && strcmp(from, "trim-horizon") != 0 && !C.from_latest) {
+            int64_t us = 0;
+            if (tp_time_parse_iso8601(&us, tp_cursor_from_str(from), NULL) != TP_OK)
+                return cli_fail("--from '%s': expected trim-horizon, latest or an ISO-8601 "
+                                "time (2025-10-22T12:00:00Z)",
+                                from);
+            C.from_time = 1;
+            C.from_ms = us / 1000;
+        }
     } else {
         if (!events) {
             fprintf(stderr, "tp-consumer: --source and --events are required\n%s", usage);
