@@ -80,6 +80,36 @@ START_TEST(test_numbers)
 }
 END_TEST
 
+/* String sets (the KCL's parentShardId): distinct strings, at least one. */
+START_TEST(test_string_set)
+{
+    tp_ddb_value *v = NULL;
+    tp_error err;
+    const char *two[] = {"shardId-000000000001", "shardId-000000000002"};
+    ck_assert_int_eq(tp_ddb_ss_new(&v, two, 2, &err), TP_OK);
+    ck_assert_int_eq(tp_ddb_value_type(v), TP_DDB_SS);
+    ck_assert_uint_eq(tp_ddb_value_count(v), 2);
+    ck_assert_str_eq(tp_ddb_ss_get(v, 1), "shardId-000000000002");
+    ck_assert_ptr_null(tp_ddb_ss_get(v, 2));
+    tp_buf b;
+    tp_buf_init(&b, NULL, 0);
+    ck_assert_int_eq(tp_ddb_value_to_json(v, &b, &err), TP_OK);
+    const char *want = "{\"SS\":[\"shardId-000000000001\",\"shardId-000000000002\"]}";
+    ck_assert_uint_eq(b.len, strlen(want));
+    ck_assert(memcmp(b.ptr, want, b.len) == 0);
+    tp_buf_dispose(&b);
+    tp_ddb_value_free(v);
+    const char *dup[] = {"a", "a"};
+    ck_assert_int_eq(tp_ddb_ss_new(&v, dup, 2, &err), TP_E_INVALID);
+    ck_assert_uint_eq(err.offset, 1);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(tp_ddb_ss_new(&v, two, 0, &err), TP_E_INVALID);
+    const char *bad[] = {"\xff"};
+    ck_assert_int_eq(tp_ddb_ss_new(&v, bad, 1, &err), TP_E_INVALID);
+    ck_assert_ptr_null(tp_ddb_ss_get(NULL, 0));
+}
+END_TEST
+
 START_TEST(test_value_tree)
 {
     tp_ddb_value *m, *l, *v;
@@ -165,7 +195,10 @@ static const struct {
      "0000000000" "0000000000" "0000000000" "0000000000" "0000000000" "0000000000"
      "0000000001\"}", TP_OK, ""},
     {"{\"M\":{\"huge\":{\"N\":\"1E+126\"}}}", TP_E_RANGE, "huge"},
-    {"{\"SS\":[\"a\"]}", TP_E_UNSUPPORTED, ""},
+    {"{\"SS\":[\"a\",\"b\"]}", TP_OK, ""},
+    {"{\"SS\":[]}", TP_E_PARSE, ""},
+    {"{\"M\":{\"p\":{\"SS\":[1]}}}", TP_E_PARSE, "p"},
+    {"{\"NS\":[\"1\"]}", TP_E_UNSUPPORTED, ""},
     {"{\"X\":1}", TP_E_UNSUPPORTED, ""},
     {"[1]", TP_E_PARSE, ""},
     {"{\"S\":\"a\"", TP_E_PARSE, ""},
@@ -327,6 +360,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("values");
     tcase_add_loop_test(tc, test_numbers, 0, TP_ARRAY_LEN(num_rows));
     tcase_add_test(tc, test_value_tree);
+    tcase_add_test(tc, test_string_set);
     tcase_add_loop_test(tc, test_from_json, 0, TP_ARRAY_LEN(json_rows));
     tcase_add_loop_test(tc, test_n_as_i64, 0, TP_ARRAY_LEN(i64_rows));
     tcase_add_test(tc, test_depth_limit);

@@ -137,12 +137,17 @@ def test_second_writer_is_refused_across_processes(uri):
     s.close()
 
 
-def test_kinesis_uri_is_the_librarys_clear_error():
-    """kinesis:// streams come with the Kinesis producer and consumer: until
-    the library has them, opening one raises its UnsupportedError."""
-    with pytest.raises(tp.UnsupportedError) as ei:
+def test_kinesis_uri_without_a_region_is_a_clear_error(monkeypatch):
+    """kinesis:// opens a Kinesis data stream; with no region and no
+    endpoint configured the library says which setting is missing."""
+    for k in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KINESIS",
+              "AWS_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    with pytest.raises(tp.ConfigError) as ei:
         tp.Stream("kinesis://trades", create=True, write=True)
-    assert "kinesis" in ei.value.message.lower()
+    assert "region" in ei.value.message.lower()
 
 
 def test_close_order_and_use_after_close(uri):

@@ -2,9 +2,10 @@
 target: put records, list shards, read a shard from a position.
 
 Targets by URI: "file:DIR", the local stream with Kinesis's shape; and
-"kinesis://STREAM", which the library opens once its Kinesis producer and
-consumer have landed (until then opening it raises UnsupportedError, the
-library's own answer)."""
+"kinesis://STREAM", a Kinesis data stream (endpoint, region and
+credentials from the environment, as the AWS CLI finds them; KPL
+aggregated records come back de-aggregated, each with its sub-sequence
+number)."""
 
 from __future__ import annotations
 
@@ -48,12 +49,19 @@ class Shard(NamedTuple):
 
 
 class StreamRecord(NamedTuple):
-    """A record read from a shard (ApproximateArrivalTimestamp in ms)."""
+    """A record read from a shard (ApproximateArrivalTimestamp in ms).
+    user_sequence_number orders a shard's user records as numbers (the
+    sequence number, then, for kinesis://, 7 digits of sub-sequence
+    number); sub_sequence_number is the user record's index in its KPL
+    aggregate (0 when the record is not aggregated)."""
     data: bytes
     partition_key: str
     sequence_number: str
     shard_id: str
     arrival_ms: int
+    user_sequence_number: str = ""
+    sub_sequence_number: int = 0
+    aggregated: bool = False
 
 
 def _put_result(r: L.tp_kinesis_put_result) -> PutResult:
@@ -84,9 +92,9 @@ class Stream:
     ``retention_ms`` (0: the stream's) tune a file: writer.
 
     Raises NotFoundError (no stream and no ``create``), ConfigError (an
-    unknown URI, a shard count other than the stream's), UnsupportedError
-    (kinesis:// in this version of the library), InvalidArgumentError,
-    IOFailureError.
+    unknown URI, a shard count other than the stream's; kinesis:// with no
+    region or endpoint configured), the AWS errors for kinesis:// (with the
+    HTTP status and AWS error code), InvalidArgumentError, IOFailureError.
 
     Close it (or use it as a context manager) to release the writer lock at
     once; closing it closes its readers first. A lock serializes the calls
@@ -344,7 +352,9 @@ class StreamReader:
                 r = recs.records[i]
                 out.append(StreamRecord(sat(r.data.ptr, r.data.len) if r.data.len else b"",
                                         cstr(r.partition_key), cstr(r.sequence_number),
-                                        cstr(r.shard_id), r.arrival_ms))
+                                        cstr(r.shard_id), r.arrival_ms,
+                                        cstr(r.user_sequence_number), r.sub_sequence_number,
+                                        bool(r.aggregated)))
             return out
 
     def __iter__(self) -> Iterator[StreamRecord]:
