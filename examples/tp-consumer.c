@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 
 static const char usage[] =
-    "usage: tp-consumer --source file:DIR --positions file:PATH --trades file:DIR\n"
-    "                   [--follow] [--from trim-horizon|latest] [--checkpoints file:PATH]\n"
-    "                   [--events -|file:PATH] [engine options]\n"
+    "usage: tp-consumer --source file:DIR|kinesis://STREAM --positions URI --trades URI\n"
+    "                   [--follow] [--from trim-horizon|latest] [--checkpoints URI]\n"
+    "                   [--events -|file:PATH] [--worker-id ID] [engine options]\n"
     "       tp-consumer --source file:PATH --events -|file:PATH [engine options]\n"
     "                   [--positions file:PATH] [--trades file:DIR]\n"
     "\n"
@@ -38,6 +38,29 @@ static const char usage[] =
     "  never stopped (the events file is cut back to its checkpointed length;\n"
     "  events on - may repeat after a crash).\n"
     "\n"
+    "A Kinesis data stream (--source kinesis://STREAM) is followed the same way;\n"
+    "  KPL aggregated records are de-aggregated (events and trades then carry the\n"
+    "  user record's sequence: the Kinesis sequence number followed by the 7-digit\n"
+    "  sub-sequence number), and a child shard is read only after its parents\n"
+    "  were read to their end. Endpoint, region and credentials as the AWS CLI\n"
+    "  finds them (AWS_ENDPOINT_URL_KINESIS, AWS_REGION, ...).\n"
+    "\n"
+    "Shard leases (--checkpoints dynamodb://TABLE): workers share a stream's\n"
+    "  shards as the Kinesis Client Library does, with its lease table (leaseKey,\n"
+    "  leaseOwner, leaseCounter, checkpoint, checkpointSubSequenceNumber,\n"
+    "  ownerSwitchesSinceCheckpoint, parentShardId), so a stream can move between\n"
+    "  a Java KCL application and this one. Each worker takes a fair share, takes\n"
+    "  over the leases of a worker that stopped renewing (--failover-ms) and\n"
+    "  balances by taking one lease at a time from the busiest. Each shard has\n"
+    "  its own engine state, saved in its lease with its checkpoint in one\n"
+    "  conditional write per GetRecords batch, after that batch's trades and\n"
+    "  positions; positions must then be dynamodb://TABLE (written only when they\n"
+    "  change, conditionally on the last applied shard and sequence), trades\n"
+    "  s3://BUCKET/PREFIX or file:DIR. A worker killed at any point and started\n"
+    "  again, or replaced by another, ends with the same positions, trades and\n"
+    "  checkpoints. SIGTERM: the batch in hand is finished and checkpointed and\n"
+    "  the leases are released.\n"
+    "\n"
     "Replaying a file (--source file:PATH): NDJSON or Firehose concatenated JSON,\n"
     "  gzip or not, in file order (file:- is stdin). A record's sequence is its\n"
     "  1-based position in the input, malformed records included; its shard is\n"
@@ -47,12 +70,22 @@ static const char usage[] =
     "\n";
 
 static const char usage_options[] =
-    "  --source URI            file:DIR (a stream) or file:PATH (a file to replay)\n"
-    "  --positions file:PATH   the engine state per symbol, saved atomically when\n"
-    "                          it changed (the local twin of the DynamoDB table)\n"
-    "  --trades file:DIR       each completed trade as\n"
-    "                          DIR/completed-trades/SYMBOL/<key>.json\n"
-    "  --checkpoints file:PATH (default: the positions path + \".checkpoints\")\n"
+    "  --source URI            file:DIR or kinesis://STREAM (a stream), or\n"
+    "                          file:PATH (a file to replay)\n"
+    "  --positions URI         file:PATH (saved atomically when it changed) or\n"
+    "                          dynamodb://TABLE (an item per symbol)\n"
+    "  --trades URI            file:DIR or s3://BUCKET/PREFIX: each completed\n"
+    "                          trade as completed-trades/SYMBOL/<key>.json\n"
+    "  --checkpoints URI       file:PATH (default: the positions path +\n"
+    "                          \".checkpoints\"; one worker) or dynamodb://TABLE\n"
+    "                          (shard leases, any number of workers)\n"
+    "  --worker-id ID          leases: this worker's name (default host:pid)\n"
+    "  --metrics -|file:PATH   leases: a CloudWatch Embedded Metric Format line\n"
+    "                          per shard batch (records, ticks, signals, trades,\n"
+    "                          P&L, iterator age, throttles, conditional-write\n"
+    "                          conflicts, batch latency; namespace tradepipe)\n"
+    "  --failover-ms N         leases: a lease not renewed for N ms is taken over\n"
+    "                          (10000)\n"
     "  --events -|file:PATH    where events go (- is stdout)\n"
     "  --checkpoint-ms N       least time between two saves (1000; 0: after every\n"
     "                          event); everything is saved when the input runs\n"
@@ -98,6 +131,7 @@ typedef struct lshard {
     tp_stream_reader *reader;
     tp_engine *engine;
     counters c;
+    uint64_t throttles_seen; /* the reader's throttles already reported */
 } lshard;
 
 typedef struct consumer {
@@ -134,6 +168,7 @@ typedef struct consumer {
     counters retired;   /* of shards this worker finished or released */
     int64_t next_take_ms, next_renew_ms;
     uint64_t lost_leases, checkpoints_written;
+    FILE *metrics; /* --metrics: CloudWatch Embedded Metric Format lines, or NULL */
     int64_t lag_ms;
     uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
     /* counters, cumulative across restarts when a checkpoint is kept */
@@ -439,10 +474,17 @@ static void status_text(consumer *C, tp_buf *b, const char *state)
     tp_buf_appendf(b, NULL,
                    "{\"program\":\"tp-consumer\",\"state\":\"%s\",\"records\":%llu,"
                    "\"malformed\":%llu,\"applied\":%llu,\"buys\":%llu,\"sells\":%llu,"
-                   "\"realized_pnl\":\"%s\",\"lag_ms\":%lld,\"shards\":{",
+                   "\"realized_pnl\":\"%s\",\"lag_ms\":%lld,",
                    state, (unsigned long long)C->records, (unsigned long long)C->malformed,
                    (unsigned long long)C->applied, (unsigned long long)C->buys,
                    (unsigned long long)C->sells, pnl, (long long)C->lag_ms);
+    if (C->leases) {
+        tp_lease_stats ls;
+        tp_lease_table_stats(C->leases, &ls);
+        tp_buf_appendf(b, NULL, "\"worker\":\"%s\",\"leases_held\":%u,\"lease_requests\":%llu,",
+                       C->worker_id, C->nheld, (unsigned long long)ls.requests);
+    }
+    tp_buf_append_str(b, "\"shards\":{", NULL);
     for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++)
         tp_buf_appendf(b, NULL, "%s\"%s\":\"%s\"", i ? "," : "",
                        C->ids[i], C->last_seq[i]);
@@ -493,6 +535,19 @@ static void summary(consumer *C)
                     "crashed writer), %llu segments deleted by retention before being read\n",
                     tp_stream_reader_shard_id(C->readers[i]), (unsigned long long)rs.torn_tails,
                     (unsigned long long)rs.torn_bytes, (unsigned long long)rs.trimmed);
+    }
+    if (C->leases) {
+        tp_lease_stats ls;
+        tp_lease_table_stats(C->leases, &ls);
+        char pnl[TP_PRICE_STR_MAX];
+        tp_price_format(pnl, C->realized_e8);
+        fprintf(stderr,
+                "tp-consumer: worker %s: realized P&L %s; leases: %llu taken (%llu from busier "
+                "workers), %llu lost to others, %llu checkpoints, %llu conditional-write "
+                "conflicts, %llu lease-table requests\n",
+                C->worker_id, pnl, (unsigned long long)ls.taken, (unsigned long long)ls.stolen,
+                (unsigned long long)C->lost_leases, (unsigned long long)ls.checkpoints,
+                (unsigned long long)ls.conflicts, (unsigned long long)ls.requests);
     }
     size_t n;
     tp_position *all = positions_sorted(C, &n);
@@ -1066,6 +1121,48 @@ static int held_start(consumer *C, const tp_lease *l)
     return 0;
 }
 
+/* One CloudWatch Embedded Metric Format line for a processed batch
+ * (Amazon CloudWatch User Guide, "Specification: Embedded metric format"):
+ * CloudWatch Logs (and Lambda's log stream) turn it into metrics at no API
+ * cost. `was` holds the shard's counters before the batch. */
+static void metrics_line(consumer *C, const char *shard, const counters *was, const counters *now,
+                         int64_t iterator_age_ms, int64_t latency_ms, uint64_t throttles,
+                         uint64_t conflicts)
+{
+    if (!C->metrics)
+        return;
+    static const char *const names[][2] = {
+        {"Records", "Count"},        {"Ticks", "Count"},
+        {"Signals", "Count"},        {"Trades", "Count"},
+        {"Duplicates", "Count"},     {"Malformed", "Count"},
+        {"RealizedPnl", "None"},     {"IteratorAgeMilliseconds", "Milliseconds"},
+        {"Throttles", "Count"},      {"ConditionalWriteConflicts", "Count"},
+        {"BatchLatencyMilliseconds", "Milliseconds"}};
+    char pnl[TP_PRICE_STR_MAX];
+    tp_price_format(pnl, now->realized_e8 - was->realized_e8);
+    fprintf(C->metrics, "{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":"
+                        "\"tradepipe\",\"Dimensions\":[[\"Shard\"]],\"Metrics\":[",
+            (long long)(tp_time_now_us() / 1000));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        fprintf(C->metrics, "%s{\"Name\":\"%s\",\"Unit\":\"%s\"}", i ? "," : "", names[i][0],
+                names[i][1]);
+    fprintf(C->metrics,
+            "]}]},\"Shard\":\"%s\",\"Worker\":\"%s\",\"Records\":%llu,\"Ticks\":%llu,"
+            "\"Signals\":%llu,\"Trades\":%llu,\"Duplicates\":%llu,\"Malformed\":%llu,"
+            "\"RealizedPnl\":%s,\"IteratorAgeMilliseconds\":%lld,\"Throttles\":%llu,"
+            "\"ConditionalWriteConflicts\":%llu,\"BatchLatencyMilliseconds\":%lld}\n",
+            shard, C->worker_id ? C->worker_id : "",
+            (unsigned long long)(now->records - was->records),
+            (unsigned long long)(now->applied - was->applied),
+            (unsigned long long)(now->buys + now->sells - was->buys - was->sells),
+            (unsigned long long)(now->sells - was->sells),
+            (unsigned long long)(now->dups - was->dups),
+            (unsigned long long)(now->malformed - was->malformed), pnl,
+            (long long)iterator_age_ms, (unsigned long long)throttles,
+            (unsigned long long)conflicts, (long long)latency_ms);
+    fflush(C->metrics);
+}
+
 /* Checkpoint held shard `h` (swapped in) at its reader's position or at
  * SHARD_END. Returns 0, 1 when the lease was lost (the shard is to be
  * dropped), 2 on an error. */
@@ -1115,6 +1212,10 @@ static int held_batch(consumer *C, uint32_t i, size_t *got)
         return cli_fail("%s %s: %s", C->source, h->id, err.message);
     if (st == TP_OK && recs.count == 0)
         return 0;
+    int64_t t0 = cli_now_ms();
+    counters was = h->c;
+    tp_lease_stats ls0;
+    tp_lease_table_stats(C->leases, &ls0);
     swap_in(C, h);
     int rc = 0;
     for (size_t k = 0; k < recs.count && !rc; k++)
@@ -1129,6 +1230,15 @@ static int held_batch(consumer *C, uint32_t i, size_t *got)
         rc = held_checkpoint(C, h, st == TP_DONE);
     swap_out(C, h);
     *got = st == TP_DONE ? 1 : recs.count; /* an end is news: children may start */
+    if (!rc) {
+        tp_lease_stats ls1;
+        tp_stream_reader_stats rs;
+        tp_lease_table_stats(C->leases, &ls1);
+        tp_stream_reader_stats_get(h->reader, &rs);
+        metrics_line(C, h->id, &was, &h->c, recs.millis_behind_latest, cli_now_ms() - t0,
+                     rs.throttles - h->throttles_seen, ls1.conflicts - ls0.conflicts);
+        h->throttles_seen = rs.throttles;
+    }
     if (rc == 1) { /* lost: the new owner redoes what follows its checkpoint */
         held_drop(C, i, 0);
         return 0;
@@ -1243,6 +1353,7 @@ int main(int argc, char **argv)
     C.events_fd = -1;
     C.checkpoint_ns = 1000000000;
     tp_engine_options_init(&C.opts, TP_ENGINE_OPTIONS_VERSION);
+    const char *metrics = NULL;
     const char *events = NULL, *positions = NULL, *trades = NULL, *checkpoints = NULL, *from = NULL;
     int64_t x = 0, progress_ms = 0;
     for (int i = 1; i < argc; i++) {
@@ -1269,6 +1380,8 @@ int main(int argc, char **argv)
             trades = v;
         else if (!strcmp(a, "--checkpoints"))
             checkpoints = v;
+        else if (!strcmp(a, "--metrics"))
+            metrics = v;
         else if (!strcmp(a, "--worker-id"))
             C.worker_id = v;
         else if (!strcmp(a, "--failover-ms")) {
@@ -1347,6 +1460,18 @@ int main(int argc, char **argv)
         if (events)
             return cli_fail("--events is not available with --checkpoints dynamodb:// (each "
                             "worker sees only the shards it holds)");
+    }
+    if (metrics) {
+        if (!leased)
+            return cli_fail("--metrics goes with --checkpoints dynamodb://TABLE (a line per "
+                            "shard batch)");
+        if (!strcmp(metrics, "-"))
+            C.metrics = stdout;
+        else if (!strncmp(metrics, "file:", 5) && metrics[5])
+            C.metrics = fopen(metrics + 5, "a");
+        if (!C.metrics)
+            return cli_fail("--metrics '%s': expected - or file:PATH (%s)", metrics,
+                            strncmp(metrics, "file:", 5) ? "unknown target" : strerror(errno));
     }
     if ((C.worker_id || C.failover_ms) && !leased)
         return cli_fail("--worker-id and --failover-ms go with --checkpoints dynamodb://TABLE");
@@ -1470,6 +1595,8 @@ done:
     tp_stream_free(C.stream);
     tp_checkpoint_free(C.cp);
     tp_lease_table_free(C.leases);
+    if (C.metrics && C.metrics != stdout)
+        fclose(C.metrics);
     free(C.held);
     tp_positions_store_free(C.positions);
     tp_trade_archive_free(C.trades);

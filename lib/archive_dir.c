@@ -10,7 +10,7 @@ typedef struct dir_archive {
 
 /* A key must stay inside the directory: relative, no empty, "." or ".."
  * segment, and only the bytes keys are made of. */
-static int key_ok(const char *key)
+int tp_store__key_ok(const char *key)
 {
     const char *seg = key;
     if (!*key)
@@ -37,7 +37,7 @@ static tp_status dir_put(void *payload, const char *key, tp_cursor body, const c
 {
     dir_archive *d = payload;
     (void)content_type;
-    if (!key || !key_ok(key))
+    if (!key || !tp_store__key_ok(key))
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "key",
                             "archive key '%.100s' is not a safe relative key", key ? key : "");
     size_t dl = strlen(d->dir), kl = strlen(key);

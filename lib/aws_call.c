@@ -333,6 +333,11 @@ tp_status tp_aws__call(tp_aws_conn *c, const tp_aws_req *r, tp_http_response *re
     int32_t final_http = 0;
     int refreshed = 0;
     memset(&info, 0, sizeof info);
+    /* tp_aws__fail keeps a message set during this call (a transport error's),
+     * so nothing the caller's err held before may pass for one (an answer
+     * without an error body, such as a HEAD's 404, read it otherwise). */
+    if (err)
+        tp_error_clear(err);
     /* Strings that live in the signer output must outlive the send: copied. */
     enum { NV = TP_SIGV4_OUT_HEADERS_MAX };
     char names[NV][32];

@@ -312,6 +312,19 @@ tp_status tp_s3_head_object(tp_s3 *s, const char *bucket, const char *key,
     return st;
 }
 
+tp_status tp_s3_head_bucket(tp_s3 *s, const char *bucket, tp_error *err)
+{
+    tp_http_response resp;
+    tp_status st = target(s, bucket, NULL, err);
+    if (st != TP_OK)
+        return st;
+    tp_http_response_init(&resp, s->conn.alloc);
+    st = s3_send(s, "HEAD", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp,
+                 "S3.HeadBucket", err);
+    tp_http_response_dispose(&resp);
+    return st;
+}
+
 tp_status tp_s3_delete_object(tp_s3 *s, const char *bucket, const char *key, tp_error *err)
 {
     return s3_delete(s, bucket, key, "S3.DeleteObject", err);

@@ -60,6 +60,11 @@ tp_status tp_positions_store_save(tp_positions_store *s, const tp_engine *engine
     return s->vt->save(s->payload, engine, symbols, n, err);
 }
 
+void *tp_store__positions_payload(const tp_positions_store *s, const tp_positions_store_vtable *vt)
+{
+    return s && s->vt == vt ? s->payload : NULL;
+}
+
 void tp_positions_store_free(tp_positions_store *s)
 {
     if (!s)
@@ -78,10 +83,9 @@ tp_status tp_positions_store_open(tp_positions_store **out, const char *uri,
     if (!strncmp(uri, "file:", 5) && uri[5])
         return tp_positions_store_file_new(out, uri + 5, alloc, err);
     if (!strncmp(uri, "dynamodb://", 11))
-        return tp_error__at(err, TP_E_UNSUPPORTED, TP_NO_OFFSET, "positions",
-                            "positions store %s: DynamoDB is not built into this version", uri);
+        return tp_store__dynamodb_open(out, uri, alloc, err);
     return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "positions",
-                        "positions store '%s': expected file:PATH", uri);
+                        "positions store '%.100s': expected file:PATH or dynamodb://TABLE", uri);
 }
 
 /* ---- trade archive ------------------------------------------------------- */
@@ -129,10 +133,9 @@ tp_status tp_trade_archive_open(tp_trade_archive **out, const char *uri, const t
     if (!strncmp(uri, "file:", 5) && uri[5])
         return tp_trade_archive_dir_new(out, uri + 5, alloc, err);
     if (!strncmp(uri, "s3://", 5))
-        return tp_error__at(err, TP_E_UNSUPPORTED, TP_NO_OFFSET, "trades",
-                            "trade archive %s: S3 is not built into this version", uri);
+        return tp_store__s3_open(out, uri, alloc, err);
     return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "trades",
-                        "trade archive '%s': expected file:DIR", uri);
+                        "trade archive '%.100s': expected file:DIR or s3://BUCKET/PREFIX", uri);
 }
 
 static int is_sell(const tp_engine_event *ev)

@@ -1,7 +1,7 @@
 #ifndef TP_STORE_INT_H
 #define TP_STORE_INT_H
 
-/* Internal helpers shared by the local store backends (not installed). */
+/* Internal helpers shared by the store backends (not installed). */
 
 #include "core_int.h"
 #include "tradepipe/store.h"
@@ -39,5 +39,19 @@ tp_status tp_store__read_file(const char *path, tp_buf *out, tp_error *err);
 
 /* A copy of `s` (n bytes, NUL added) from `a`; NULL when out of memory. */
 char *tp_store__strndup(const tp_allocator *a, const char *s, size_t n);
+
+/* Whether `key` is an archive key the vtable accepts: relative segments of
+ * [A-Za-z0-9._%-], none empty, "." or "..". (lib/archive_dir.c) */
+int tp_store__key_ok(const char *key);
+
+/* The payload of `s` when its vtable is `vt`, else NULL (lib/store.c). */
+void *tp_store__positions_payload(const tp_positions_store *s, const tp_positions_store_vtable *vt);
+
+/* The URI openers of the AWS backends (lib/store_aws.c): `uri` starts with
+ * "dynamodb://" or "s3://". @return as tp_positions_store_open. */
+tp_status tp_store__dynamodb_open(tp_positions_store **out, const char *uri,
+                                  const tp_allocator *alloc, tp_error *err);
+tp_status tp_store__s3_open(tp_trade_archive **out, const char *uri, const tp_allocator *alloc,
+                            tp_error *err);
 
 #endif

@@ -35,6 +35,15 @@ TP_API tp_status tp_s3_create_bucket(tp_s3 *s, const char *bucket, tp_error *err
 /** DeleteBucket (it must be empty). @return TP_OK; TP_E_NOT_FOUND; TP_E_AWS ... */
 TP_API tp_status tp_s3_delete_bucket(tp_s3 *s, const char *bucket, tp_error *err);
 
+/**
+ * HeadBucket: whether `bucket` exists and this client may use it. The answer
+ * to a HEAD has no body, so a failure carries the HTTP status and no AWS code.
+ * @return TP_OK; TP_E_NOT_FOUND (404: no such bucket); TP_E_INVALID (bad
+ *         bucket name); TP_E_AWS (403: it exists but belongs to another
+ *         account, or the caller lacks s3:ListBucket) ...
+ */
+TP_API tp_status tp_s3_head_bucket(tp_s3 *s, const char *bucket, tp_error *err);
+
 typedef struct tp_s3_object_info {
     uint64_t size;
     int64_t last_modified_ms;

@@ -310,16 +310,6 @@ START_TEST(test_positions_io_errors)
     tp_positions_store_free(s);
     free(path);
 
-    ck_assert_int_eq(tp_positions_store_open(&s, "dynamodb://positions", NULL, &err),
-                     TP_E_UNSUPPORTED);
-    ck_assert_ptr_null(s);
-    ck_assert_int_eq(tp_positions_store_open(&s, "ftp://x", NULL, &err), TP_E_CONFIG);
-    ck_assert_str_eq(err.field, "positions");
-    ck_assert_int_eq(tp_positions_store_open(&s, "file:", NULL, &err), TP_E_CONFIG);
-    tp_trade_archive *a = NULL;
-    ck_assert_int_eq(tp_trade_archive_open(&a, "s3://bucket/prefix", NULL, &err), TP_E_UNSUPPORTED);
-    ck_assert_int_eq(tp_trade_archive_open(&a, "bucket", NULL, &err), TP_E_CONFIG);
-    ck_assert_str_eq(err.field, "trades");
     ck_assert_int_eq(tp_positions_store_new(&s, NULL, NULL, NULL, &err), TP_E_INVALID);
     tp_engine_free(e);
 }
@@ -376,6 +366,165 @@ START_TEST(test_positions_oom_sweep)
     ck_assert(saved && loaded);
     tp_engine_free(a);
     free(path);
+}
+END_TEST
+
+/* ---- URIs and the AWS backends without a service -------------------------- */
+
+/* Unknown and malformed URIs: refused before any client or request. */
+static const struct {
+    const char *uri;
+    int archive; /* 0 positions, 1 trades */
+    const char *why;
+} bad_uris[] = {
+    {"ftp://x", 0, "file:PATH or dynamodb://TABLE"},
+    {"file:", 0, "file:PATH or dynamodb://TABLE"},
+    {"dynamodb://", 0, "no table name"},
+    {"dynamodb://ab", 0, "3 to 255"},
+    {"dynamodb://bad table", 0, "3 to 255"},
+    {"dynamodb://tbl/extra", 0, "3 to 255"},
+    {"dynamodb://t\xc3\xa4" "ble", 0, "3 to 255"},
+    {"dynamodb:/tbl", 0, "file:PATH or dynamodb://TABLE"},
+    {"bucket", 1, "file:DIR or s3://BUCKET/PREFIX"},
+    {"s3://", 1, "no bucket"},
+    {"s3:///prefix", 1, "no bucket"},
+    {"s3://Bucket/x", 1, "3 to 63"},
+    {"s3://ab", 1, "3 to 63"},
+    {"s3://-bucket/x", 1, "3 to 63"},
+    {"s3://bucket./x", 1, "3 to 63"},
+    {"s3://bucket_x/x", 1, "3 to 63"},
+    {"s3://bucket/a\tb", 1, "control characters"},
+};
+
+START_TEST(test_bad_uris)
+{
+    tp_error err;
+    memset(&err, 0, sizeof err);
+    if (bad_uris[_i].archive) {
+        tp_trade_archive *a = (tp_trade_archive *)&err; /* set to NULL on failure */
+        ck_assert_int_eq(tp_trade_archive_open(&a, bad_uris[_i].uri, NULL, &err), TP_E_CONFIG);
+        ck_assert_ptr_null(a);
+        ck_assert_str_eq(err.field, "trades");
+    } else {
+        tp_positions_store *s = (tp_positions_store *)&err;
+        ck_assert_int_eq(tp_positions_store_open(&s, bad_uris[_i].uri, NULL, &err), TP_E_CONFIG);
+        ck_assert_ptr_null(s);
+        ck_assert_str_eq(err.field, "positions");
+    }
+    ck_assert_msg(strstr(err.message, bad_uris[_i].why) != NULL, "%s: %s", bad_uris[_i].uri,
+                  err.message);
+}
+END_TEST
+
+START_TEST(test_bad_uri_long_table)
+{
+    char uri[300] = "dynamodb://";
+    memset(uri + 11, 't', 256);
+    uri[11 + 256] = 0;
+    tp_positions_store *s = NULL;
+    tp_error err;
+    ck_assert_int_eq(tp_positions_store_open(&s, uri, NULL, &err), TP_E_CONFIG);
+    ck_assert_str_eq(err.field, "positions");
+    uri[11 + 255] = 0; /* 255 is allowed: it gets as far as the client */
+    setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1", 1);
+    setenv("AWS_MAX_ATTEMPTS", "1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    ck_assert_int_eq(tp_positions_store_open(&s, uri, NULL, &err), TP_E_HTTP);
+}
+END_TEST
+
+/* Valid URIs with nothing listening: the client's transport error, nothing
+ * left allocated, no store. */
+START_TEST(test_aws_unreachable)
+{
+    setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1", 1);
+    setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1", 1);
+    setenv("AWS_MAX_ATTEMPTS", "1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    unsetenv("AWS_PROFILE");
+    setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+    tpt_failing_alloc fa;
+    tpt_failing_alloc_init(&fa, 0);
+    tp_positions_store *s = NULL;
+    tp_error err;
+    ck_assert_int_eq(tp_positions_store_open(&s, "dynamodb://positions", &fa.a, &err), TP_E_HTTP);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(err.message, "positions table positions: DescribeTable"));
+    ck_assert_ptr_null(strstr(err.message, "wJalrXUtnFEMI"));
+    tp_trade_archive *a = NULL;
+    ck_assert_int_eq(tp_trade_archive_open(&a, "s3://my-bucket/trades", &fa.a, &err), TP_E_HTTP);
+    ck_assert_ptr_null(a);
+    ck_assert_ptr_nonnull(strstr(err.message, "my-bucket"));
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+START_TEST(test_aws_constructors)
+{
+    tp_aws_client_options o = TP_AWS_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.endpoint_url = "http://127.0.0.1:1";
+    tp_dynamodb *d = NULL;
+    tp_s3 *c3 = NULL;
+    tp_error err;
+    ck_assert_int_eq(tp_dynamodb_new(&d, &o, &err), TP_OK);
+    ck_assert_int_eq(tp_s3_new(&c3, &o, &err), TP_OK);
+    tp_positions_store *s = NULL;
+    ck_assert_int_eq(tp_positions_store_dynamodb_new(&s, d, "no", NULL, &err), TP_E_INVALID);
+    ck_assert_str_eq(err.field, "table");
+    ck_assert_int_eq(tp_positions_store_dynamodb_new(&s, NULL, "positions", NULL, &err),
+                     TP_E_INVALID);
+    ck_assert_int_eq(tp_positions_store_dynamodb_ensure_table(d, "a b c", 1000, &err),
+                     TP_E_INVALID);
+    ck_assert_str_eq(err.field, "table");
+    tp_trade_archive *a = NULL;
+    ck_assert_int_eq(tp_trade_archive_s3_new(&a, c3, "No_Such", "p", NULL, &err), TP_E_INVALID);
+    ck_assert_str_eq(err.field, "bucket");
+    ck_assert_int_eq(tp_trade_archive_s3_new(&a, c3, "bucket", "a\nb", NULL, &err), TP_E_INVALID);
+    ck_assert_str_eq(err.field, "prefix");
+    /* Made without a request, in every allocation order; freed whole. */
+    int made = 0;
+    for (long fail = 1; fail < 50 && made < 2; fail++) {
+        tpt_failing_alloc fa;
+        tpt_failing_alloc_init(&fa, fail);
+        made = 0;
+        tp_status st = tp_positions_store_dynamodb_new(&s, d, "positions-table", &fa.a, &err);
+        if (st == TP_OK) {
+            made++;
+            tp_positions_store_dynamodb_stats stats;
+            memset(&stats, 0xff, sizeof stats);
+            ck_assert_int_eq(tp_positions_store_dynamodb_stats_get(s, &stats, &err), TP_OK);
+            ck_assert_uint_eq(stats.writes + stats.reads + stats.conflicts, 0);
+            tp_positions_store_free(s);
+        } else {
+            ck_assert_int_eq(st, TP_E_NOMEM);
+            ck_assert_ptr_null(s);
+        }
+        st = tp_trade_archive_s3_new(&a, c3, "bucket", "/trades/", &fa.a, &err);
+        if (st == TP_OK) {
+            made++;
+            tp_trade_archive_free(a);
+        } else {
+            ck_assert_int_eq(st, TP_E_NOMEM);
+            ck_assert_ptr_null(a);
+        }
+        ck_assert_int_eq(fa.live, 0);
+    }
+    ck_assert_int_eq(made, 2);
+    /* The file store is not a DynamoDB one. */
+    ck_assert_int_eq(tp_positions_store_file_new(&s, "p.ndjson", NULL, &err), TP_OK);
+    tp_positions_store_dynamodb_stats stats;
+    ck_assert_int_eq(tp_positions_store_dynamodb_stats_get(s, &stats, &err), TP_E_INVALID);
+    tp_positions_store_free(s);
+    tp_dynamodb_free(d);
+    tp_s3_free(c3);
 }
 END_TEST
 
@@ -737,6 +886,10 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_trade_json);
     tcase_add_test(tc, test_archive_dir);
     tcase_add_test(tc, test_archive_custom_backend);
+    tcase_add_loop_test(tc, test_bad_uris, 0, TP_ARRAY_LEN(bad_uris));
+    tcase_add_test(tc, test_bad_uri_long_table);
+    tcase_add_test(tc, test_aws_unreachable);
+    tcase_add_test(tc, test_aws_constructors);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *crash = tcase_create("crash");
