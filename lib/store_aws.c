@@ -604,19 +604,20 @@ static tp_status save_symbol(ddb_store *d, const tp_engine *eng, const char *sym
             st = cache_set(d->alloc, ce, &now, err);
             break;
         }
-        if (attempt == 0 && (!now.present || same_shard)) {
-            /* Gone, or behind us on our shard: what we knew was old; once more. */
-            if ((st = cache_set(d->alloc, ce, &now, err)) != TP_OK)
-                break;
+        /* Anything else means what we knew was old: the item is gone, behind
+         * us on our shard, or on another shard, which sequences cannot order
+         * against ours (a reshard, a lease that moved to another worker and
+         * back). Write once more, conditional on what was just read. */
+        if ((st = cache_set(d->alloc, ce, &now, err)) != TP_OK)
+            break;
+        if (attempt == 0)
             continue;
-        }
-        /* A state on another shard, which sequences cannot order against
-         * ours, or a second conflict: another writer works on this symbol.
-         * What we knew stays as it was, so this stays refused. */
+        /* Refused twice: another writer keeps writing this symbol. */
         st =
             wrap(err, TP_E_STATE, &e,
-                 "positions %.40s in %.40s: table has (%s, %s), this store writes (%s, %s)", sym,
-                 d->table, now.present ? now.shard : "-",
+                 "positions %.40s in %.40s: refused twice: table has (%s, %s), this store "
+                 "writes (%s, %s)",
+                 sym, d->table, now.present ? now.shard : "-",
                  now.present ? shown(a1, now.sequence) : "-", mine.shard, shown(a2, mine.sequence));
         if (err)
             tp__strlcpy(err->field, same_shard ? "last_sequence" : "last_shard", sizeof err->field);

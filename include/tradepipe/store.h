@@ -124,13 +124,15 @@ typedef struct tp_positions_store_dynamodb_stats {
  *  - Each write is conditional: "attribute_not_exists(symbol) OR
  *    (last_shard = :ps AND last_sequence = :pq)" with the remembered pair
  *    (only the first part when the store knows of no item). When it fails
- *    (stats.conflicts) the item is read: the same shard at the same or a
- *    later sequence (sequences compared as numbers) is kept and the write
- *    skipped; gone, or the same shard at an earlier sequence, is written
- *    over once more with the new condition; another shard (which sequences
- *    cannot order), or a second conflict, is TP_E_STATE: another writer
- *    works on the symbol. The store then keeps what it knew, so later saves
- *    of that symbol are refused too.
+ *    (stats.conflicts) the item is read (a consistent GetItem): the same
+ *    shard at the same or a later sequence (sequences compared as numbers)
+ *    is kept and the write skipped (stats.stale: the stored item is as new
+ *    or newer, a replay converges to it); anything else (gone, the same
+ *    shard at an earlier sequence, another shard, which sequences cannot
+ *    order: a reshard, a lease that moved) is written over once more,
+ *    conditional on what was read. A second refusal is read again, and
+ *    unless the item is then as new or newer on our shard, it is TP_E_STATE:
+ *    another writer keeps writing the symbol.
  *  - A write whose outcome is unknown (a transport error, a 5xx after the
  *    retries) makes the store read the item again before the next write.
  * `alloc` NULL: malloc.
@@ -138,8 +140,8 @@ typedef struct tp_positions_store_dynamodb_stats {
  *         of [A-Za-z0-9_.-]: err->field "table"); TP_E_NOMEM.
  * The store's load and save return, beyond the vtable's: TP_E_STATE (an
  * item that disagrees with its state: err->field names the attribute; a
- * refused write: the message names the symbol, the table and both (shard,
- * sequence) pairs, err->field is "last_shard" or "last_sequence",
+ * write refused twice: the message names the symbol, the table and both
+ * (shard, sequence) pairs, err->field is "last_shard" or "last_sequence",
  * http_status 400 and aws_code ConditionalCheckFailedException);
  * TP_E_TOO_LARGE (a state over DynamoDB's 400 KB item limit: a smaller
  * engine window); TP_E_INVALID (a symbol that is not UTF-8); TP_E_NOT_FOUND

@@ -6,6 +6,12 @@
 #include "core_int.h"
 #include "tradepipe/store.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 static tp_dynamodb *g_d;
 static tp_s3 *g_s;
 
@@ -349,14 +355,197 @@ START_TEST(test_only_changed_written)
 }
 END_TEST
 
+/* ---- a relay for the one race an emulator cannot be asked for ------------
+ * Another writer's PutItem landing between our read after a conflict and
+ * our second PutItem. The relay sits between a client and the DynamoDB
+ * endpoint (the signature checker: requests go through unchanged, Host
+ * included, so their signatures still verify), counts PutItem requests and
+ * calls a hook before relaying the one numbered hook_at. Its answers say
+ * "Connection: close", so requests come one per connection, one at a time. */
+
+typedef struct relay {
+    int lfd, port, up_port;
+    pthread_t th;
+    pthread_mutex_t mu;
+    int puts;
+    int hook_at;
+    void (*hook)(void *);
+    void *hook_arg;
+} relay;
+
+/* Read one HTTP message (headers, then a Content-Length body) into b. */
+static int read_http(int fd, tp_buf *b)
+{
+    size_t hdr = 0, body = 0;
+    tp_buf_clear(b);
+    for (;;) {
+        if (hdr && b->len >= hdr + body)
+            return 0;
+        char tmp[16384];
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n <= 0 || tp_buf_append(b, tmp, (size_t)n, NULL) != TP_OK)
+            return -1;
+        char *end = hdr ? NULL : memmem(b->ptr, b->len, "\r\n\r\n", 4);
+        if (end) {
+            hdr = (size_t)(end - (char *)b->ptr) + 4;
+            char *cl = strcasestr((char *)b->ptr, "\r\ncontent-length:");
+            body = cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+        }
+    }
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0)
+            return -1;
+        p = (const char *)p + w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+    tp_buf req, resp;
+    tp_buf_init(&req, NULL, 0);
+    tp_buf_init(&resp, NULL, 0);
+    for (;;) {
+        int c = accept(r->lfd, NULL, NULL);
+        if (c < 0)
+            break; /* shut down */
+        if (read_http(c, &req) == 0) {
+            char *end = memmem(req.ptr, req.len, "\r\n\r\n", 4);
+            if (memmem(req.ptr, (size_t)(end - (char *)req.ptr), "DynamoDB_20120810.PutItem", 25)) {
+                pthread_mutex_lock(&r->mu);
+                int n = ++r->puts;
+                void (*hook)(void *) = n == r->hook_at ? r->hook : NULL;
+                pthread_mutex_unlock(&r->mu);
+                if (hook)
+                    hook(r->hook_arg);
+            }
+            struct sockaddr_in up = {0};
+            up.sin_family = AF_INET;
+            up.sin_port = htons((uint16_t)r->up_port);
+            up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            int u = socket(AF_INET, SOCK_STREAM, 0);
+            if (u >= 0 && connect(u, (struct sockaddr *)&up, sizeof up) == 0 &&
+                write_all(u, req.ptr, req.len) == 0 && read_http(u, &resp) == 0) {
+                char *eol = memmem(resp.ptr, resp.len, "\r\n", 2);
+                size_t first = (size_t)(eol - (char *)resp.ptr) + 2;
+                static const char close_hdr[] = "Connection: close\r\n";
+                if (write_all(c, resp.ptr, first) == 0 &&
+                    write_all(c, close_hdr, sizeof close_hdr - 1) == 0)
+                    write_all(c, resp.ptr + first, resp.len - first);
+            }
+            if (u >= 0)
+                close(u);
+        }
+        close(c);
+    }
+    tp_buf_dispose(&req);
+    tp_buf_dispose(&resp);
+    return NULL;
+}
+
+static void relay_start(relay *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *ep = getenv("AWS_ENDPOINT_URL_DYNAMODB");
+    ck_assert_ptr_nonnull(ep);
+    const char *colon = strrchr(ep, ':');
+    ck_assert_ptr_nonnull(colon);
+    r->up_port = atoi(colon + 1);
+    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(r->lfd, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(r->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(r->lfd, 16), 0);
+    ck_assert_int_eq(getsockname(r->lfd, (struct sockaddr *)&a, &len), 0);
+    r->port = ntohs(a.sin_port);
+    pthread_mutex_init(&r->mu, NULL);
+    ck_assert_int_eq(pthread_create(&r->th, NULL, relay_main, r), 0);
+}
+
+static void relay_stop(relay *r)
+{
+    shutdown(r->lfd, SHUT_RDWR);
+    pthread_join(r->th, NULL);
+    close(r->lfd);
+    pthread_mutex_destroy(&r->mu);
+}
+
+static int relay_puts(relay *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->puts;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* Call hook(arg) before relaying the PutItem after the next one. */
+static void relay_arm(relay *r, void (*hook)(void *), void *arg)
+{
+    pthread_mutex_lock(&r->mu);
+    r->hook_at = r->puts + 2;
+    r->hook = hook;
+    r->hook_arg = arg;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The other writer's move, run by the relay's thread while the first
+ * writer waits for its answer (so nothing else uses g_d or these). */
+typedef struct other_write {
+    tp_engine *engine;
+    tp_positions_store *store;
+    tp_status st;
+    tp_error err;
+} other_write;
+
+static void other_writes_again(void *arg)
+{
+    other_write *w = arg;
+    tp_tick t;
+    t.symbol = tp_cursor_from_str("GOOG");
+    t.shard = tp_cursor_from_str("shardId-000000000001");
+    t.sequence = tp_cursor_from_str("8");
+    t.price_e8 = 9600000000;
+    t.ts_us = TP_ENGINE_NO_TIME;
+    tp_engine_event ev;
+    size_t n;
+    tp_cursor goog = tp_cursor_from_str("GOOG");
+    w->st = tp_engine_apply(w->engine, &t, &ev, &n, &w->err);
+    if (w->st == TP_OK)
+        w->st = tp_positions_store_save(w->store, w->engine, &goog, 1, &w->err);
+}
+
 START_TEST(test_conditional_fencing)
 {
     char table[64];
     tp_error err;
-    tp_positions_store *sa = open_new_table(table, sizeof table);
+    tp_positions_store *s0 = open_new_table(table, sizeof table); /* made the table */
+    tp_positions_store_free(s0);
+    /* The first writer talks to DynamoDB through the relay. */
+    relay r;
+    relay_start(&r);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", r.port);
+    tp_aws_client_options o = TP_AWS_CLIENT_OPTIONS_INIT;
+    o.max_backoff_ms = 200;
+    o.endpoint_url = ep;
+    tp_dynamodb *relayed = NULL;
+    ck_assert_msg(tp_dynamodb_new(&relayed, &o, &err) == TP_OK, "%s", err.message);
+    tp_positions_store *sa = NULL;
+    ck_assert_int_eq(tp_positions_store_dynamodb_new(&sa, relayed, table, NULL, &err), TP_OK);
     tp_engine *a = new_engine(5);
     feed_all(a, 0, 40);
     ck_assert_int_eq(tp_positions_store_save(sa, a, NULL, 0, &err), TP_OK);
+    ck_assert_int_eq(relay_puts(&r), NSYM);
     /* A second writer starts from the same table. */
     tp_positions_store *sb = open_table(table);
     tp_engine *b = new_engine(5);
@@ -364,29 +553,56 @@ START_TEST(test_conditional_fencing)
     assert_same_state(a, b);
 
     /* AAPL: the second writer moves it to another shard (a reshard) and
-     * saves; the first writer's state, on the old shard, cannot be ordered
-     * against it: refused, naming the symbol, the table and both pairs. */
+     * saves. The first writer's state, on the old shard, cannot be ordered
+     * against it: refused once, it reads the item and writes over it. */
     tick(b, "AAPL", SHARD1, 7, P("95"), NULL);
     ck_assert_int_eq(tp_positions_store_save(sb, b, NULL, 0, &err), TP_OK);
     ck_assert_uint_eq(stats_of(sb).writes, 1);
     ticks(a, "AAPL", 40, 45);
+    tp_positions_store_dynamodb_stats before = stats_of(sa);
+    ck_assert_msg(tp_positions_store_save(sa, a, NULL, 0, &err) == TP_OK, "%s", err.message);
+    tp_positions_store_dynamodb_stats after = stats_of(sa);
+    ck_assert_uint_eq(after.conflicts, before.conflicts + 1);
+    ck_assert_uint_eq(after.reads, before.reads + 1);
+    ck_assert_uint_eq(after.writes, before.writes + 1);
+    json_t *root;
+    json_t *item = cli_item(&root, table, "AAPL");
+    ck_assert_str_eq(cli_attr(item, "last_shard", "S"), SHARD0);
+    ck_assert_str_eq(cli_attr(item, "last_sequence", "S"), "45");
+    json_decref(root);
+
+    /* GOOG: the same, but the second writer writes again between the first
+     * writer's read and its second PutItem: refused twice, TP_E_STATE naming
+     * the symbol, the table and both pairs; the other writer's state stays. */
+    tick(b, "GOOG", SHARD1, 7, P("95"), NULL);
+    tp_cursor goog = tp_cursor_from_str("GOOG");
+    ck_assert_int_eq(tp_positions_store_save(sb, b, &goog, 1, &err), TP_OK);
+    ticks(a, "GOOG", 40, 45);
+    other_write w = {b, sb, TP_E_INVALID, {0}};
+    relay_arm(&r, other_writes_again, &w);
+    before = stats_of(sa);
     tp_status st = tp_positions_store_save(sa, a, NULL, 0, &err);
+    ck_assert_msg(w.st == TP_OK, "the other writer: %s", w.err.message);
     ck_assert_msg(st == TP_E_STATE, "%d %s", st, err.message);
     ck_assert_str_eq(err.field, "last_shard");
     ck_assert_int_eq(err.http_status, 400);
     ck_assert_str_eq(err.aws_code, "ConditionalCheckFailedException");
-    ck_assert_ptr_nonnull(strstr(err.message, "AAPL"));
+    ck_assert_ptr_nonnull(strstr(err.message, "GOOG"));
     ck_assert_ptr_nonnull(strstr(err.message, table));
-    ck_assert_ptr_nonnull(strstr(err.message, "(" SHARD1 ", 7)"));
+    ck_assert_ptr_nonnull(strstr(err.message, "(" SHARD1 ", 8)"));
     ck_assert_ptr_nonnull(strstr(err.message, "(" SHARD0 ", 45)"));
-    ck_assert_uint_eq(stats_of(sa).conflicts, 1);
-    /* It stays refused; the table keeps the other writer's state. */
-    ck_assert_int_eq(tp_positions_store_save(sa, a, NULL, 0, &err), TP_E_STATE);
-    json_t *root;
-    json_t *item = cli_item(&root, table, "AAPL");
+    after = stats_of(sa);
+    ck_assert_uint_eq(after.conflicts, before.conflicts + 2);
+    ck_assert_uint_eq(after.reads, before.reads + 2);
+    ck_assert_uint_eq(after.writes, before.writes);
+    item = cli_item(&root, table, "GOOG");
     ck_assert_str_eq(cli_attr(item, "last_shard", "S"), SHARD1);
-    ck_assert_str_eq(cli_attr(item, "last_sequence", "S"), "7");
+    ck_assert_str_eq(cli_attr(item, "last_sequence", "S"), "8");
     json_decref(root);
+    /* With nobody in between, the next save writes over it (last read: (1, 8)). */
+    ck_assert_msg(tp_positions_store_save(sa, a, &goog, 1, &err) == TP_OK, "%s", err.message);
+    ck_assert_uint_eq(stats_of(sa).writes, after.writes + 1);
+    ck_assert_uint_eq(stats_of(sa).conflicts, after.conflicts);
 
     /* MSFT: the second writer gets further on the same shard (60); the first
      * one replays to 50: its older state is skipped, not written... */
@@ -394,9 +610,9 @@ START_TEST(test_conditional_fencing)
     tp_cursor msft = tp_cursor_from_str("MSFT");
     ck_assert_int_eq(tp_positions_store_save(sb, b, &msft, 1, &err), TP_OK);
     ticks(a, "MSFT", 40, 50);
-    tp_positions_store_dynamodb_stats before = stats_of(sa);
+    before = stats_of(sa);
     ck_assert_msg(tp_positions_store_save(sa, a, &msft, 1, &err) == TP_OK, "%s", err.message);
-    tp_positions_store_dynamodb_stats after = stats_of(sa);
+    after = stats_of(sa);
     ck_assert_uint_eq(after.conflicts, before.conflicts + 1);
     ck_assert_uint_eq(after.stale, before.stale + 1);
     ck_assert_uint_eq(after.writes, before.writes);
@@ -435,6 +651,8 @@ START_TEST(test_conditional_fencing)
     tp_engine_free(b);
     tp_positions_store_free(sa);
     tp_positions_store_free(sb);
+    tp_dynamodb_free(relayed);
+    relay_stop(&r);
     tp_dynamodb_delete_table(g_d, table, &err);
 }
 END_TEST
