@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: tp-consumer --source file:DIR|kinesis://STREAM --positions URI --trades URI\n"
-    "                   [--follow] [--from trim-horizon|latest] [--checkpoints URI]\n"
+    "                   [--follow] [--from trim-horizon|latest|TIME] [--checkpoints URI]\n"
     "                   [--events -|file:PATH] [--worker-id ID] [engine options]\n"
     "       tp-consumer --source file:PATH --events -|file:PATH [engine options]\n"
     "                   [--positions file:PATH] [--trades file:DIR]\n"
@@ -24,7 +24,8 @@ static const char usage[] =
     "\n"
     "Following a stream (--source file:DIR, a stream made by tp-producer):\n"
     "  every shard is read, from its checkpoint, else from --from (trim-horizon,\n"
-    "  the default, or latest). Events carry \"shard\":\"shardId-...\" and the\n"
+    "  the default, latest, or an ISO-8601 time: the first record that arrived\n"
+    "  then or after, AT_TIMESTAMP). Events carry \"shard\":\"shardId-...\" and the\n"
     "  record's \"sequence\":\"N\" (a string: Kinesis sequence numbers are long).\n"
     "  --follow keeps reading as records arrive until SIGINT or SIGTERM (then the\n"
     "  batch in hand is finished, saved and checkpointed; exit 0); without it,\n"
@@ -137,7 +138,8 @@ typedef struct lshard {
 typedef struct consumer {
     const char *source; /* as given */
     const char *path;   /* replay: the file, file: stripped */
-    int stream_mode, follow, from_latest;
+    int stream_mode, follow, from_latest, from_time;
+    int64_t from_ms; /* --from TIMESTAMP: AT_TIMESTAMP, ms since the epoch */
     char shard[TP_SHARD_MAX]; /* replay: "file:" + base name */
     tp_engine *engine;
     tp_engine_options opts;
@@ -169,6 +171,8 @@ typedef struct consumer {
     int64_t next_take_ms, next_renew_ms;
     uint64_t lost_leases, checkpoints_written;
     FILE *metrics; /* --metrics: CloudWatch Embedded Metric Format lines, or NULL */
+    uint64_t s3_requests; /* s3:// trades: HeadBucket and one PutObject a trade */
+    int trades_s3;
     int64_t lag_ms;
     uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
     /* counters, cumulative across restarts when a checkpoint is kept */
@@ -446,6 +450,7 @@ static int apply(consumer *C, const tp_trade *t, const char *shard, const char *
             /* The trade is durable before any save that forgets the position. */
             if (C->trades && tp_trade_archive_put(C->trades, &ev[i], &C->opts, &err) != TP_OK)
                 return cli_fail("archiving a trade: %s", err.message);
+            C->s3_requests += (uint64_t)(C->trades_s3 != 0);
         } else {
             C->buys++;
         }
@@ -483,6 +488,17 @@ static void status_text(consumer *C, tp_buf *b, const char *state)
         tp_lease_table_stats(C->leases, &ls);
         tp_buf_appendf(b, NULL, "\"worker\":\"%s\",\"leases_held\":%u,\"lease_requests\":%llu,",
                        C->worker_id, C->nheld, (unsigned long long)ls.requests);
+    }
+    /* DynamoDB and S3 calls made (a benchmark's measure): leases, positions
+     * (Scan pages, GetItem, PutItem, refused writes), trade objects. */
+    tp_positions_store_dynamodb_stats ps;
+    if (C->positions && tp_positions_store_dynamodb_stats_get(C->positions, &ps, NULL) == TP_OK) {
+        tp_lease_stats ls;
+        tp_lease_table_stats(C->leases, &ls);
+        tp_buf_appendf(b, NULL, "\"requests\":{\"dynamodb\":%llu,\"s3\":%llu},",
+                       (unsigned long long)(ls.requests + ps.scan_pages + ps.reads + ps.writes +
+                                            ps.conflicts),
+                       (unsigned long long)C->s3_requests);
     }
     tp_buf_append_str(b, "\"shards\":{", NULL);
     for (uint32_t i = 0; C->stream_mode && i < C->nshards; i++)
@@ -885,7 +901,11 @@ static int start_shards(consumer *C)
             const char *seq = C->cp ? tp_checkpoint_sequence(C->cp, sh->shard_id) : NULL;
             tp_stream_position pos = {
                 C->from_latest ? TP_KINESIS_LATEST : TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
-            if (C->from_latest && (sh->parent_shard_id[0] || sh->adjacent_parent_shard_id[0]) &&
+            if (C->from_time) {
+                pos.type = TP_KINESIS_AT_TIMESTAMP;
+                pos.timestamp_ms = C->from_ms;
+            }
+            if ((C->from_latest || C->from_time) && (sh->parent_shard_id[0] || sh->adjacent_parent_shard_id[0]) &&
                 (shard_index(C, sh->parent_shard_id) >= 0 ||
                  shard_index(C, sh->adjacent_parent_shard_id) >= 0))
                 pos.type = TP_KINESIS_TRIM_HORIZON; /* a child of what we read: all of it */
@@ -1102,6 +1122,15 @@ static int held_start(consumer *C, const tp_lease *l)
     tp_stream_position pos = {TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
     if (!strcmp(l->checkpoint, TP_LEASE_LATEST)) {
         pos.type = TP_KINESIS_LATEST;
+    } else if (!strcmp(l->checkpoint, TP_LEASE_AT_TIMESTAMP)) {
+        /* The KCL keeps the time in its configuration, not in the lease. */
+        if (C->from_time) {
+            pos.type = TP_KINESIS_AT_TIMESTAMP;
+            pos.timestamp_ms = C->from_ms;
+        } else {
+            fprintf(stderr, "tp-consumer: the lease of %s starts AT_TIMESTAMP but no --from "
+                            "TIMESTAMP was given: reading it from its trim horizon\n", h->id);
+        }
     } else if (l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9') {
         pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
         pos.sub_sequence_number = (int32_t)l->checkpoint_sub_sequence_number;
@@ -1115,7 +1144,7 @@ static int held_start(consumer *C, const tp_lease *l)
         return rc;
     }
     C->nheld++;
-    if (l->owner_switches_since_checkpoint > 0)
+    if (l->owner_switches_since_checkpoint > 0 && l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9')
         fprintf(stderr, "tp-consumer: took over the lease of %s at %s\n", h->id,
                 l->checkpoint);
     return 0;
@@ -1279,7 +1308,10 @@ static int leases_tend(consumer *C)
         st = tp_lease_table_refresh(C->leases, now, &err);
     if (st == TP_OK)
         st = tp_lease_table_sync(C->leases, &ls,
-                                 C->from_latest ? TP_LEASE_LATEST : TP_LEASE_TRIM_HORIZON, &err);
+                                 C->from_latest ? TP_LEASE_LATEST
+                                 : C->from_time ? TP_LEASE_AT_TIMESTAMP
+                                                : TP_LEASE_TRIM_HORIZON,
+                                 &err);
     if (st == TP_OK)
         st = tp_lease_table_refresh(C->leases, now, &err);
     tp_kinesis_shards_dispose(&ls);
@@ -1479,9 +1511,16 @@ int main(int argc, char **argv)
         if (!positions || !trades)
             return cli_fail("following a stream needs --positions file:PATH and --trades "
                             "file:DIR (where its effects go)");
-        if (from && strcmp(from, "trim-horizon") != 0 && strcmp(from, "latest") != 0)
-            return cli_fail("--from '%s': expected trim-horizon or latest", from);
         C.from_latest = from && !strcmp(from, "latest");
+        if (from && strcmp(from, "trim-horizon") != 0 && !C.from_latest) {
+            int64_t us = 0;
+            if (tp_time_parse_iso8601(&us, tp_cursor_from_str(from), NULL) != TP_OK)
+                return cli_fail("--from '%s': expected trim-horizon, latest or an ISO-8601 "
+                                "time (2025-10-22T12:00:00Z)",
+                                from);
+            C.from_time = 1;
+            C.from_ms = us / 1000;
+        }
     } else {
         if (!events) {
             fprintf(stderr, "tp-consumer: --source and --events are required\n%s", usage);
@@ -1498,6 +1537,10 @@ int main(int argc, char **argv)
             return cli_fail("out of memory");
     }
 
+    /* From here on SIGTERM and SIGINT finish cleanly, even during setup
+     * (a worker stopped while it opens its stores still releases its
+     * leases and exits 0). */
+    cli_signals();
     tp_error err;
     int rc = 0;
     char *cp_uri = NULL;
@@ -1559,6 +1602,8 @@ int main(int argc, char **argv)
         rc = cli_fail("--trades %s: %s", trades, err.message);
         goto done;
     }
+    C.trades_s3 = trades && !strncmp(trades, "s3://", 5);
+    C.s3_requests = (uint64_t)C.trades_s3; /* the HeadBucket of the opener */
     if (!leased && ((rc = load_state(&C, positions)) != 0 || (rc = open_events(&C, events)) != 0))
         goto done;
     if (C.stream_mode && (rc = open_stream(&C)) != 0)
@@ -1572,7 +1617,6 @@ int main(int argc, char **argv)
         if ((rc = save(&C, 1)) != 0)
             goto done;
     }
-    cli_signals();
     cli_progress_init(&C.prog, progress_ms);
     C.t0_ms = cli_now_ms();
     rc = leased ? run_leased(&C) : C.stream_mode ? run_stream(&C) : run_replay(&C);

@@ -78,3 +78,14 @@ target_link_libraries(clients_bench PRIVATE tradepipe_static)
 add_executable(bench_producer EXCLUDE_FROM_ALL
                ${CMAKE_CURRENT_SOURCE_DIR}/bench/producer/bench_producer.c)
 target_link_libraries(bench_producer PRIVATE tradepipe_static OpenSSL::Crypto)
+
+# The consumer on the emulators (issue 11): two workers sharing a stream
+# (one killed, a shard split), 20 kill -9 cycles, and run-local --emulators
+# giving the local run's report; each checked against an offline replay.
+if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
+    add_test(NAME pipeline_kinesis
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/test_kinesis.py
+                     $<TARGET_FILE_DIR:tp-consumer> ${TP_SERVICES_STATE})
+    set_tests_properties(pipeline_kinesis PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 900
+                         ENVIRONMENT "${TP_AWS_TEST_ENV}")
+endif()
