@@ -28,8 +28,13 @@ static const char usage[] =
     "The consumer as a Lambda custom runtime (provided.al2023, the binary\n"
     "renamed `bootstrap` at the root of the zip) behind a Kinesis event source\n"
     "mapping, which must have FunctionResponseTypes=[\"ReportBatchItemFailures\"]\n"
-    "and ParallelizationFactor 1. It loops on the Runtime API\n"
-    "(AWS_LAMBDA_RUNTIME_API): one invocation is one batch of one shard.\n"
+    "(without it, the records after a failed one would be dropped) and\n"
+    "ParallelizationFactor 1 (the state's sequence orders the whole shard:\n"
+    "batches of one shard in parallel would take each other's records for\n"
+    "duplicates). Each symbol's records must be in one shard at a time\n"
+    "(partition key = symbol, as tp-producer sends them). It loops on the\n"
+    "Runtime API (AWS_LAMBDA_RUNTIME_API): one invocation is one batch of one\n"
+    "shard.\n"
     "\n"
     "Per invocation, in order:\n"
     "  1. the shard (eventID before the ':') and its state: the item of $STATE_TABLE\n"
@@ -457,6 +462,7 @@ typedef struct krec {
     size_t seq_len;
     int64_t arrival_ms;  /* approximateArrivalTimestamp, -1 when absent */
     size_t first, count; /* its ticks in inv.ticks */
+    int aggregated;      /* a KPL aggregate */
 } krec;
 
 /* One user record to apply. */
@@ -741,6 +747,7 @@ static int decode_records(runtime *R, inv *I)
             rc = 1;
         } else if (tp_kpl_is_aggregated(tp_buf_cursor(&I->data))) {
             size_t count = 0;
+            r->aggregated = 1;
             tp_status st = tp_kpl_reader_begin(R->kpl, tp_buf_cursor(&I->data), &count, &err);
             if (st == TP_E_NOMEM)
                 return -1;
@@ -954,8 +961,12 @@ static int apply_records(runtime *R, inv *I, tp_engine *e, size_t upto, int live
                 p->stop = i;
                 p->reason = STOP_POISON;
                 p->partial = k > r->first;
-                snprintf(p->why, sizeof p->why, "user record %llu: the engine refuses the tick: %s",
-                         (unsigned long long)u->sub, err.message);
+                char where[48] = "";
+                if (r->aggregated)
+                    snprintf(where, sizeof where, "user record %llu, ", (unsigned long long)u->sub);
+                snprintf(p->why, sizeof p->why, "%ssymbol %.*s: the engine refuses the tick: %s",
+                         where, (int)u->sym_len, (const char *)arena_at(I, u->sym_off),
+                         err.message);
                 return 0;
             }
             tp_engine_stats_get(e, &after);

@@ -654,6 +654,26 @@ def test_two_invocations_of_one_shard_converge(ctx):
     expect(state_item(shard)["sequence"]["S"] == recs[-1].last_user_seq(), "state after the race")
 
 
+def test_engine_refusal_poisons_record(ctx):
+    """A tick the engine refuses (a third symbol past TP_MAX_SYMBOLS=2) poisons its record: an
+    aggregate whose first user records were applied before the refusal leaves none of them
+    applied, and the records before it are durable."""
+    shard = "shardId-000000000014"
+    first = [tick("MA", 100, 0), tick("MB", 50, 1), tick("MA", 101, 2)]
+    agg_lines = [tick("MA", 102, 3), tick("MB", 51, 4), tick("MC", 10, 5)]
+    recs = records(14, first)
+    agg = Rec(seqno(14, 3), aggregate(agg_lines), agg_lines, True)
+    tail = Rec(seqno(14, 4), tick("MA", 103, 6), [tick("MA", 103, 6)])
+    with Lambda({"TP_MAX_SYMBOLS": "2"}) as L:
+        failed_at(L.invoke(event(shard, recs + [agg, tail]), "refused"), agg.seq, "refused tick")
+        m = L.metrics()[-1]
+        expect(m["Poisoned"] == 1 and m["Ticks"] == 3, "EMF %r" % m)
+        expect("MC" in L.stderr_text(), "the refusal is not logged:\n" + L.stderr_text())
+    expect(state_item(shard)["sequence"]["S"] == recs[-1].last_user_seq(), "state sequence")
+    pos, _ = replay(first, {"MA", "MB"})
+    expect(positions({"MA", "MB", "MC"}) == pos, "positions %r" % positions({"MA", "MB", "MC"}))
+
+
 def test_reshard_child_continues_parent(ctx):
     """After a reshard the child shard's first batch finds no state of its own: its symbols go on
     from their items in the positions table (the parent's last state), so the result equals one
