@@ -316,53 +316,15 @@ static tp_position *positions_sorted(consumer *C, size_t *n)
     return all;
 }
 
-/* The engine state for the checkpoint: each symbol's snapshot, sorted by
- * symbol, each behind its length (4 bytes, little-endian), so the bytes
- * depend on the state alone, not on how shards interleaved. */
+/* The engine state for the checkpoint (tp_cli.h: cli_engine_state). */
 static tp_status engine_state(consumer *C, tp_buf *out)
 {
-    size_t n;
-    tp_position *all = positions_sorted(C, &n);
-    if (!all)
-        return TP_E_NOMEM;
-    tp_status st = TP_OK;
-    tp_buf one;
-    tp_buf_init(&one, NULL, 0);
-    for (size_t i = 0; i < n && st == TP_OK; i++) {
-        tp_buf_clear(&one);
-        st = tp_engine_snapshot(C->engine, tp_cursor_from_str(all[i].symbol), &one, NULL);
-        uint8_t len[4] = {(uint8_t)one.len, (uint8_t)(one.len >> 8), (uint8_t)(one.len >> 16),
-                          (uint8_t)(one.len >> 24)};
-        if (st == TP_OK)
-            st = tp_buf_append(out, len, 4, NULL);
-        if (st == TP_OK)
-            st = tp_buf_append(out, one.ptr, one.len, NULL);
-    }
-    tp_buf_dispose(&one);
-    free(all);
-    return st;
+    return cli_engine_state(C->engine, out);
 }
 
 static tp_status engine_restore_state(consumer *C, tp_cursor s, tp_error *err)
 {
-    size_t off = 0;
-    while (off < s.len) {
-        size_t n = s.len - off < 4
-                       ? SIZE_MAX
-                       : (size_t)s.ptr[off] | (size_t)s.ptr[off + 1] << 8 |
-                             (size_t)s.ptr[off + 2] << 16 | (size_t)s.ptr[off + 3] << 24;
-        off += 4;
-        if (n > s.len - off || off > s.len) {
-            tp_error_clear(err);
-            snprintf(err->message, sizeof err->message, "cut short at byte %zu", off - 4);
-            return TP_E_STATE;
-        }
-        tp_status st = tp_engine_restore(C->engine, tp_cursor_make(s.ptr + off, n), err);
-        if (st != TP_OK)
-            return st;
-        off += n;
-    }
-    return TP_OK;
+    return cli_engine_restore(C->engine, s, err);
 }
 
 static int set_counter(consumer *C, const char *name, uint64_t v)

@@ -229,4 +229,66 @@ static inline const char *cli_count(char out[32], uint64_t v)
     return out;
 }
 
+static inline int cli_cmp_position(const void *a, const void *b)
+{
+    return strcmp(((const tp_position *)a)->symbol, ((const tp_position *)b)->symbol);
+}
+
+/* An engine's whole state as tp-consumer's checkpoints and the Lambda
+ * bootstrap's shard items keep it: each symbol's snapshot, sorted by symbol,
+ * each behind its length (4 bytes, little-endian), so the bytes depend on the
+ * state alone, not on the order in which symbols appeared. Appended to `out`. */
+static inline tp_status cli_engine_state(const tp_engine *e, tp_buf *out)
+{
+    size_t n = tp_engine_symbol_count(e);
+    tp_position *all = calloc(n ? n : 1, sizeof *all);
+    if (!all)
+        return TP_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        tp_engine_position_at(e, i, &all[i], NULL);
+    qsort(all, n, sizeof *all, cli_cmp_position);
+    tp_status st = TP_OK;
+    tp_buf one;
+    tp_buf_init(&one, NULL, 0);
+    for (size_t i = 0; i < n && st == TP_OK; i++) {
+        tp_buf_clear(&one);
+        st = tp_engine_snapshot(e, tp_cursor_from_str(all[i].symbol), &one, NULL);
+        uint8_t len[4] = {(uint8_t)one.len, (uint8_t)(one.len >> 8), (uint8_t)(one.len >> 16),
+                          (uint8_t)(one.len >> 24)};
+        if (st == TP_OK)
+            st = tp_buf_append(out, len, 4, NULL);
+        if (st == TP_OK)
+            st = tp_buf_append(out, one.ptr, one.len, NULL);
+    }
+    tp_buf_dispose(&one);
+    free(all);
+    return st;
+}
+
+/* Restore what cli_engine_state wrote into `e`. @return TP_OK; TP_E_STATE
+ * (cut short); tp_engine_restore's errors. */
+static inline tp_status cli_engine_restore(tp_engine *e, tp_cursor s, tp_error *err)
+{
+    size_t off = 0;
+    while (off < s.len) {
+        size_t n = s.len - off < 4
+                       ? SIZE_MAX
+                       : (size_t)s.ptr[off] | (size_t)s.ptr[off + 1] << 8 |
+                             (size_t)s.ptr[off + 2] << 16 | (size_t)s.ptr[off + 3] << 24;
+        off += 4;
+        if (n > s.len - off || off > s.len) {
+            if (err) {
+                tp_error_clear(err);
+                snprintf(err->message, sizeof err->message, "cut short at byte %zu", off - 4);
+            }
+            return TP_E_STATE;
+        }
+        tp_status st = tp_engine_restore(e, tp_cursor_make(s.ptr + off, n), err);
+        if (st != TP_OK)
+            return st;
+        off += n;
+    }
+    return TP_OK;
+}
+
 #endif

@@ -58,6 +58,18 @@ if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endif()
 
+# tp-lambda-bootstrap behind the Runtime API fixture (tests/fixtures/lambda_runtime.py),
+# on dynalite and s3rver: effects equal tp-consumer's replay of the same ticks,
+# poisoned records, redelivery, init and invocation errors, store failures.
+if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
+    add_test(NAME lambda_bootstrap
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/lambda/test_bootstrap.py
+                     $<TARGET_FILE:tp-lambda-bootstrap> $<TARGET_FILE:tp-consumer>
+                     $<TARGET_FILE:tp-gen> $<TARGET_FILE:kpl_tool> ${TP_SERVICES_STATE})
+    set_tests_properties(lambda_bootstrap PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
+                         ENVIRONMENT "${TP_AWS_TEST_ENV}")
+endif()
+
 # The benchmark (not in ctest): tests/bench/clients/run builds on this target.
 add_executable(clients_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/clients/bench_clients.c)
 target_link_libraries(clients_bench PRIVATE tradepipe_static)
