@@ -69,9 +69,10 @@ static const char usage[] =
     "options). A redelivered batch changes nothing.\n"
     "\n"
     "One CloudWatch embedded-metric-format line per batch on stdout (namespace\n"
-    "tradepipe, dimension shard): Records, Ticks, Signals, Trades, RealizedPnl,\n"
-    "Duplicates, Poisoned, ItemFailures, IteratorAgeMs (now minus the last\n"
-    "record's arrival), BatchLatencyMs. Diagnostics go to stderr.\n"
+    "tradepipe, dimension Shard, as tp-consumer --metrics): Records, Ticks,\n"
+    "Signals, Trades, RealizedPnl,\n"
+    "Duplicates, Poisoned, ItemFailures, IteratorAgeMilliseconds (now minus the last\n"
+    "record's arrival), BatchLatencyMilliseconds. Diagnostics go to stderr.\n"
     "\n";
 
 static const char usage_env[] =
@@ -1094,13 +1095,13 @@ static void metrics(const inv *I, const invocation_meta *m, const outcome *o)
     tp_status st = tp_buf_appendf(
         &b, NULL,
         "{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":\"tradepipe\","
-        "\"Dimensions\":[[\"shard\"]],\"Metrics\":[{\"Name\":\"Records\",\"Unit\":\"Count\"},"
+        "\"Dimensions\":[[\"Shard\"]],\"Metrics\":[{\"Name\":\"Records\",\"Unit\":\"Count\"},"
         "{\"Name\":\"Ticks\",\"Unit\":\"Count\"},{\"Name\":\"Signals\",\"Unit\":\"Count\"},"
         "{\"Name\":\"Trades\",\"Unit\":\"Count\"},{\"Name\":\"RealizedPnl\",\"Unit\":\"None\"},"
         "{\"Name\":\"Duplicates\",\"Unit\":\"Count\"},{\"Name\":\"Poisoned\",\"Unit\":\"Count\"},"
         "{\"Name\":\"ItemFailures\",\"Unit\":\"Count\"},"
-        "{\"Name\":\"IteratorAgeMs\",\"Unit\":\"Milliseconds\"},"
-        "{\"Name\":\"BatchLatencyMs\",\"Unit\":\"Milliseconds\"}]}]},\"shard\":",
+        "{\"Name\":\"IteratorAgeMilliseconds\",\"Unit\":\"Milliseconds\"},"
+        "{\"Name\":\"BatchLatencyMilliseconds\",\"Unit\":\"Milliseconds\"}]}]},\"Shard\":",
         (long long)now);
     if (st == TP_OK)
         st = json_str(&b, I->shard);
@@ -1110,7 +1111,7 @@ static void metrics(const inv *I, const invocation_meta *m, const outcome *o)
             ",\"requestId\":\"%s\",\"Records\":%zu,\"UserRecords\":%llu,\"Ticks\":%llu,"
             "\"Signals\":%llu,\"Trades\":%llu,\"RealizedPnl\":%s,"
             "\"Duplicates\":%llu,\"Poisoned\":%d,\"ItemFailures\":%d,"
-            "\"IteratorAgeMs\":%lld,\"BatchLatencyMs\":%lld}\n",
+            "\"IteratorAgeMilliseconds\":%lld,\"BatchLatencyMilliseconds\":%lld}\n",
             m->request_id, I->n, (unsigned long long)I->user_records, (unsigned long long)o->ticks,
             (unsigned long long)o->signals, (unsigned long long)o->trades, pnl,
             (unsigned long long)o->dups, o->poisoned, o->fail < I->n, (long long)age,

@@ -376,12 +376,12 @@ def check_emf(m, shard):
     aws = m["_aws"]
     expect(isinstance(aws["Timestamp"], int), "EMF Timestamp %r" % aws)
     d = aws["CloudWatchMetrics"][0]
-    expect(d["Namespace"] == "tradepipe" and d["Dimensions"] == [["shard"]], "EMF %r" % d)
+    expect(d["Namespace"] == "tradepipe" and d["Dimensions"] == [["Shard"]], "EMF %r" % d)
     names = [x["Name"] for x in d["Metrics"]]
     for n in ("Records", "Ticks", "Signals", "Trades", "RealizedPnl", "Duplicates",
-              "IteratorAgeMs", "BatchLatencyMs"):
+              "IteratorAgeMilliseconds", "BatchLatencyMilliseconds"):
         expect(n in names and isinstance(m[n], (int, float)), "EMF metric %s: %r" % (n, m))
-    expect(m["shard"] == shard, "EMF shard %r" % m)
+    expect(m["Shard"] == shard, "EMF shard %r" % m)
 
 
 # ---- the tests ---------------------------------------------------------------------------------
@@ -537,7 +537,7 @@ def test_aws_documentation_sample(ctx):
         m = L.metrics()[-1]
     check_emf(m, "shardId-000000000006")
     expect(m["Records"] == 2 and m["Poisoned"] == 1 and m["Ticks"] == 0, "EMF %r" % m)
-    expect(m["IteratorAgeMs"] > 200000000000 // 100, "iterator age of a 2018 record: %r" % m)
+    expect(m["IteratorAgeMilliseconds"] > 200000000000 // 100, "iterator age of a 2018 record: %r" % m)
     expect(state_item("shardId-000000000006") is None, "a state stored for the sample's shard")
 
 
