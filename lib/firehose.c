@@ -26,6 +26,7 @@ typedef struct fh_shard {
     char id[TP_KINESIS_SHARD_ID_MAX];
     uint64_t buffered; /* records of this shard in the batch */
     char first[TP_KINESIS_SEQ_MAX], last[TP_KINESIS_SEQ_MAX];
+    int ended;         /* a closed shard read to its end */
 } fh_shard;
 
 struct tp_firehose {
@@ -434,6 +435,41 @@ tp_status tp_firehose_flush(tp_firehose *f, tp_error *err)
     return st;
 }
 
+/* Shards made since the handle was opened (a Kinesis reshard): a reader
+ * each, from its checkpoint, else from its start. */
+static tp_status add_new_shards(tp_firehose *f, tp_error *err)
+{
+    tp_kinesis_shards ls = {0};
+    tp_status st = tp_stream_list_shards(f->stream, &ls, err);
+    for (size_t k = 0; st == TP_OK && k < ls.count; k++) {
+        const char *id = ls.shards[k].shard_id;
+        uint32_t i = 0;
+        while (i < f->n && strcmp(f->sh[i].id, id) != 0)
+            i++;
+        if (i < f->n)
+            continue;
+        fh_shard *grown = tp__realloc(f->alloc, f->sh, (f->n + 1) * sizeof *grown);
+        if (!grown) {
+            st = tp_error__set(err, TP_E_NOMEM, "out of memory");
+            break;
+        }
+        f->sh = grown;
+        fh_shard *sh = &f->sh[f->n];
+        memset(sh, 0, sizeof *sh);
+        tp__strlcpy(sh->id, id, sizeof sh->id);
+        const char *seq = tp_checkpoint_sequence(f->cp, id);
+        tp_stream_position pos = {TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
+        if (seq) {
+            pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+            tp__strlcpy(pos.sequence_number, seq, sizeof pos.sequence_number);
+        }
+        if ((st = tp_stream_reader_new(&sh->reader, f->stream, id, &pos, err)) == TP_OK)
+            f->n++;
+    }
+    tp_kinesis_shards_dispose(&ls);
+    return st;
+}
+
 tp_status tp_firehose_poll(tp_firehose *f, int64_t now_ms, size_t *records, tp_error *err)
 {
     if (records)
@@ -444,12 +480,15 @@ tp_status tp_firehose_poll(tp_firehose *f, int64_t now_ms, size_t *records, tp_e
         return tp_firehose_flush(f, err);
     size_t nl = (f->flags & TP_FIREHOSE_NEWLINE) ? 1 : 0, total = 0;
     int64_t lag = 0;
+    int relist = 0;
     tp_status st = TP_OK;
     for (uint32_t i = 0; i < f->n && st == TP_OK; i++) {
         fh_shard *sh = &f->sh[i];
         tp_stream_records recs;
         st = tp_stream_reader_get(sh->reader, 10000, &recs, err);
         if (st == TP_DONE) { /* a closed Kinesis shard read to its end */
+            relist |= !sh->ended;
+            sh->ended = 1;
             st = TP_OK;
             continue;
         }
@@ -479,6 +518,8 @@ tp_status tp_firehose_poll(tp_firehose *f, int64_t now_ms, size_t *records, tp_e
             lag = recs.millis_behind_latest;
     }
     f->stats.lag_ms = lag;
+    if (st == TP_OK && relist) /* a reshard: its children are read from their start */
+        st = add_new_shards(f, err);
     if (st == TP_OK && f->stats.buffered_records && now_ms - f->first_add_ms >= f->buffer_ms)
         st = deliver(f, err);
     if (st != TP_OK)

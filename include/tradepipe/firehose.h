@@ -4,7 +4,9 @@
 /* Floor 5: a local Kinesis Data Firehose delivery stream.
  *
  * It reads every shard of a stream (with a checkpoint of its own) and
- * delivers batches as Firehose delivers them to S3:
+ * delivers batches as Firehose delivers them to S3 (a kinesis:// stream's
+ * KPL aggregated records de-aggregated, as Firehose does; when a shard
+ * closes after a reshard, the shards made since are read from their start):
  *  - an object holds the records' bytes concatenated with no delimiter
  *    (TP_FIREHOSE_NEWLINE appends '\n' to each, as Firehose's
  *    AppendDelimiterToRecord processor does), gzip-compressed (ISA-L);

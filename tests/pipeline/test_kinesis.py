@@ -200,6 +200,10 @@ def case_workers(work):
               work + "/a.log")
     b = start(consumer_args(stream, positions, bucket, leases, "worker-b", work + "/b.json"),
               work + "/b.log")
+    # The local Firehose follows the same stream through the reshard.
+    fh = start([prog("tp-firehose"), "--source", "kinesis://" + stream, "--out", work + "/fh",
+                "--follow", "--buffer-seconds", "1", "--status", work + "/fh.json"],
+               work + "/fh.log")
     # Both working, then one killed outright.
     deadline, owners = time.time() + 60, set()
     while time.time() < deadline:
@@ -233,6 +237,21 @@ def case_workers(work):
     wait_consumed(leases, 12000, "workers", alive=[b])
     b.send_signal(signal.SIGTERM)
     check(b.wait(timeout=60) == 0, "worker-b exit status %s" % b.returncode)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with open(work + "/fh.json") as f:
+                if json.load(f).get("records_delivered") == 12000:
+                    break
+        except (OSError, ValueError):
+            pass
+        check(fh.poll() is None, "tp-firehose died (exit %s)" % fh.returncode)
+        time.sleep(0.3)
+    fh.send_signal(signal.SIGTERM)
+    check(fh.wait(timeout=60) == 0, "tp-firehose exit status %s" % fh.returncode)
+    parsed = json.loads(run([prog("tp-parse"), "--json", work + "/fh/raw-data"]).stdout)
+    check(parsed["records"] == 12000, "raw-data holds %d records, not 12000 (the split's "
+          "children read?)" % parsed["records"])
     items = {it["leaseKey"]["S"]: it for it in scan(leases)}
     check(len(items) == 6, "6 leases after a split of 4 shards, got %d" % len(items))
     check(items[shard["ShardId"]]["checkpoint"]["S"] == "SHARD_END",
