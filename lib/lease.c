@@ -2,8 +2,7 @@
 
 #include <string.h>
 
-#include "core_int.h"
-#include "tradepipe/lease.h"
+#include "lease_int.h"
 
 struct tp_lease_table {
     const tp_allocator *alloc;
@@ -91,8 +90,7 @@ static tp_status get_n(const tp_ddb_value *item, const char *name, int64_t *out,
     return TP_OK;
 }
 
-/* Read a lease item into `l` and its state into `state`. */
-static tp_status parse_lease(const tp_ddb_value *item, tp_lease *l, tp_buf *state, tp_error *err)
+tp_status tp_lease__parse(const tp_ddb_value *item, tp_lease *l, tp_buf *state, tp_error *err)
 {
     memset(l, 0, sizeof *l);
     tp_status st = get_s(item, "leaseKey", l->lease_key, sizeof l->lease_key, 1, NULL, err);
@@ -292,7 +290,7 @@ static tp_status on_item(const tp_ddb_value *item, void *payload)
         c->states = b;
         c->cap = cap;
     }
-    tp_status st = parse_lease(item, &c->got[c->n], &c->states[c->n], c->err);
+    tp_status st = tp_lease__parse(item, &c->got[c->n], &c->states[c->n], c->err);
     if (st == TP_OK)
         c->n++;
     return st;
@@ -434,7 +432,7 @@ static tp_status update(tp_lease_table *t, size_t i, const char *expr_text, vals
     }
     if (st == TP_OK) {
         int64_t seen = now_ms;
-        st = parse_lease(after, l, &t->states[i], err);
+        st = tp_lease__parse(after, l, &t->states[i], err);
         l->seen_change_ms = seen;
     } else if (st == TP_E_CONDITION) {
         t->stats.conflicts++;
