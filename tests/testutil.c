@@ -141,3 +141,23 @@ int tpt_run_suite(Suite *s)
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+void tpt_assert_same_state(const tp_engine *a, const tp_engine *b)
+{
+    ck_assert_uint_eq(tp_engine_symbol_count(a), tp_engine_symbol_count(b));
+    for (size_t i = 0; i < tp_engine_symbol_count(a); i++) {
+        tp_position pa, pb;
+        tp_buf sa, sb;
+        ck_assert_int_eq(tp_engine_position_at(a, i, &pa, NULL), TP_OK);
+        ck_assert_int_eq(tp_engine_position(b, tp_cursor_from_str(pa.symbol), &pb, NULL), TP_OK);
+        ck_assert_mem_eq(&pa, &pb, sizeof pa);
+        tp_buf_init(&sa, NULL, 0);
+        tp_buf_init(&sb, NULL, 0);
+        ck_assert_int_eq(tp_engine_snapshot(a, tp_cursor_from_str(pa.symbol), &sa, NULL), TP_OK);
+        ck_assert_int_eq(tp_engine_snapshot(b, tp_cursor_from_str(pa.symbol), &sb, NULL), TP_OK);
+        ck_assert_uint_eq(sa.len, sb.len);
+        ck_assert_mem_eq(sa.ptr, sb.ptr, sa.len);
+        tp_buf_dispose(&sa);
+        tp_buf_dispose(&sb);
+    }
+}

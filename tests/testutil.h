@@ -34,4 +34,8 @@ void tpt_failing_alloc_init(tpt_failing_alloc *f, long fail_at);
 /* Run a suite with CK_NORMAL output; returns the process exit code. */
 int tpt_run_suite(Suite *s);
 
+/* Check that two engines hold the same symbols with the same positions and
+ * the same snapshot bytes (a store's save then load, say). */
+void tpt_assert_same_state(const tp_engine *a, const tp_engine *b);
+
 #endif

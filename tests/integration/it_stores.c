@@ -93,25 +93,6 @@ static void feed_all(tp_engine *e, long from, long to)
         ticks(e, SYMS[i], from, to);
 }
 
-static void assert_same_state(const tp_engine *a, const tp_engine *b)
-{
-    ck_assert_uint_eq(tp_engine_symbol_count(a), tp_engine_symbol_count(b));
-    for (size_t i = 0; i < tp_engine_symbol_count(a); i++) {
-        tp_position pa, pb;
-        tp_buf sa, sb;
-        ck_assert_int_eq(tp_engine_position_at(a, i, &pa, NULL), TP_OK);
-        ck_assert_int_eq(tp_engine_position(b, tp_cursor_from_str(pa.symbol), &pb, NULL), TP_OK);
-        ck_assert_mem_eq(&pa, &pb, sizeof pa);
-        tp_buf_init(&sa, NULL, 0);
-        tp_buf_init(&sb, NULL, 0);
-        ck_assert_int_eq(tp_engine_snapshot(a, tp_cursor_from_str(pa.symbol), &sa, NULL), TP_OK);
-        ck_assert_int_eq(tp_engine_snapshot(b, tp_cursor_from_str(pa.symbol), &sb, NULL), TP_OK);
-        ck_assert_uint_eq(sa.len, sb.len);
-        ck_assert_mem_eq(sa.ptr, sb.ptr, sa.len);
-        tp_buf_dispose(&sa);
-        tp_buf_dispose(&sb);
-    }
-}
 
 static tp_positions_store_dynamodb_stats stats_of(const tp_positions_store *s)
 {
@@ -191,13 +172,13 @@ START_TEST(test_roundtrip)
     ck_assert_msg(tp_positions_store_open(&s2, uri, NULL, &err) == TP_OK, "%s", err.message);
     tp_engine *b = new_engine(5);
     ck_assert_msg(tp_positions_store_load(s2, b, &err) == TP_OK, "%s", err.message);
-    assert_same_state(a, b);
+    tpt_assert_same_state(a, b);
     st = stats_of(s2);
     ck_assert_uint_eq(st.loaded, NSYM);
     ck_assert_uint_ge(st.scan_pages, 1);
     /* and carries on as the engine that never stopped */
     ck_assert_int_eq(ticks(a, "AAPL", 300, 400), ticks(b, "AAPL", 300, 400));
-    assert_same_state(a, b);
+    tpt_assert_same_state(a, b);
 
     /* The item, as awscli reads it: documented attributes and types. */
     int rc;
@@ -343,7 +324,7 @@ START_TEST(test_only_changed_written)
     ck_assert_uint_eq(st.reads, NSYM);
     ck_assert_uint_eq(st.writes, 0);
     ck_assert_uint_eq(st.skipped, 2 * NSYM - 1);
-    assert_same_state(a, c);
+    tpt_assert_same_state(a, c);
 
     tp_engine_free(a);
     tp_engine_free(b);
@@ -550,7 +531,7 @@ START_TEST(test_conditional_fencing)
     tp_positions_store *sb = open_table(table);
     tp_engine *b = new_engine(5);
     ck_assert_int_eq(tp_positions_store_load(sb, b, &err), TP_OK);
-    assert_same_state(a, b);
+    tpt_assert_same_state(a, b);
 
     /* AAPL: the second writer moves it to another shard (a reshard) and
      * saves. The first writer's state, on the old shard, cannot be ordered

@@ -25,6 +25,9 @@ import traceback
 import uuid
 from decimal import Decimal
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
+from emulator_env import emulator_env  # noqa: E402
+
 import boto3
 from botocore.config import Config
 
@@ -41,22 +44,10 @@ PREFIX = "trades/run-%s" % RUN
 
 
 def load_env():
-    e = dict(os.environ)
-    with open(os.path.join(STATE, "endpoints.env")) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            if k:
-                e[k] = v
-    e.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
-              "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-              "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-              "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"})
-    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE",
-              "DYNAMODB_TABLE", "S3_BUCKET", "S3_PREFIX", "STATE_TABLE", "TP_WINDOW",
-              "TP_DROP_PCT", "TP_TAKE_PROFIT_PCT", "TP_STOP_LOSS_PCT", "TP_ORDER_SIZE",
-              "TP_MAX_SYMBOLS", "TP_DEADLINE_MARGIN_MS"):
-        e.pop(k, None)
-    return e
+    return emulator_env(STATE, unset=(
+        "DYNAMODB_TABLE", "S3_BUCKET", "S3_PREFIX", "STATE_TABLE", "TP_WINDOW", "TP_DROP_PCT",
+        "TP_TAKE_PROFIT_PCT", "TP_STOP_LOSS_PCT", "TP_ORDER_SIZE", "TP_MAX_SYMBOLS",
+        "TP_DEADLINE_MARGIN_MS"))
 
 
 ENV = load_env()

@@ -14,25 +14,16 @@ import tempfile
 import traceback
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
+from emulator_env import emulator_env  # noqa: E402
+
 TP_PARSE, TP_GEN, STATE = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 AWS_CLI = os.path.join(HERE, "..", "integration", "aws_cli.sh")
 
 
 def env():
-    e = dict(os.environ)
-    with open(os.path.join(STATE, "endpoints.env")) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            if k:
-                e[k] = v
-    e.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
-              "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-              "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-              "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"})
-    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        e.pop(k, None)
-    return e
+    return emulator_env(STATE)
 
 
 ENV = env()

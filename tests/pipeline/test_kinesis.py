@@ -22,6 +22,9 @@ import tempfile
 import time
 from decimal import Decimal
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
+from emulator_env import emulator_env  # noqa: E402
+
 import boto3
 
 BIN, STATE = sys.argv[1], sys.argv[2]
@@ -32,20 +35,7 @@ procs = []
 
 
 def env():
-    e = dict(os.environ)
-    with open(os.path.join(STATE, "direct.env")) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            if k:
-                e[k] = v
-    e.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
-              "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-              "AWS_CONFIG_FILE": "/dev/null",
-              "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-              "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"})
-    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        e.pop(k, None)
-    return e
+    return emulator_env(STATE, direct=True)
 
 
 ENV = env()

@@ -93,25 +93,6 @@ static void snap(const tp_engine *e, tp_buf *b)
 }
 
 /* Two engines hold the same symbols in the same states (order aside). */
-static void assert_same_state(const tp_engine *a, const tp_engine *b)
-{
-    ck_assert_uint_eq(tp_engine_symbol_count(a), tp_engine_symbol_count(b));
-    for (size_t i = 0; i < tp_engine_symbol_count(a); i++) {
-        tp_position pa, pb;
-        tp_buf sa, sb;
-        ck_assert_int_eq(tp_engine_position_at(a, i, &pa, NULL), TP_OK);
-        ck_assert_int_eq(tp_engine_position(b, tp_cursor_from_str(pa.symbol), &pb, NULL), TP_OK);
-        ck_assert_mem_eq(&pa, &pb, sizeof pa);
-        tp_buf_init(&sa, NULL, 0);
-        tp_buf_init(&sb, NULL, 0);
-        ck_assert_int_eq(tp_engine_snapshot(a, tp_cursor_from_str(pa.symbol), &sa, NULL), TP_OK);
-        ck_assert_int_eq(tp_engine_snapshot(b, tp_cursor_from_str(pa.symbol), &sb, NULL), TP_OK);
-        ck_assert_uint_eq(sa.len, sb.len);
-        ck_assert_mem_eq(sa.ptr, sb.ptr, sa.len);
-        tp_buf_dispose(&sa);
-        tp_buf_dispose(&sb);
-    }
-}
 
 /* ---- positions file ------------------------------------------------------ */
 
@@ -147,7 +128,7 @@ START_TEST(test_positions_roundtrip_and_replay)
 
     tp_engine *b = new_engine(&o);
     ck_assert_int_eq(tp_positions_store_load(s, b, &err), TP_OK);
-    assert_same_state(a, b);
+    tpt_assert_same_state(a, b);
 
     /* The same input again on the loaded state: nothing happens. */
     tp_buf before, after;
@@ -158,7 +139,7 @@ START_TEST(test_positions_roundtrip_and_replay)
     ck_assert_mem_eq(before.ptr, after.ptr, before.len);
     /* And going on gives the events a never-stopped engine gives. */
     ck_assert_int_eq(feed(a, 2000, 3000, 6, NULL), feed(b, 2000, 3000, 6, NULL));
-    assert_same_state(a, b);
+    tpt_assert_same_state(a, b);
     tp_buf_dispose(&before);
     tp_buf_dispose(&after);
 
@@ -351,7 +332,7 @@ START_TEST(test_positions_oom_sweep)
         if (st == TP_OK) {
             st = tp_positions_store_load(s, b, &err);
             if (st == TP_OK) {
-                assert_same_state(a, b);
+                tpt_assert_same_state(a, b);
                 loaded = 1;
             } else {
                 ck_assert_uint_eq(tp_engine_symbol_count(b), 0);
