@@ -655,6 +655,12 @@ static tp_status drain(tp_http_client *c)
     return TP_OK;
 }
 
+void tp_http__wakeup(tp_http_client *c)
+{
+    if (c)
+        curl_multi_wakeup(c->multi);
+}
+
 tp_status tp_http_poll(tp_http_client *c, uint32_t wait_ms, size_t *in_flight, tp_error *err)
 {
     int running = 0;

@@ -13,4 +13,7 @@ int64_t tp_http__parse_date(const char *s);
 /* The client's allocator (never NULL: the default one when none was given). */
 const tp_allocator *tp_http__alloc(const tp_http_client *c);
 
+/* Make a tp_http_poll waiting in another thread return now (thread-safe). */
+void tp_http__wakeup(tp_http_client *c);
+
 #endif

@@ -381,6 +381,12 @@ uint64_t tp_kpl_aggregator_size(const tp_kpl_aggregator *a)
     return tp_kpl_aggregator_blob_bytes(a) + outer_len(a, a->pks.off[1]);
 }
 
+tp_cursor tp_kpl__aggregator_records(const tp_kpl_aggregator *a, size_t *blob_offset)
+{
+    *blob_offset = TP_KPL_MAGIC_LEN + a->pk_tab.len + a->ehk_tab.len;
+    return tp_cursor_make(a->recs.ptr, a->recs.len);
+}
+
 /* The growth of each part if the record were added (indexes it would get). */
 typedef struct plan {
     size_t pk_index, ehk_index; /* ehk_index SIZE_MAX: none */

@@ -24,4 +24,11 @@ int tp_kpl__hash_key_of(char out[TP_KPL_HASH_KEY_MAX], tp_cursor pk);
 /* MD5 of `in` into out[16]. Returns 0, or -1 when MD5 is unavailable. */
 int tp_kpl__md5(uint8_t out[16], tp_cursor in);
 
+/* The records part (field 3) of the aggregate being built, and the offset in
+ * the blob tp_kpl_aggregator_finish would write where that part starts
+ * (magic + both key tables). A record's data added last ends at the end of
+ * the records part, so a producer can point into the finished blob without
+ * parsing it. */
+tp_cursor tp_kpl__aggregator_records(const tp_kpl_aggregator *a, size_t *blob_offset);
+
 #endif

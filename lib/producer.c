@@ -1,63 +1,95 @@
 /* Floor 5: the Kinesis producer (include/tradepipe/producer.h).
  *
  * One thread owns everything after put: the Kinesis client (and its curl
- * multi handle), the shard map, the per-shard queues and token buckets, the
- * requests in flight. put only copies the record into the inbox under the
- * lock; the thread routes it, builds Kinesis records (KPL aggregates or lone
- * records) when a shard is due, collects them into PutRecords requests and
- * reads the outcomes, completing each user record exactly once.
+ * multi handle), the shard map, the per-shard aggregates, queues and token
+ * buckets, the requests in flight. put only appends the record to the inbox
+ * (chunks of contiguous records, reused) under the lock; the thread takes the
+ * whole inbox at
+ * once, routes each record and adds it at once to its shard's open KPL
+ * aggregate (or makes it a lone Kinesis record), while its bytes are still
+ * in cache. A Kinesis record keeps its user records as an array of members
+ * that point into its blob, so completing them walks contiguous memory and
+ * no user record is allocated or freed on its own.
  *
  * Order per partition key: a shard's records leave in put order; with
  * aggregation a shard has one aggregate in flight at a time, without it a
  * partition key has one record in flight at a time, and what failed goes
  * back to the front of its shard's queue. When the shard map changes, the
  * thread waits for every request in flight to end before re-routing. */
+#include "tradepipe/producer.h"
 #include "aws_int.h"
 #include "core_int.h"
 #include "json_int.h"
 #include "kinesis_int.h"
+#include "kpl_int.h"
 #include "stream_int.h"
 #include "tradepipe/kpl.h"
-#include "tradepipe/producer.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MAX_BATCH          500   /* PutRecords entries */
-#define RETRY_BASE_MS      100
-#define RETRY_CAP_MS       2000
-#define POLL_MAX_MS        10
-#define LAT_FINE           1000  /* 1 ms buckets below 1 s */
-#define LAT_COARSE         600   /* then 100 ms buckets up to 61 s */
-#define SPARE_MAX          ((uint64_t)4 << 20) /* blocks kept for reuse */
+#define MAX_BATCH     500 /* PutRecords entries */
+#define RETRY_BASE_MS 100
+#define RETRY_CAP_MS  2000
+#define POLL_MAX_MS   10
+#define LAT_FINE      1000                /* 1 ms buckets below 1 s */
+#define LAT_COARSE    600                 /* then 100 ms buckets up to 61 s */
+#define CHUNK_BYTES   ((size_t)256 << 10) /* inbox chunks (a larger record: its own) */
+#define WAKE_CHUNKS   2 /* put wakes the thread from its poll past this many chunks */
+#define NO_EHK        UINT32_MAX
 
-/* Records live in blocks of a few size classes that the producer thread
- * hands back to put: records are allocated by the putting thread and freed
- * by the producer's, which with malloc costs a contended arena lock each. */
-static const size_t block_class[4] = {256, 512, 1024, 2048};
-
-typedef struct urec {
-    struct urec *next;
+/* A record in the inbox: this header, then the partition key and its NUL,
+ * the explicit hash key and its NUL (when hl > 0), the data; padded to 8. */
+typedef struct inrec {
     void *user;
-    uint64_t id;     /* put order */
-    int64_t put_ms;  /* wall clock */
+    uint64_t id;      /* put order */
+    int64_t put_mono; /* ms */
+    uint32_t len;     /* data */
+    uint32_t mem;     /* its share of max_buffered_bytes (see tp_producer_put) */
+    uint16_t kl;      /* partition key bytes (<= 1,024) */
+    uint8_t hl;       /* explicit hash key bytes (<= 39), 0: none */
+} inrec;
+
+/* Inbox records go into chunks that the thread hands back to put once
+ * routed: no allocation, no page fault and no copy on growth in the steady
+ * state. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t len, cap;
+    uint8_t *data; /* 8-aligned: right after the header */
+} chunk;
+
+/* A user record on its way to a shard: from the inbox, or taken out of a
+ * Kinesis record again when the shard map changed. */
+typedef struct src {
+    void *user;
+    uint64_t id;
     int64_t put_mono;
-    uint64_t size;   /* data + partition key, as Kinesis counts */
-    uint64_t mem;    /* what it holds of max_buffered_bytes (its block's size) */
-    int cls;         /* its block's size class, -1: a block of its own size */
-    int ok;          /* completed: written */
-    tp_u128 hash;  /* MD5 of the partition key, or the explicit hash key */
+    uint32_t mem;
+    const char *pk, *ehk; /* NUL-terminated; ehk NULL: none */
+    size_t kl, hl;
+    tp_cursor data;
     tp_u128 route; /* what routes it: its hash, or its key's pin */
     uint32_t n_att, cap_att;
+    tp_producer_attempt *att; /* moved along with it */
+} src;
+
+/* A user record inside a Kinesis record: views into the record's blob and keys. */
+typedef struct member {
+    void *user;
+    uint64_t id;
+    int64_t put_mono;
+    uint32_t data_off, data_len; /* in the blob (while open: in the aggregator's records) */
+    uint32_t pk_off, ehk_off;    /* in keys, NUL-terminated; ehk NO_EHK: none */
+    uint32_t mem;
+    uint32_t n_att, cap_att;
     tp_producer_attempt *att;
-    char *pk, *ehk;
-    uint8_t *data;
-    size_t len;
-} urec;
+} member;
 
 struct shard;
 
@@ -76,12 +108,15 @@ typedef struct pin {
 typedef struct krec {
     struct krec *next;
     struct shard *sh;
-    urec *first; /* members in put order, linked by next */
-    uint32_t count;
+    member *m; /* in put order */
+    uint32_t count, cap;
     int aggregated;
-    tp_buf blob;
-    tp_kpl_outer outer;
-    uint64_t size;
+    int ok, expired; /* how it completed (settle) */
+    tp_buf blob;     /* the Data sent */
+    tp_buf keys;     /* the members' keys */
+    tp_u128 route;   /* its first member's: the aggregate's ExplicitHashKey */
+    char ehk[TP_KINESIS_HASH_MAX];
+    uint64_t size; /* blob + partition key, as Kinesis counts */
     int64_t not_before;
     uint32_t sends;
 } krec;
@@ -89,12 +124,14 @@ typedef struct krec {
 typedef struct shard {
     char id[TP_KINESIS_SHARD_ID_MAX];
     tp_u128 lo, hi;
-    krec *retry_head, *retry_tail;  /* to send again first, in order */
-    urec *q_head, *q_tail;          /* not yet sent */
+    krec *retry_head, *retry_tail; /* to send again first, in order */
+    krec *q_head, *q_tail;         /* built, not yet sent */
     uint64_t q_bytes;
     uint32_t q_count;
-    uint32_t in_flight;             /* Kinesis records */
-    krec *flying;                   /* those records (linked by next while in flight) */
+    tp_kpl_aggregator *agg; /* the open aggregate's bytes */
+    krec *open;             /* its members (aggregation on) */
+    uint32_t in_flight;     /* Kinesis records */
+    krec *flying;           /* those records (linked by next while in flight) */
     double tok_rec, tok_bytes;
     int64_t tok_at;
 } shard;
@@ -115,36 +152,41 @@ struct tp_producer {
     const tp_allocator *alloc;
     tp_kinesis *k;
     uint64_t max_record_bytes;
+    int64_t wall_minus_mono; /* ms: put_ms = put_mono + this */
     pthread_t thread;
     int thread_started;
 
     /* shared with put / flush / close, under mu */
     pthread_mutex_t mu;
-    pthread_cond_t cv_work; /* the thread waits for work */
-    pthread_cond_t cv_done; /* put waits for room, flush for completions */
-    urec *in_head, *in_tail;
+    pthread_cond_t cv_work;   /* the thread waits for work */
+    pthread_cond_t cv_done;   /* put waits for room, flush for completions */
+    chunk *in_head, *in_tail; /* inrec entries, in put order */
+    chunk *free_chunks;       /* routed ones, for put to fill again */
+    size_t n_free_chunks;
+    uint32_t in_chunks; /* chunks in the inbox */
+    int io_polling;     /* the thread waits in tp_http_poll */
+    int woken;          /* put woke it from there since */
     uint64_t next_id;
     int closing, stop, flush_all;
-    int io_waiting;      /* the thread sleeps on cv_work: put wakes it */
-    int done_waiters;    /* put / flush wait on cv_done */
-    urec *spare[4];      /* blocks of finished records, by size class, for put */
-    urec *settle;        /* the thread's: completed, not yet accounted (settle) */
-    struct request *req_pool; /* finished requests kept with their buffers */
-    struct krec *krec_pool;
-    uint32_t n_req_pool, n_krec_pool;
-    uint64_t spare_bytes;
+    int io_waiting;   /* the thread sleeps on cv_work: put wakes it */
+    int done_waiters; /* put / flush wait on cv_done */
     tp_producer_stats st;
     uint64_t lat_fine[LAT_FINE], lat_coarse[LAT_COARSE + 1];
     double lat_max;
 
     /* the thread's own */
+    chunk *routed;            /* chunks routed, to hand back to put with the next take */
+    krec *settle;             /* completed, not yet accounted (settle) */
+    struct request *req_pool; /* finished requests kept with their buffers */
+    struct krec *krec_pool;
+    uint32_t n_req_pool, n_krec_pool;
+    size_t krec_pool_bytes;
     shard *sh;
     uint32_t nsh;
     uint32_t rr;
     int refresh_pending;
     request *flying;
     uint32_t n_flying;
-    tp_kpl_aggregator *agg;
     struct pin **pins; /* partition key -> hash its records follow (see pin_key) */
     size_t pin_cap, pin_count;
     EVP_MD *md5_alg;
@@ -173,23 +215,39 @@ tp_status tp_producer_options_init(tp_producer_options *o, uint32_t version)
 
 /* ---- completion -------------------------------------------------------------- */
 
-static void attempt_add(urec *u, const char *code, const char *msg)
+/* What on_done and the dead-letter file see of a record. */
+typedef struct rview {
+    void *user;
+    const char *pk, *ehk;
+    tp_cursor data;
+    int64_t put_ms;
+    uint32_t n_att;
+    const tp_producer_attempt *att;
+} rview;
+
+static void attempt_add(tp_producer_attempt **att, uint32_t *n_att, uint32_t *cap_att,
+                        const char *code, const char *msg)
 {
-    if (u->n_att == u->cap_att) {
-        uint32_t cap = u->cap_att ? u->cap_att * 2 : 4;
-        tp_producer_attempt *a = realloc(u->att, cap * sizeof *a);
+    if (*n_att == *cap_att) {
+        uint32_t cap = *cap_att ? *cap_att * 2 : 4;
+        tp_producer_attempt *a = realloc(*att, cap * sizeof *a);
         if (!a)
             return; /* the history is shortened, the record still completes */
-        u->att = a;
-        u->cap_att = cap;
+        *att = a;
+        *cap_att = cap;
     }
-    tp_producer_attempt *a = &u->att[u->n_att++];
+    tp_producer_attempt *a = &(*att)[(*n_att)++];
     a->end_ms = tp_time_now_us() / 1000;
     tp__strlcpy(a->error_code, code ? code : "", sizeof a->error_code);
     tp__strlcpy(a->error_message, msg ? msg : "", sizeof a->error_message);
 }
 
-static void dead_letter(tp_producer *p, const urec *u, const char *why)
+static void member_attempt(member *m, const char *code, const char *msg)
+{
+    attempt_add(&m->att, &m->n_att, &m->cap_att, code, msg);
+}
+
+static void dead_letter(tp_producer *p, const rview *u, const char *why)
 {
     if (!p->dlq)
         return;
@@ -206,7 +264,7 @@ static void dead_letter(tp_producer *p, const urec *u, const char *why)
     if (st == TP_OK)
         st = tp_buf_appendf(&b, NULL, ",\"put_ms\":%lld,\"data\":\"", (long long)u->put_ms);
     if (st == TP_OK)
-        st = tp_base64_encode(&b, tp_cursor_make(u->data, u->len), NULL);
+        st = tp_base64_encode(&b, u->data, NULL);
     if (st == TP_OK)
         st = tp_buf_append_str(&b, "\",\"error\":", NULL);
     if (st == TP_OK)
@@ -252,109 +310,127 @@ static void latency_add(tp_producer *p, double ms)
         p->lat_max = ms;
 }
 
-/* Complete `u` (then freed): status, where it went, or why not. */
-static void complete(tp_producer *p, urec *u, tp_status status, const char *shard_id,
-                     const char *seq, int64_t sub, const char *why)
+/* Tell one record's end: the dead-letter file when it failed, on_done. The
+ * attempts `u` carries are its failed ones; a success adds the last. */
+static void tell(tp_producer *p, rview *u, tp_status status, const char *shard_id, const char *seq,
+                 int64_t sub, const char *why)
 {
     if (status != TP_OK)
         dead_letter(p, u, why ? why : tp_strerror(status));
-    if (p->o.on_done) {
+    if (!p->o.on_done)
+        return;
+    tp_producer_attempt *all = NULL, one;
+    const tp_producer_attempt *att = u->att;
+    uint32_t n = u->n_att;
+    if (status == TP_OK) {
         /* the attempt that wrote it is not kept ahead of time (a record
          * usually has no other): it is added here, for the result only */
-        tp_producer_attempt ok;
-        if (status == TP_OK && u->n_att == 0) {
-            ok.end_ms = tp_time_now_us() / 1000;
-            ok.error_code[0] = ok.error_message[0] = 0;
-        } else if (status == TP_OK) {
-            attempt_add(u, NULL, NULL);
+        if (n == 0) {
+            att = &one;
+        } else {
+            all = malloc((n + 1) * sizeof *all);
+            if (all) {
+                memcpy(all, u->att, n * sizeof *all);
+                att = all;
+            }
         }
-        tp_producer_result r;
-        r.user = u->user;
-        r.status = status;
-        r.data = tp_cursor_make(u->data, u->len);
-        r.partition_key = u->pk;
-        r.explicit_hash_key = u->ehk;
-        r.shard_id = shard_id ? shard_id : "";
-        r.sequence_number = seq ? seq : "";
-        r.sub_sequence = sub;
-        r.put_ms = u->put_ms;
-        r.n_attempts = status == TP_OK && u->n_att == 0 ? 1 : u->n_att;
-        r.attempts = status == TP_OK && u->n_att == 0 ? &ok : u->att;
-        p->o.on_done(&r, p->o.on_done_payload);
+        if (n == 0 || all) {
+            tp_producer_attempt *a = (tp_producer_attempt *)&att[n];
+            a->end_ms = tp_time_now_us() / 1000;
+            a->error_code[0] = a->error_message[0] = 0;
+            n++;
+        }
     }
-    free(u->att);
-    u->att = NULL;
-    /* the shared counters and the block are settled with others, under one
-     * lock (settle) */
-    u->ok = status == TP_OK;
-    u->next = p->settle;
-    p->settle = u;
+    tp_producer_result r;
+    r.user = u->user;
+    r.status = status;
+    r.data = u->data;
+    r.partition_key = u->pk;
+    r.explicit_hash_key = u->ehk;
+    r.shard_id = shard_id ? shard_id : "";
+    r.sequence_number = seq ? seq : "";
+    r.sub_sequence = sub;
+    r.put_ms = u->put_ms;
+    r.n_attempts = n;
+    r.attempts = att;
+    p->o.on_done(&r, p->o.on_done_payload);
+    free(all);
 }
 
-/* Account for the records completed since the last call, under one lock;
- * their blocks go back to put (or are freed). */
-static void settle(tp_producer *p)
+static rview member_view(const tp_producer *p, const krec *k, const member *m)
 {
-    if (!p->settle)
-        return;
-    urec *drop = NULL;
+    rview v;
+    v.user = m->user;
+    v.pk = (const char *)k->keys.ptr + m->pk_off;
+    v.ehk = m->ehk_off == NO_EHK ? NULL : (const char *)k->keys.ptr + m->ehk_off;
+    v.data = tp_cursor_make(k->blob.ptr + m->data_off, m->data_len);
+    v.put_ms = m->put_mono + p->wall_minus_mono;
+    v.n_att = m->n_att;
+    v.att = m->att;
+    return v;
+}
+
+/* Complete every member of `k` (then k is accounted and freed by settle). */
+static void complete_krec(tp_producer *p, krec *k, tp_status status, const char *shard_id,
+                          const char *seq, const char *why, int expired)
+{
+    for (uint32_t i = 0; i < k->count; i++) {
+        member *m = &k->m[i];
+        if (status != TP_OK || p->o.on_done) {
+            rview v = member_view(p, k, m);
+            tell(p, &v, status, shard_id, seq, k->aggregated ? (int64_t)i : -1, why);
+        }
+        free(m->att);
+        m->att = NULL;
+    }
+    k->ok = status == TP_OK;
+    k->expired = expired;
+    k->next = p->settle;
+    p->settle = k;
+}
+
+/* A record that never made it into a Kinesis record (out of memory, an
+ * unhashable key): it completes alone, accounted at once. */
+static void fail_src(tp_producer *p, src *x, tp_status status, const char *why)
+{
+    rview v = {x->user, x->pk, x->ehk, x->data, x->put_mono + p->wall_minus_mono, x->n_att, x->att};
+    tell(p, &v, status, NULL, NULL, -1, why);
+    free(x->att);
+    x->att = NULL;
     int64_t now = mono_ms();
     pthread_mutex_lock(&p->mu);
-    for (urec *u = p->settle, *un; u; u = un) {
-        un = u->next;
-        p->st.user_records_pending--;
-        p->st.buffered_bytes -= u->mem;
-        if (u->ok)
-            p->st.user_records_put++;
-        else
-            p->st.user_records_failed++;
-        latency_add(p, (double)(now - u->put_mono));
-        if (u->cls >= 0 && p->spare_bytes + u->mem <= SPARE_MAX) {
-            u->next = p->spare[u->cls];
-            p->spare[u->cls] = u;
-            p->spare_bytes += u->mem;
-        } else {
-            u->next = drop;
-            drop = u;
-        }
-    }
-    p->settle = NULL;
+    p->st.user_records_pending--;
+    p->st.user_records_failed++;
+    p->st.buffered_bytes -= x->mem;
+    latency_add(p, (double)(now - x->put_mono));
     if (p->done_waiters)
         pthread_cond_broadcast(&p->cv_done);
     pthread_mutex_unlock(&p->mu);
-    for (urec *u = drop, *un; u; u = un) {
-        un = u->next;
-        tp__free(p->alloc, u);
-    }
 }
 
-static void fail_members(tp_producer *p, krec *k, tp_status st, const char *why, int expired)
+#define POOL_MAX 64 /* requests kept for reuse, with their buffers */
+
+static size_t krec_bytes(const krec *k)
 {
-    urec *u = k->first;
-    while (u) {
-        urec *next = u->next;
-        if (expired) {
-            pthread_mutex_lock(&p->mu);
-            p->st.user_records_expired++;
-            pthread_mutex_unlock(&p->mu);
-        }
-        complete(p, u, st, NULL, NULL, -1, why);
-        u = next;
-    }
-    k->first = NULL;
+    return sizeof *k + k->blob.cap + k->keys.cap + k->cap * sizeof(member);
 }
 
-#define POOL_MAX 64 /* requests and Kinesis records kept for reuse, with their buffers */
-
+/* Kinesis records are kept for reuse with their buffers, as many as the
+ * buffered-bytes cap could fill: when put outruns the service, hundreds of
+ * aggregates wait, and allocating each anew faults its pages in anew. */
 static void krec_free(tp_producer *p, krec *k)
 {
-    if (p->n_krec_pool < POOL_MAX && k->blob.cap <= ((size_t)1 << 20)) {
+    size_t b = krec_bytes(k);
+    if (k->blob.cap <= ((size_t)1 << 20) && p->krec_pool_bytes + b <= p->o.max_buffered_bytes) {
         k->next = p->krec_pool;
         p->krec_pool = k;
         p->n_krec_pool++;
+        p->krec_pool_bytes += b;
         return;
     }
     tp_buf_dispose(&k->blob);
+    tp_buf_dispose(&k->keys);
+    tp__free(p->alloc, k->m);
     tp__free(p->alloc, k);
 }
 
@@ -364,16 +440,61 @@ static krec *krec_new(tp_producer *p)
     if (k) {
         p->krec_pool = k->next;
         p->n_krec_pool--;
-        tp_buf blob = k->blob;
+        p->krec_pool_bytes -= krec_bytes(k);
+        tp_buf blob = k->blob, keys = k->keys;
+        member *m = k->m;
+        uint32_t cap = k->cap;
         memset(k, 0, sizeof *k);
         k->blob = blob;
+        k->keys = keys;
+        k->m = m;
+        k->cap = cap;
         tp_buf_clear(&k->blob);
+        tp_buf_clear(&k->keys);
         return k;
     }
     k = tp__calloc(p->alloc, 1, sizeof *k);
-    if (k)
+    if (k) {
         tp_buf_init(&k->blob, p->alloc, 0);
+        tp_buf_init(&k->keys, p->alloc, 0);
+    }
     return k;
+}
+
+/* Account for the Kinesis records completed since the last call, under one
+ * lock, and free them. */
+static void settle(tp_producer *p)
+{
+    if (!p->settle)
+        return;
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&p->mu);
+    for (krec *k = p->settle; k; k = k->next) {
+        uint64_t mem = 0;
+        for (uint32_t i = 0; i < k->count; i++) {
+            mem += k->m[i].mem;
+            latency_add(p, (double)(now - k->m[i].put_mono));
+        }
+        p->st.user_records_pending -= k->count;
+        p->st.buffered_bytes -= mem;
+        if (k->ok) {
+            p->st.user_records_put += k->count;
+            p->st.kinesis_records_put++;
+            p->st.bytes_put += k->size;
+        } else {
+            p->st.user_records_failed += k->count;
+        }
+        if (k->expired)
+            p->st.user_records_expired += k->count;
+    }
+    if (p->done_waiters)
+        pthread_cond_broadcast(&p->cv_done);
+    pthread_mutex_unlock(&p->mu);
+    for (krec *k = p->settle, *kn; k; k = kn) {
+        kn = k->next;
+        krec_free(p, k);
+    }
+    p->settle = NULL;
 }
 
 /* ---- the shard map ----------------------------------------------------------- */
@@ -405,29 +526,29 @@ static size_t key_hash(const char *k)
     return h;
 }
 
-static tp_status hash_of(tp_producer *p, urec *u)
+static tp_status hash_of(tp_producer *p, const src *x, tp_u128 *out)
 {
-    if (u->ehk)
-        return tp_stream__u128_parse(&u->hash, u->ehk) == 0 ? TP_OK : TP_E_INVALID;
-    size_t kl = strlen(u->pk);
-    size_t slot = key_hash(u->pk) & 255;
-    if (kl < sizeof p->md5_cache[0].key && !strcmp(p->md5_cache[slot].key, u->pk) &&
-        p->md5_cache[slot].key[0]) {
-        u->hash = p->md5_cache[slot].hash;
+    if (x->ehk)
+        return tp_stream__u128_parse(out, x->ehk) == 0 ? TP_OK : TP_E_INVALID;
+    size_t kl = x->kl;
+    size_t slot = key_hash(x->pk) & 255;
+    if (kl < sizeof p->md5_cache[0].key && p->md5_cache[slot].key[0] &&
+        !memcmp(p->md5_cache[slot].key, x->pk, kl + 1)) {
+        *out = p->md5_cache[slot].hash;
         return TP_OK;
     }
     unsigned char d[16];
     unsigned int dl = 0;
     if (EVP_DigestInit_ex(p->md5, p->md5_alg, NULL) != 1 ||
-        EVP_DigestUpdate(p->md5, u->pk, strlen(u->pk)) != 1 ||
-        EVP_DigestFinal_ex(p->md5, d, &dl) != 1 || dl != 16)
+        EVP_DigestUpdate(p->md5, x->pk, kl) != 1 || EVP_DigestFinal_ex(p->md5, d, &dl) != 1 ||
+        dl != 16)
         return TP_E_UNSUPPORTED;
     tp_u128 h = 0;
     for (int i = 0; i < 16; i++)
         h = (h << 8) | d[i];
-    u->hash = h;
+    *out = h;
     if (kl < sizeof p->md5_cache[0].key) {
-        memcpy(p->md5_cache[slot].key, u->pk, kl + 1);
+        memcpy(p->md5_cache[slot].key, x->pk, kl + 1);
         p->md5_cache[slot].hash = h;
     }
     return TP_OK;
@@ -478,22 +599,221 @@ static void pin_key(tp_producer *p, const char *key, tp_u128 route)
     p->pin_count++;
 }
 
-static void route(tp_producer *p, urec *u)
+/* Set x->route: its key's pin, else its hash. */
+static tp_status route(tp_producer *p, src *x)
 {
-    const pin *x = pin_find(p, u->pk);
-    u->route = x ? x->route : u->hash;
+    const pin *pn = pin_find(p, x->pk);
+    if (pn) {
+        x->route = pn->route;
+        return TP_OK;
+    }
+    return hash_of(p, x, &x->route);
 }
 
-static void enqueue(shard *s, urec *u)
+/* ---- building Kinesis records ------------------------------------------------------ */
+
+static void enqueue(shard *s, krec *k)
 {
-    u->next = NULL;
+    k->next = NULL;
     if (s->q_tail)
-        s->q_tail->next = u;
+        s->q_tail->next = k;
     else
-        s->q_head = u;
-    s->q_tail = u;
-    s->q_bytes += u->size;
+        s->q_head = k;
+    s->q_tail = k;
+    s->q_bytes += k->size;
     s->q_count++;
+}
+
+/* Room for one more member of `x` in k (so that member_push cannot fail). */
+static tp_status member_reserve(tp_producer *p, krec *k, const src *x)
+{
+    if (k->count == k->cap) {
+        uint32_t cap = k->cap ? k->cap * 2 : 1;
+        if (k->cap <= 1 && p->o.aggregate)
+            cap = 256;
+        member *m = tp__realloc(p->alloc, k->m, cap * sizeof *m);
+        if (!m)
+            return TP_E_NOMEM;
+        k->m = m;
+        k->cap = cap;
+    }
+    return tp_buf_reserve(&k->keys, x->kl + 1 + (x->ehk ? x->hl + 1 : 0), NULL);
+}
+
+static void member_push(krec *k, src *x, size_t data_off)
+{
+    member *m = &k->m[k->count];
+    m->user = x->user;
+    m->id = x->id;
+    m->put_mono = x->put_mono;
+    m->data_off = (uint32_t)data_off;
+    m->data_len = (uint32_t)x->data.len;
+    m->mem = x->mem;
+    m->n_att = x->n_att;
+    m->cap_att = x->cap_att;
+    m->att = x->att;
+    x->att = NULL;
+    uint8_t *o = k->keys.ptr + k->keys.len;
+    m->pk_off = (uint32_t)k->keys.len;
+    memcpy(o, x->pk, x->kl + 1);
+    k->keys.len += x->kl + 1;
+    m->ehk_off = NO_EHK;
+    if (x->ehk) {
+        m->ehk_off = (uint32_t)k->keys.len;
+        memcpy(k->keys.ptr + k->keys.len, x->ehk, x->hl + 1);
+        k->keys.len += x->hl + 1;
+    }
+    if (k->count == 0)
+        k->route = x->route;
+    k->count++;
+}
+
+/* Finish the shard's open aggregate and queue it: its members' data now
+ * points into the blob. A single record goes alone, as the KPL sends it. */
+static void close_open(shard *s)
+{
+    krec *k = s->open;
+    if (!k || !k->count)
+        return;
+    size_t at = 0;
+    tp_cursor recs = tp_kpl__aggregator_records(s->agg, &at);
+    tp_buf_clear(&k->blob);
+    if (k->count == 1) {
+        /* the blob has room for the aggregate: this cannot fail */
+        (void)tp_buf_append(&k->blob, recs.ptr + k->m[0].data_off, k->m[0].data_len, NULL);
+        tp_kpl_aggregator_reset(s->agg);
+        k->m[0].data_off = 0;
+        k->aggregated = 0;
+        k->size = k->m[0].data_len + strlen((const char *)k->keys.ptr);
+    } else {
+        tp_kpl_outer outer;
+        if (tp_kpl_aggregator_finish(s->agg, &k->blob, &outer, NULL) != TP_OK)
+            return; /* MD5 gone (checked at start); the records wait */
+        for (uint32_t i = 0; i < k->count; i++)
+            k->m[i].data_off += (uint32_t)at;
+        k->aggregated = 1;
+        /* it lands where its first record is routed (a pin included) */
+        tp_stream__u128_format(k->ehk, k->route);
+        k->size = k->blob.len + strlen((const char *)k->keys.ptr);
+    }
+    s->open = NULL;
+    enqueue(s, k);
+}
+
+static tp_status open_aggregate(tp_producer *p, shard *s)
+{
+    if (!s->agg) {
+        tp_kpl_aggregator_options ao = TP_KPL_AGGREGATOR_OPTIONS_INIT;
+        ao.max_bytes = p->o.aggregation_max_bytes;
+        ao.alloc = p->alloc;
+        if (tp_kpl_aggregator_new(&s->agg, &ao, NULL) != TP_OK)
+            return TP_E_NOMEM;
+    }
+    krec *k = krec_new(p);
+    if (!k)
+        return TP_E_NOMEM;
+    /* the finished aggregate (or a lone record) fits: close_open cannot fail */
+    if (tp_buf_reserve(&k->blob, p->o.aggregation_max_bytes, NULL) != TP_OK) {
+        krec_free(p, k);
+        return TP_E_NOMEM;
+    }
+    k->sh = s;
+    s->open = k;
+    return TP_OK;
+}
+
+/* One Kinesis record for `x` alone, queued behind what the shard holds. */
+static void place_alone(tp_producer *p, shard *s, src *x)
+{
+    krec *k = krec_new(p);
+    if (!k || member_reserve(p, k, x) != TP_OK ||
+        tp_buf_append(&k->blob, x->data.ptr, x->data.len, NULL) != TP_OK) {
+        if (k)
+            krec_free(p, k);
+        fail_src(p, x, TP_E_NOMEM, "out of memory");
+        return;
+    }
+    k->sh = s;
+    member_push(k, x, 0);
+    k->size = (uint64_t)x->data.len + x->kl;
+    enqueue(s, k);
+}
+
+/* Route `x` (x->route set) to its shard: into the shard's open aggregate, or
+ * alone. */
+static void place(tp_producer *p, src *x)
+{
+    shard *s = shard_for(p, x->route);
+    if (!p->o.aggregate) {
+        place_alone(p, s, x);
+        return;
+    }
+    tp_cursor pk = tp_cursor_make(x->pk, x->kl);
+    tp_cursor ehk = x->ehk ? tp_cursor_make(x->ehk, x->hl) : tp_cursor_make(NULL, 0);
+    tp_status st = TP_E_NOMEM;
+    for (int round = 0; round < 2; round++) {
+        if (!s->open && open_aggregate(p, s) != TP_OK)
+            break;
+        if (member_reserve(p, s->open, x) != TP_OK)
+            break;
+        st = tp_kpl_aggregator_add(s->agg, pk, ehk, x->data, NULL);
+        if (st != TP_E_LIMIT)
+            break;
+        close_open(s); /* full: the record starts the next one */
+    }
+    if (st == TP_OK) {
+        size_t at = 0;
+        tp_cursor recs = tp_kpl__aggregator_records(s->agg, &at);
+        member_push(s->open, x, recs.len - x->data.len);
+        return;
+    }
+    if (st == TP_E_NOMEM) {
+        fail_src(p, x, TP_E_NOMEM, "out of memory");
+        return;
+    }
+    /* too big to aggregate: alone, after what the shard already holds */
+    close_open(s);
+    place_alone(p, s, x);
+}
+
+/* The bytes of the inbox entry at `h`. */
+static size_t inrec_size(const inrec *h)
+{
+    size_t n = sizeof *h + h->kl + 1u + (h->hl ? h->hl + 1u : 0u) + h->len;
+    return (n + 7) & ~(size_t)7;
+}
+
+/* The record at `h` as a src (route unset). */
+static void src_of(src *x, const inrec *h)
+{
+    x->user = h->user;
+    x->id = h->id;
+    x->put_mono = h->put_mono;
+    x->mem = h->mem;
+    x->pk = (const char *)(h + 1);
+    x->kl = h->kl;
+    x->hl = h->hl;
+    x->ehk = h->hl ? x->pk + x->kl + 1 : NULL;
+    x->data = tp_cursor_make(x->pk + x->kl + 1 + (h->hl ? h->hl + 1u : 0u), h->len);
+    x->n_att = x->cap_att = 0;
+    x->att = NULL;
+}
+
+/* Route and place every record of the chunks taken from put. */
+static void drain(tp_producer *p, chunk *c)
+{
+    for (; c; c = c->next)
+        for (size_t off = 0; off < c->len;) {
+            const inrec *h = (const inrec *)(c->data + off);
+            src x;
+            src_of(&x, h);
+            off += inrec_size(h);
+            if (route(p, &x) != TP_OK) {
+                fail_src(p, &x, TP_E_INVALID, "cannot hash the partition key");
+                continue;
+            }
+            place(p, &x);
+        }
 }
 
 /* Read the open shards' hash-key ranges. */
@@ -539,9 +859,9 @@ static tp_status load_map(tp_producer *p, shard **out, uint32_t *n, tp_error *er
     return TP_OK;
 }
 
-static int urec_id_cmp(const void *a, const void *b)
+static int src_id_cmp(const void *a, const void *b)
 {
-    const urec *x = *(urec *const *)a, *y = *(urec *const *)b;
+    const src *x = a, *y = b;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -560,41 +880,78 @@ static void refresh_map(tp_producer *p)
     }
     size_t total = 0;
     for (uint32_t i = 0; i < p->nsh; i++) {
-        total += p->sh[i].q_count;
-        for (krec *k = p->sh[i].retry_head; k; k = k->next)
+        shard *s = &p->sh[i];
+        close_open(s);
+        if (s->open && s->open->count) {
+            tp__free(p->alloc, nsh); /* MD5 gone: keep the old map */
+            p->refresh_pending = 0;
+            return;
+        }
+        for (krec *k = s->retry_head; k; k = k->next)
+            total += k->count;
+        for (krec *k = s->q_head; k; k = k->next)
             total += k->count;
     }
-    urec **all = total ? malloc(total * sizeof *all) : NULL;
+    src *all = total ? malloc(total * sizeof *all) : NULL;
     if (total && !all) {
         tp__free(p->alloc, nsh);
         return; /* try again next turn */
     }
+    /* every member, viewing its old Kinesis record (freed once re-placed) */
     size_t n = 0;
+    krec *old = NULL;
     for (uint32_t i = 0; i < p->nsh; i++) {
         shard *s = &p->sh[i];
-        for (krec *k = s->retry_head, *kn; k; k = kn) {
-            kn = k->next;
-            for (urec *u = k->first, *un; u; u = un) {
-                un = u->next;
-                all[n++] = u;
+        krec *lists[2] = {s->retry_head, s->q_head};
+        for (int l = 0; l < 2; l++)
+            for (krec *k = lists[l], *kn; k; k = kn) {
+                kn = k->next;
+                for (uint32_t j = 0; j < k->count; j++) {
+                    member *m = &k->m[j];
+                    src *x = &all[n++];
+                    rview v = member_view(p, k, m);
+                    x->user = m->user;
+                    x->id = m->id;
+                    x->put_mono = m->put_mono;
+                    x->mem = m->mem;
+                    x->pk = v.pk;
+                    x->kl = strlen(v.pk);
+                    x->ehk = v.ehk;
+                    x->hl = v.ehk ? strlen(v.ehk) : 0;
+                    x->data = v.data;
+                    x->n_att = m->n_att;
+                    x->cap_att = m->cap_att;
+                    x->att = m->att;
+                    m->att = NULL;
+                }
+                k->count = 0;
+                k->next = old;
+                old = k;
             }
-            krec_free(p, k);
-        }
-        for (urec *u = s->q_head, *un; u; u = un) {
-            un = u->next;
-            all[n++] = u;
-        }
     }
-    qsort(all, n, sizeof *all, urec_id_cmp);
-    tp__free(p->alloc, p->sh);
+    qsort(all, n, sizeof *all, src_id_cmp);
+    shard *osh = p->sh;
+    uint32_t on = p->nsh;
     p->sh = nsh;
     p->nsh = nn;
     p->rr = 0;
     for (size_t i = 0; i < n; i++) {
-        route(p, all[i]);
-        enqueue(shard_for(p, all[i]->route), all[i]);
+        if (route(p, &all[i]) != TP_OK)
+            fail_src(p, &all[i], TP_E_INVALID, "cannot hash the partition key");
+        else
+            place(p, &all[i]);
     }
     free(all);
+    for (krec *k = old, *kn; k; k = kn) {
+        kn = k->next;
+        krec_free(p, k);
+    }
+    for (uint32_t i = 0; i < on; i++) {
+        if (osh[i].open)
+            krec_free(p, osh[i].open);
+        tp_kpl_aggregator_free(osh[i].agg);
+    }
+    tp__free(p->alloc, osh);
     p->refresh_pending = 0;
     pthread_mutex_lock(&p->mu);
     p->st.shard_map_refreshes++;
@@ -640,10 +997,13 @@ static void tokens_take(const tp_producer *p, shard *s, uint64_t size)
         s->tok_bytes -= (double)size;
 }
 
+/* The partition key a Kinesis record is sent with (its first member's). */
+static const char *krec_pk(const krec *k) { return (const char *)k->keys.ptr + k->m[0].pk_off; }
+
 static int key_flying(const shard *s, const char *pk)
 {
     for (const krec *k = s->flying; k; k = k->next)
-        if (strcmp(k->first->pk, pk) == 0)
+        if (strcmp(krec_pk(k), pk) == 0)
             return 1;
     return 0;
 }
@@ -651,99 +1011,42 @@ static int key_flying(const shard *s, const char *pk)
 static int key_taken(const request *r, const shard *s, size_t from, const char *pk)
 {
     for (size_t i = from; i < r->n; i++)
-        if (r->k[i]->sh == s && strcmp(r->k[i]->first->pk, pk) == 0)
+        if (r->k[i]->sh == s && strcmp(krec_pk(r->k[i]), pk) == 0)
             return 1;
     return 0;
 }
 
-/* Take the next user records of `s` into a new Kinesis record: an aggregate
- * of as many as fit, or one alone. NULL when out of memory. */
-static krec *build_krec(tp_producer *p, shard *s)
+static int lingered(const tp_producer *p, const krec *k, int64_t now)
 {
-    krec *k = krec_new(p);
-    if (!k)
-        return NULL;
-    k->sh = s;
-    urec *last = NULL;
-    if (p->o.aggregate) {
-        tp_kpl_aggregator_reset(p->agg);
-        while (s->q_head) {
-            urec *u = s->q_head;
-            tp_status st = tp_kpl_aggregator_add(
-                p->agg, tp_cursor_from_str(u->pk),
-                u->ehk ? tp_cursor_from_str(u->ehk) : tp_cursor_make(NULL, 0),
-                tp_cursor_make(u->data, u->len), NULL);
-            if (st != TP_OK && k->count > 0)
-                break; /* full: the rest waits for the next aggregate */
-            s->q_head = u->next;
-            s->q_bytes -= u->size;
-            s->q_count--;
-            u->next = NULL;
-            if (last)
-                last->next = u;
-            else
-                k->first = u;
-            last = u;
-            k->count++;
-            if (st != TP_OK)
-                break; /* too big to aggregate: it goes alone */
-        }
-        if (!s->q_head)
-            s->q_tail = NULL;
-        if (k->count > 1) {
-            k->aggregated = 1;
-            if (tp_kpl_aggregator_finish(p->agg, &k->blob, &k->outer, NULL) != TP_OK) {
-                /* out of memory: the records go back, in order */
-                last->next = s->q_head;
-                s->q_head = k->first;
-                if (!s->q_tail)
-                    s->q_tail = last;
-                for (urec *u = k->first; u != last->next; u = u->next) {
-                    s->q_bytes += u->size;
-                    s->q_count++;
-                }
-                krec_free(p, k);
-                return NULL;
-            }
-            /* it lands where its first record is routed (a pin included) */
-            char ehk[TP_KINESIS_HASH_MAX];
-            tp_stream__u128_format(ehk, k->first->route);
-            tp__strlcpy(k->outer.explicit_hash_key, ehk, sizeof k->outer.explicit_hash_key);
-            k->size = k->blob.len + strlen(k->outer.partition_key);
-        } else {
-            tp_kpl_aggregator_reset(p->agg);
-            k->size = k->first->size;
-        }
-    } else {
-        urec *u = s->q_head;
-        s->q_head = u->next;
-        if (!s->q_head)
-            s->q_tail = NULL;
-        s->q_bytes -= u->size;
-        s->q_count--;
-        u->next = NULL;
-        k->first = u;
-        k->count = 1;
-        k->size = u->size;
-    }
-    return k;
+    return k->m[0].put_mono + p->o.linger_ms <= now;
 }
 
 /* Whether a shard's new records should go now. */
 static int shard_due(const tp_producer *p, const shard *s, int64_t now, int flush)
 {
-    if (!s->q_head)
-        return 0;
-    if (flush || s->q_head->put_mono + p->o.linger_ms <= now)
-        return 1;
-    if (p->o.aggregate)
-        return s->q_bytes >= p->o.aggregation_max_bytes;
-    return s->q_count >= MAX_BATCH || s->q_bytes >= p->o.max_request_bytes;
+    if (s->q_head) {
+        if (p->o.aggregate || flush || lingered(p, s->q_head, now))
+            return 1; /* an aggregate is queued once full or lingered */
+        return s->q_count >= MAX_BATCH || s->q_bytes >= p->o.max_request_bytes;
+    }
+    return s->open && s->open->count && (flush || lingered(p, s->open, now));
 }
 
-static int expired(const tp_producer *p, const urec *first, int64_t now)
+static int expired(const tp_producer *p, const krec *k, int64_t now)
 {
-    return first->put_mono + p->o.record_ttl_ms <= now;
+    return k->m[0].put_mono + p->o.record_ttl_ms <= now;
+}
+
+static krec *q_pop(shard *s)
+{
+    krec *k = s->q_head;
+    s->q_head = k->next;
+    if (!s->q_head)
+        s->q_tail = NULL;
+    s->q_bytes -= k->size;
+    s->q_count--;
+    k->next = NULL;
+    return k;
 }
 
 /* Fill `r` from the shards; 0 when nothing should go now. */
@@ -752,8 +1055,7 @@ static int collect(tp_producer *p, request *r, int64_t now, int flush)
     int any_due = flush;
     for (uint32_t i = 0; i < p->nsh && !any_due; i++) {
         shard *s = &p->sh[i];
-        any_due = shard_due(p, s, now, 0) ||
-                  (s->retry_head && s->retry_head->not_before <= now);
+        any_due = shard_due(p, s, now, 0) || (s->retry_head && s->retry_head->not_before <= now);
     }
     if (!any_due)
         return 0;
@@ -765,22 +1067,21 @@ static int collect(tp_producer *p, request *r, int64_t now, int flush)
         /* what failed goes first, in order */
         while (s->retry_head && r->n < MAX_BATCH) {
             krec *k = s->retry_head;
-            if (expired(p, k->first, now)) {
+            if (expired(p, k, now)) {
                 s->retry_head = k->next;
                 if (!s->retry_head)
                     s->retry_tail = NULL;
                 char why[TP_ERROR_MESSAGE_MAX];
                 snprintf(why, sizeof why, "expired: not written within %u ms (%u attempts)",
                          p->o.record_ttl_ms, k->sends);
-                fail_members(p, k, TP_E_TIMEOUT, why, 1);
-                krec_free(p, k);
+                complete_krec(p, k, TP_E_TIMEOUT, NULL, NULL, why, 1);
                 continue;
             }
             if (k->not_before > now || bytes + k->size > p->o.max_request_bytes ||
                 !tokens_ok(p, s, k->size))
                 break;
             if (p->o.aggregate ? (s->in_flight || r->n > from)
-                               : (key_flying(s, k->first->pk) || key_taken(r, s, from, k->first->pk)))
+                               : (key_flying(s, krec_pk(k)) || key_taken(r, s, from, krec_pk(k))))
                 break;
             s->retry_head = k->next;
             if (!s->retry_head)
@@ -791,36 +1092,28 @@ static int collect(tp_producer *p, request *r, int64_t now, int flush)
         }
         if (s->retry_head)
             continue; /* newer records wait behind the retries */
+        if (p->o.aggregate && (s->in_flight || r->n > from))
+            continue;
+        /* a request under way takes the shard's open aggregate along */
+        if (p->o.aggregate && !s->q_head && s->open && s->open->count &&
+            (flush || r->n > 0 || lingered(p, s->open, now)))
+            close_open(s);
         while (s->q_head && r->n < MAX_BATCH && (flush || shard_due(p, s, now, 0) || r->n > 0)) {
-            if (expired(p, s->q_head, now)) {
-                urec *u = s->q_head;
-                s->q_head = u->next;
-                if (!s->q_head)
-                    s->q_tail = NULL;
-                s->q_bytes -= u->size;
-                s->q_count--;
-                pthread_mutex_lock(&p->mu);
-                p->st.user_records_expired++;
-                pthread_mutex_unlock(&p->mu);
-                complete(p, u, TP_E_TIMEOUT, NULL, NULL, -1, "expired before it could be sent");
+            krec *k = s->q_head;
+            if (expired(p, k, now)) {
+                q_pop(s);
+                complete_krec(p, k, TP_E_TIMEOUT, NULL, NULL, "expired before it could be sent", 1);
                 continue;
             }
             if (p->o.aggregate && (s->in_flight || r->n > from))
                 break;
-            if (!p->o.aggregate &&
-                (key_flying(s, s->q_head->pk) || key_taken(r, s, from, s->q_head->pk)))
+            if (!p->o.aggregate && (key_flying(s, krec_pk(k)) || key_taken(r, s, from, krec_pk(k))))
                 break;
-            uint64_t next = p->o.aggregate ? (s->q_bytes < p->o.aggregation_max_bytes
-                                                  ? s->q_bytes
-                                                  : p->o.aggregation_max_bytes)
-                                           : s->q_head->size;
-            if (bytes + next > p->o.max_request_bytes && r->n > 0)
+            if (bytes + k->size > p->o.max_request_bytes && r->n > 0)
                 break;
-            if (!tokens_ok(p, s, next))
+            if (!tokens_ok(p, s, k->size))
                 break;
-            krec *k = build_krec(p, s);
-            if (!k)
-                break;
+            q_pop(s);
             tokens_take(p, s, k->size);
             bytes += k->size;
             r->k[r->n++] = k;
@@ -875,8 +1168,8 @@ static void retry_later(tp_producer *p, krec **ks, size_t n, const char *code, c
     int64_t at = mono_ms() + backoff_ms(p, sends);
     for (size_t i = n; i-- > 0;) {
         krec *k = ks[i];
-        for (urec *u = k->first; code && u; u = u->next)
-            attempt_add(u, code, msg);
+        for (uint32_t j = 0; code && j < k->count; j++)
+            member_attempt(&k->m[j], code, msg);
         k->not_before = at;
         requeue_front(k->sh, k);
     }
@@ -915,7 +1208,7 @@ static request *request_new(tp_producer *p)
         p->req_pool = r->next;
         p->n_req_pool--;
         tp_buf body = r->body;
-        memset(r, 0, sizeof *r);
+        memset(r, 0, offsetof(request, body));
         r->body = body;
         tp_buf_clear(&r->body);
     } else {
@@ -973,12 +1266,12 @@ static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *pa
             retry_later(p, r->k, r->n, code[0] ? code : "tp.HTTP", msg, o->ambiguous);
         } else {
             for (size_t i = 0; i < r->n; i++) {
-                for (urec *u = r->k[i]->first; u; u = u->next)
-                    attempt_add(u, code, msg);
+                krec *k = r->k[i];
+                for (uint32_t j = 0; j < k->count; j++)
+                    member_attempt(&k->m[j], code, msg);
                 char why[TP_ERROR_AWS_MAX + TP_ERROR_MESSAGE_MAX + 40];
                 snprintf(why, sizeof why, "%s%s%s", code, code[0] ? ": " : "", msg);
-                fail_members(p, r->k[i], st, why, 0);
-                krec_free(p, r->k[i]);
+                complete_krec(p, k, st, NULL, NULL, why, 0);
             }
         }
         goto done;
@@ -995,23 +1288,12 @@ static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *pa
                 if (k->aggregated) {
                     /* its records' keys follow it there from now on */
                     tp_u128 at = 0;
-                    if (tp_stream__u128_parse(&at, k->outer.explicit_hash_key) == 0)
-                        for (urec *u = k->first; u; u = u->next)
-                            pin_key(p, u->pk, at);
+                    if (tp_stream__u128_parse(&at, k->ehk) == 0)
+                        for (uint32_t j = 0; j < k->count; j++)
+                            pin_key(p, (const char *)k->keys.ptr + k->m[j].pk_off, at);
                 }
             }
-            pthread_mutex_lock(&p->mu);
-            p->st.kinesis_records_put++;
-            p->st.bytes_put += k->size;
-            pthread_mutex_unlock(&p->mu);
-            int64_t sub = 0;
-            for (urec *u = k->first, *un; u; u = un) {
-                un = u->next;
-                complete(p, u, TP_OK, res->shard_id, res->sequence_number,
-                         k->aggregated ? sub : -1, NULL);
-                sub++;
-            }
-            krec_free(p, k);
+            complete_krec(p, k, TP_OK, res->shard_id, res->sequence_number, NULL, 0);
         } else if (retryable_code(res->error_code)) {
             if (!strcmp(res->error_code, "ProvisionedThroughputExceededException")) {
                 pthread_mutex_lock(&p->mu);
@@ -1022,16 +1304,15 @@ static void on_outcome(const tp_aws_outcome *o, tp_http_response *resp, void *pa
                 k->sh->tok_bytes = 0;
             }
             /* one retried attempt per record */
-            for (urec *u = k->first; u; u = u->next)
-                attempt_add(u, res->error_code, res->error_message);
+            for (uint32_t j = 0; j < k->count; j++)
+                member_attempt(&k->m[j], res->error_code, res->error_message);
             again[na++] = k;
         } else {
-            for (urec *u = k->first; u; u = u->next)
-                attempt_add(u, res->error_code, res->error_message);
+            for (uint32_t j = 0; j < k->count; j++)
+                member_attempt(&k->m[j], res->error_code, res->error_message);
             char why[TP_ERROR_AWS_MAX + TP_ERROR_MESSAGE_MAX + 4];
             snprintf(why, sizeof why, "%s: %s", res->error_code, res->error_message);
-            fail_members(p, k, TP_E_AWS, why, 0);
-            krec_free(p, k);
+            complete_krec(p, k, TP_E_AWS, NULL, NULL, why, 0);
         }
     }
     if (na)
@@ -1056,15 +1337,12 @@ static int send_one(tp_producer *p, int64_t now, int flush)
     tp_kinesis_entry e[MAX_BATCH];
     for (size_t i = 0; i < r->n; i++) {
         krec *k = r->k[i];
-        if (k->aggregated) {
-            e[i].data = tp_buf_cursor(&k->blob);
-            e[i].partition_key = k->outer.partition_key;
-            e[i].explicit_hash_key = k->outer.explicit_hash_key;
-        } else {
-            e[i].data = tp_cursor_make(k->first->data, k->first->len);
-            e[i].partition_key = k->first->pk;
-            e[i].explicit_hash_key = k->first->ehk;
-        }
+        e[i].data = tp_buf_cursor(&k->blob);
+        e[i].partition_key = krec_pk(k);
+        e[i].explicit_hash_key =
+            k->aggregated
+                ? k->ehk
+                : (k->m[0].ehk_off == NO_EHK ? NULL : (const char *)k->keys.ptr + k->m[0].ehk_off);
         k->sends++;
         k->next = k->sh->flying;
         k->sh->flying = k;
@@ -1111,7 +1389,7 @@ static int work_left(const tp_producer *p)
     if (p->n_flying)
         return 1;
     for (uint32_t i = 0; i < p->nsh; i++)
-        if (p->sh[i].q_head || p->sh[i].retry_head)
+        if (p->sh[i].q_head || p->sh[i].retry_head || (p->sh[i].open && p->sh[i].open->count))
             return 1;
     return 0;
 }
@@ -1123,10 +1401,14 @@ static int64_t next_wait(const tp_producer *p, int64_t now)
     for (uint32_t i = 0; i < p->nsh; i++) {
         const shard *s = &p->sh[i];
         int64_t t = -1;
-        if (s->retry_head)
+        if (p->o.aggregate && s->in_flight)
+            t = -1; /* its answer wakes the thread */
+        else if (s->retry_head)
             t = s->retry_head->not_before;
         else if (s->q_head)
-            t = s->q_head->put_mono + p->o.linger_ms;
+            t = s->q_head->m[0].put_mono + (p->o.aggregate ? 0 : p->o.linger_ms);
+        else if (s->open && s->open->count)
+            t = s->open->m[0].put_mono + p->o.linger_ms;
         if (t >= 0 && (best < 0 || t < best))
             best = t;
     }
@@ -1142,20 +1424,34 @@ static void *run(void *arg)
     tp_http_client *http = tp_kinesis__conn(p->k)->http;
     for (;;) {
         settle(p);
+        chunk *drop = NULL;
         pthread_mutex_lock(&p->mu);
-        urec *in = p->in_head;
+        /* the chunks routed last turn go back to put (as many as the cap
+         * could fill), and the inbox is taken whole */
+        for (chunk *c = p->routed, *cn; c; c = cn) {
+            cn = c->next;
+            if (c->cap == CHUNK_BYTES &&
+                (p->n_free_chunks + 1) * CHUNK_BYTES <= p->o.max_buffered_bytes + CHUNK_BYTES) {
+                c->len = 0;
+                c->next = p->free_chunks;
+                p->free_chunks = c;
+                p->n_free_chunks++;
+            } else {
+                c->next = drop;
+                drop = c;
+            }
+        }
+        chunk *in = p->in_head;
         p->in_head = p->in_tail = NULL;
+        p->in_chunks = 0;
         int flush = p->flush_all, stop = p->stop;
         pthread_mutex_unlock(&p->mu);
-        for (urec *u = in, *un; u; u = un) {
-            un = u->next;
-            if (hash_of(p, u) != TP_OK) {
-                complete(p, u, TP_E_INVALID, NULL, NULL, -1, "cannot hash the partition key");
-                continue;
-            }
-            route(p, u);
-            enqueue(shard_for(p, u->route), u);
+        for (chunk *c = drop, *cn; c; c = cn) {
+            cn = c->next;
+            tp__free(p->alloc, c);
         }
+        drain(p, in);
+        p->routed = in;
         int64_t now = mono_ms();
         if (p->refresh_pending && !p->n_flying)
             refresh_map(p);
@@ -1166,8 +1462,20 @@ static void *run(void *arg)
         if (stop && !work_left(p))
             break;
         if (p->n_flying) {
+            /* while answers are awaited, put wakes the thread once the
+             * inbox fills a chunk: routed soon, the records are still in
+             * cache and the chunks go back to put warm */
             int64_t w = next_wait(p, now);
+            pthread_mutex_lock(&p->mu);
+            if (p->in_chunks >= WAKE_CHUNKS)
+                w = 0;
+            p->io_polling = 1;
+            p->woken = 0;
+            pthread_mutex_unlock(&p->mu);
             tp_http_poll(http, (uint32_t)(w < 0 ? POLL_MAX_MS : w), NULL, NULL);
+            pthread_mutex_lock(&p->mu);
+            p->io_polling = 0;
+            pthread_mutex_unlock(&p->mu);
             settle(p);
         } else {
             int64_t w = next_wait(p, now);
@@ -1198,24 +1506,38 @@ static void producer_free(tp_producer *p)
 {
     if (!p)
         return;
+    /* what put left that the thread never took (none once closed) */
+    for (chunk *c = p->in_head; c; c = c->next)
+        for (size_t off = 0; off < c->len;) {
+            const inrec *h = (const inrec *)(c->data + off);
+            src x;
+            src_of(&x, h);
+            off += inrec_size(h);
+            fail_src(p, &x, TP_E_STATE, "the producer was closed");
+        }
+    chunk *chains[3] = {p->in_head, p->routed, p->free_chunks};
+    for (int l = 0; l < 3; l++)
+        for (chunk *c = chains[l], *cn; c; c = cn) {
+            cn = c->next;
+            tp__free(p->alloc, c);
+        }
     for (uint32_t i = 0; i < p->nsh; i++) {
         shard *s = &p->sh[i];
-        for (krec *k = s->retry_head, *kn; k; k = kn) {
-            kn = k->next;
-            fail_members(p, k, TP_E_STATE, "the producer was closed", 0);
-            krec_free(p, k);
-        }
-        for (urec *u = s->q_head, *un; u; u = un) {
-            un = u->next;
-            complete(p, u, TP_E_STATE, NULL, NULL, -1, "the producer was closed");
-        }
+        close_open(s);
+        krec *lists[2] = {s->retry_head, s->q_head};
+        for (int l = 0; l < 2; l++)
+            for (krec *k = lists[l], *kn; k; k = kn) {
+                kn = k->next;
+                complete_krec(p, k, TP_E_STATE, NULL, NULL, "the producer was closed", 0);
+            }
+        s->retry_head = s->q_head = NULL;
     }
-    for (urec *u = p->in_head, *un; u; u = un) {
-        un = u->next;
-        complete(p, u, TP_E_STATE, NULL, NULL, -1, "the producer was closed");
-    }
-    p->in_head = NULL;
     settle(p);
+    for (uint32_t i = 0; i < p->nsh; i++) {
+        if (p->sh[i].open)
+            krec_free(p, p->sh[i].open);
+        tp_kpl_aggregator_free(p->sh[i].agg);
+    }
     for (request *r = p->req_pool, *rn; r; r = rn) {
         rn = r->next;
         tp_buf_dispose(&r->body);
@@ -1224,13 +1546,10 @@ static void producer_free(tp_producer *p)
     for (krec *k = p->krec_pool, *kn; k; k = kn) {
         kn = k->next;
         tp_buf_dispose(&k->blob);
+        tp_buf_dispose(&k->keys);
+        tp__free(p->alloc, k->m);
         tp__free(p->alloc, k);
     }
-    for (int c = 0; c < 4; c++)
-        for (urec *u = p->spare[c], *un; u; u = un) {
-            un = u->next;
-            tp__free(p->alloc, u);
-        }
     tp__free(p->alloc, p->sh);
     for (size_t i = 0; i < p->pin_cap; i++)
         for (pin *x = p->pins[i], *xn; x; x = xn) {
@@ -1238,7 +1557,6 @@ static void producer_free(tp_producer *p)
             tp__free(p->alloc, x);
         }
     tp__free(p->alloc, p->pins);
-    tp_kpl_aggregator_free(p->agg);
     EVP_MD_CTX_free(p->md5);
     EVP_MD_free(p->md5_alg);
     tp_kinesis_free(p->k);
@@ -1281,6 +1599,7 @@ tp_status tp_producer_new(tp_producer **out, const tp_producer_options *o, tp_er
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_done, NULL);
+    p->wall_minus_mono = tp_time_now_us() / 1000 - mono_ms();
     tp_status st = TP_OK;
     p->stream = dup_str(alloc, o->stream);
     p->dead_letter_path = o->dead_letter_path ? dup_str(alloc, o->dead_letter_path) : NULL;
@@ -1324,11 +1643,6 @@ tp_status tp_producer_new(tp_producer **out, const tp_producer_options *o, tp_er
     p->max_record_bytes = tp_kinesis__limits(p->k)->max_record_bytes;
     if (p->o.aggregation_max_bytes > p->max_record_bytes)
         p->o.aggregation_max_bytes = (uint32_t)p->max_record_bytes;
-    tp_kpl_aggregator_options ao = TP_KPL_AGGREGATOR_OPTIONS_INIT;
-    ao.max_bytes = p->o.aggregation_max_bytes;
-    ao.alloc = alloc;
-    if ((st = tp_kpl_aggregator_new(&p->agg, &ao, err)) != TP_OK)
-        goto fail;
     p->md5_alg = EVP_MD_fetch(NULL, "MD5", NULL);
     p->md5 = EVP_MD_CTX_new();
     if (!p->md5_alg || !p->md5) {
@@ -1369,63 +1683,36 @@ tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t 
     char why[TP_ERROR_MESSAGE_MAX];
     tp_status st = tp_kinesis__check_record(p->k, r->data, r->partition_key, r->explicit_hash_key,
                                             0, &size, &field, why, sizeof why);
-    size_t kl = r->partition_key ? strlen(r->partition_key) + 1 : 1;
-    size_t hl = r->explicit_hash_key ? strlen(r->explicit_hash_key) + 1 : 0;
-    size_t mem = sizeof(urec) + kl + hl + r->data.len;
-    int cls = -1;
-    for (int c = 0; c < 4 && cls < 0; c++)
-        if (mem <= block_class[c])
-            cls = c;
-    urec *u = NULL;
-    if (cls >= 0) {
-        mem = block_class[cls];
-        /* no lock for a peek: a stale answer only means a malloc */
-        if (__atomic_load_n(&p->spare[cls], __ATOMIC_RELAXED)) {
-            pthread_mutex_lock(&p->mu);
-            u = p->spare[cls];
-            if (u) {
-                p->spare[cls] = u->next;
-                p->spare_bytes -= mem;
-            }
-            pthread_mutex_unlock(&p->mu);
-        }
-    }
-    if (!u)
-        u = tp__malloc(p->alloc, mem);
-    if (!u)
-        return tp_error__set(err, TP_E_NOMEM, "tp_producer_put: out of memory");
-    memset(u, 0, sizeof *u);
-    u->cls = cls;
-    u->user = r->user;
-    u->put_ms = tp_time_now_us() / 1000;
-    u->put_mono = mono_ms();
-    u->size = size;
-    u->mem = mem;
-    u->pk = (char *)(u + 1);
-    memcpy(u->pk, r->partition_key ? r->partition_key : "", kl);
-    if (hl) {
-        u->ehk = u->pk + kl;
-        memcpy(u->ehk, r->explicit_hash_key, hl);
-    }
-    u->data = (uint8_t *)u->pk + kl + hl;
-    u->len = r->data.len;
-    if (r->data.len)
-        memcpy(u->data, r->data.ptr, r->data.len);
     if (st != TP_OK) {
         /* it fails alone, now, and is kept in the dead-letter file */
         char msg[TP_ERROR_MESSAGE_MAX + 32];
         snprintf(msg, sizeof msg, "refused: %s", why);
+        rview v = {r->user,
+                   r->partition_key ? r->partition_key : "",
+                   r->explicit_hash_key,
+                   r->data.ptr || !r->data.len ? r->data : tp_cursor_make(NULL, 0),
+                   tp_time_now_us() / 1000,
+                   0,
+                   NULL};
         pthread_mutex_lock(&p->mu);
-        dead_letter(p, u, msg);
+        dead_letter(p, &v, msg);
         p->st.user_records_refused++;
         pthread_mutex_unlock(&p->mu);
-        tp__free(p->alloc, u);
         return tp_error__at(err, st, TP_NO_OFFSET, field, "%s", why);
     }
+    /* checked: the key is 1..1,024 bytes, the hash key at most 39 digits, the
+     * data within the stream's record limit */
+    size_t kl = strlen(r->partition_key);
+    size_t hl = r->explicit_hash_key ? strlen(r->explicit_hash_key) : 0;
+    size_t need = sizeof(inrec) + kl + 1 + (hl ? hl + 1 : 0) + r->data.len;
+    need = (need + 7) & ~(size_t)7;
+    /* charged: its inbox entry (the size of its data and keys in a Kinesis
+     * record later, with framing) and its member there */
+    size_t mem = need + sizeof(member);
+    int64_t now = mono_ms();
     pthread_mutex_lock(&p->mu);
     if (p->closing) {
         pthread_mutex_unlock(&p->mu);
-        tp__free(p->alloc, u);
         return tp_error__set(err, TP_E_STATE, "tp_producer_put: the producer is closing");
     }
     if (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && timeout_ms) {
@@ -1442,28 +1729,69 @@ tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t 
             if (pthread_cond_timedwait(&p->cv_done, &p->mu, &ts) != 0)
                 break;
         p->done_waiters--;
+        now = mono_ms();
     }
     if (p->st.buffered_bytes + mem > p->o.max_buffered_bytes && p->st.buffered_bytes > 0) {
         uint64_t have = p->st.buffered_bytes;
         pthread_mutex_unlock(&p->mu);
-        tp__free(p->alloc, u);
         return tp_error__set(err, TP_E_LIMIT,
                              "tp_producer_put: full (%llu bytes buffered, cap %llu)",
-                             (unsigned long long)have,
-                             (unsigned long long)p->o.max_buffered_bytes);
+                             (unsigned long long)have, (unsigned long long)p->o.max_buffered_bytes);
     }
-    u->id = p->next_id++;
+    chunk *c = p->in_tail;
+    if (!c || c->cap - c->len < need) {
+        c = need <= CHUNK_BYTES ? p->free_chunks : NULL;
+        if (c) {
+            p->free_chunks = c->next;
+            p->n_free_chunks--;
+        } else {
+            size_t cap = need > CHUNK_BYTES ? need : CHUNK_BYTES;
+            c = tp__malloc(p->alloc, sizeof *c + cap);
+            if (!c) {
+                pthread_mutex_unlock(&p->mu);
+                return tp_error__set(err, TP_E_NOMEM, "tp_producer_put: out of memory");
+            }
+            c->cap = cap;
+            c->data = (uint8_t *)(c + 1);
+        }
+        c->len = 0;
+        c->next = NULL;
+        if (p->in_tail)
+            p->in_tail->next = c;
+        else
+            p->in_head = c;
+        p->in_tail = c;
+        p->in_chunks++;
+    }
+    inrec *h = (inrec *)(c->data + c->len);
+    h->user = r->user;
+    h->id = p->next_id++;
+    h->put_mono = now;
+    h->len = (uint32_t)r->data.len;
+    h->mem = (uint32_t)mem;
+    h->kl = (uint16_t)kl;
+    h->hl = (uint8_t)hl;
+    char *o = (char *)(h + 1);
+    memcpy(o, r->partition_key, kl + 1);
+    o += kl + 1;
+    if (hl) {
+        memcpy(o, r->explicit_hash_key, hl + 1);
+        o += hl + 1;
+    }
+    if (r->data.len)
+        memcpy(o, r->data.ptr, r->data.len);
+    c->len += need;
     p->st.buffered_bytes += mem;
     p->st.user_records_received++;
     p->st.user_records_pending++;
-    if (p->in_tail)
-        p->in_tail->next = u;
-    else
-        p->in_head = u;
-    p->in_tail = u;
     if (p->io_waiting)
         pthread_cond_signal(&p->cv_work);
+    int wake = p->io_polling && !p->woken && p->in_chunks >= WAKE_CHUNKS;
+    if (wake)
+        p->woken = 1;
     pthread_mutex_unlock(&p->mu);
+    if (wake)
+        tp_http__wakeup(tp_kinesis__conn(p->k)->http);
     return TP_OK;
 }
 
