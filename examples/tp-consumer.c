@@ -136,6 +136,12 @@ typedef struct lshard {
     tp_engine *engine;
     counters c;
     uint64_t throttles_seen; /* the reader's throttles already reported */
+    int64_t start_ms;        /* a LATEST / AT_TIMESTAMP start, pinned (0: none) */
+    tp_buf touched;          /* symbols applied since positions were last saved, NUL after
+                                each: only those are saved (an inherited sibling's never) */
+    uint32_t ntouched;       /* how many; past TOUCHED_MAX: every symbol of the engine */
+    int renew_failed;        /* the last renew or checkpoint failed for a passing reason */
+    int64_t idle_mbl;        /* MillisBehindLatest of its last empty read */
 } lshard;
 
 typedef struct consumer {
@@ -176,6 +182,7 @@ typedef struct consumer {
     uint64_t lost_leases, checkpoints_written;
     FILE *metrics; /* --metrics: CloudWatch Embedded Metric Format lines, or NULL */
     uint64_t s3_requests; /* s3:// trades: HeadBucket and one PutObject a trade */
+    lshard *cur;          /* leased mode: the shard being processed */
     int trades_s3;
     int64_t lag_ms;
     uint64_t skip_to; /* replay with a checkpoint: records up to this one are done */
@@ -412,6 +419,24 @@ static int save(consumer *C, int force)
 
 /* ---- applying records ----------------------------------------------------- */
 
+#define TOUCHED_MAX 256
+
+/* Note that `symbol` changed in shard `h` (see lshard.touched). */
+static void touch(lshard *h, tp_cursor symbol)
+{
+    if (h->ntouched > TOUCHED_MAX)
+        return;
+    const char *p = (const char *)h->touched.ptr, *end = p + h->touched.len;
+    for (; p && p < end; p += strlen(p) + 1)
+        if (strlen(p) == symbol.len && !memcmp(p, symbol.ptr, symbol.len))
+            return;
+    if (h->ntouched == TOUCHED_MAX || tp_buf_append(&h->touched, symbol.ptr, symbol.len, NULL) ||
+        tp_buf_append(&h->touched, "", 1, NULL))
+        h->ntouched = TOUCHED_MAX + 1; /* too many (or no memory): save them all */
+    else
+        h->ntouched++;
+}
+
 /* Apply one valid record. Returns 0, or 2 on a fatal error. */
 static int apply(consumer *C, const tp_trade *t, const char *shard, const char *seq,
                  const char *where)
@@ -447,6 +472,8 @@ static int apply(consumer *C, const tp_trade *t, const char *shard, const char *
     }
     C->applied++;
     C->dirty = 1;
+    if (C->cur)
+        touch(C->cur, tick.symbol);
     for (size_t i = 0; i < n; i++) {
         if (ev[i].side == TP_SIDE_SELL) {
             C->sells++;
@@ -960,6 +987,7 @@ static int open_stream(consumer *C)
 
 static void swap_in(consumer *C, lshard *h)
 {
+    C->cur = h;
     C->engine = h->engine;
     C->records = h->c.records;
     C->malformed = h->c.malformed;
@@ -982,6 +1010,7 @@ static void swap_out(consumer *C, lshard *h)
     h->c.sells = C->sells;
     h->c.realized_e8 = C->realized_e8;
     C->engine = C->engine0;
+    C->cur = NULL;
 }
 
 static void counters_add(counters *to, const counters *c)
@@ -1012,7 +1041,7 @@ static void leased_totals(consumer *C)
     C->realized_e8 = t.realized_e8;
 }
 
-#define LEASE_STATE_MAGIC "TPL1"
+#define LEASE_STATE_MAGIC "TPL2"
 
 static void put_u64(uint8_t *p, uint64_t v)
 {
@@ -1028,51 +1057,112 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
-/* A shard's state in its lease (tpState): "TPL1", its counters (8 x u64
- * LE), then the engine state as in a checkpoint. Call between swap_in and
- * swap_out. */
-static tp_status lease_state(consumer *C, tp_buf *out)
+/* A shard's state in its lease (tpState), all integers little-endian:
+ *   "TPL2", its counters (8 x u64: records, malformed, refused, applied,
+ *   duplicates, buys, sells, realized P&L in 1e-8), i64 start_ms (where a
+ *   LATEST or AT_TIMESTAMP start was pinned, 0: none), u16 length and the
+ *   checkpoint written with this state, i64 its sub-sequence number, then
+ *   the engine state as in a checkpoint file.
+ * The checkpoint inside tells a state that still goes with the lease's
+ * checkpoint from one left behind when another application (a Java KCL
+ * one) moved the checkpoint on. Call between swap_in and swap_out. */
+static tp_status lease_state(consumer *C, const lshard *h, const char *cp, int64_t sub,
+                             tp_buf *out)
 {
-    uint8_t head[4 + 8 * 8];
+    size_t cl = strlen(cp);
+    uint8_t head[4 + 8 * 8 + 8 + 2];
     memcpy(head, LEASE_STATE_MAGIC, 4);
     uint64_t v[8] = {C->records, C->malformed, C->refused, C->applied,
                      C->dups,    C->buys,      C->sells,   (uint64_t)C->realized_e8};
     for (int i = 0; i < 8; i++)
         put_u64(head + 4 + 8 * i, v[i]);
+    put_u64(head + 68, (uint64_t)h->start_ms);
+    head[76] = (uint8_t)cl;
+    head[77] = (uint8_t)(cl >> 8);
+    uint8_t subb[8];
+    put_u64(subb, (uint64_t)sub);
     tp_buf_clear(out);
     tp_status st = tp_buf_append(out, head, sizeof head, NULL);
+    if (st == TP_OK)
+        st = tp_buf_append(out, cp, cl, NULL);
+    if (st == TP_OK)
+        st = tp_buf_append(out, subb, 8, NULL);
     return st == TP_OK ? engine_state(C, out) : st;
 }
 
-/* Restore a lease's state into `h` (its engine made); `counters_too` 0 for
- * a parent's state given to a child (its counts stay the parent's). */
-static int lease_state_load(consumer *C, lshard *h, tp_cursor s, int counters_too,
-                            const char *from)
+/* What a lease state holds, its engine state left as bytes. */
+typedef struct lease_blob {
+    counters c;
+    int64_t start_ms;
+    char checkpoint[TP_KINESIS_SEQ_MAX];
+    int64_t sub;
+    tp_cursor engine;
+} lease_blob;
+
+static int lease_blob_read(tp_cursor s, lease_blob *b, const char *from)
 {
-    if (s.len < 4 + 64 || memcmp(s.ptr, LEASE_STATE_MAGIC, 4) != 0)
+    const uint8_t *p = s.ptr;
+    size_t cl = s.len >= 78 ? (size_t)p[76] | (size_t)p[77] << 8 : 0;
+    if (s.len < 78 || memcmp(p, LEASE_STATE_MAGIC, 4) != 0 || cl >= sizeof b->checkpoint ||
+        s.len < 78 + cl + 8)
         return cli_fail("lease of %s: tpState is not a tp-consumer state (%zu bytes)", from,
                         s.len);
-    if (counters_too) {
-        const uint8_t *p = s.ptr + 4;
-        h->c.records = get_u64(p);
-        h->c.malformed = get_u64(p + 8);
-        h->c.refused = get_u64(p + 16);
-        h->c.applied = get_u64(p + 24);
-        h->c.dups = get_u64(p + 32);
-        h->c.buys = get_u64(p + 40);
-        h->c.sells = get_u64(p + 48);
-        h->c.realized_e8 = (int64_t)get_u64(p + 56);
-    }
-    tp_error err;
-    tp_engine *keep = C->engine;
-    C->engine = h->engine;
-    tp_status st = engine_restore_state(C, tp_cursor_make(s.ptr + 68, s.len - 68), &err);
-    C->engine = keep;
-    if (st != TP_OK)
-        return cli_fail("lease of %s: engine state: %s%s%s", from, err.message,
-                        err.field[0] ? " (parameter " : "", err.field[0] ? err.field : "");
+    b->c.records = get_u64(p + 4);
+    b->c.malformed = get_u64(p + 12);
+    b->c.refused = get_u64(p + 20);
+    b->c.applied = get_u64(p + 28);
+    b->c.dups = get_u64(p + 36);
+    b->c.buys = get_u64(p + 44);
+    b->c.sells = get_u64(p + 52);
+    b->c.realized_e8 = (int64_t)get_u64(p + 60);
+    b->start_ms = (int64_t)get_u64(p + 68);
+    memcpy(b->checkpoint, p + 78, cl);
+    b->checkpoint[cl] = '\0';
+    b->sub = (int64_t)get_u64(p + 78 + cl);
+    b->engine = tp_cursor_make(p + 78 + cl + 8, s.len - 78 - cl - 8);
     return 0;
 }
+
+/* Restore engine state bytes into `e`; with a hash-key range, only the
+ * symbols that hash into it (a parent's state split between its children). */
+static int engine_load(consumer *C, tp_engine *e, tp_cursor state, const char *lo,
+                       const char *hi, const char *from)
+{
+    tp_error err;
+    tp_engine *keep = C->engine, *scratch = NULL;
+    if (lo && tp_engine_new(&scratch, &C->opts, &err) != TP_OK)
+        return cli_fail("engine: %s", err.message);
+    C->engine = lo ? scratch : e;
+    tp_status st = engine_restore_state(C, state, &err);
+    C->engine = keep;
+    int rc = 0;
+    if (st != TP_OK)
+        rc = cli_fail("lease of %s: engine state: %s%s%s", from, err.message,
+                      err.field[0] ? " (parameter " : "", err.field[0] ? err.field : "");
+    tp_buf one;
+    tp_buf_init(&one, NULL, 0);
+    for (size_t i = 0; !rc && lo && i < tp_engine_symbol_count(scratch); i++) {
+        tp_position p;
+        int in = 0;
+        if (tp_engine_position_at(scratch, i, &p, &err) != TP_OK ||
+            tp_stream_hash_key_in_range(p.symbol, lo, hi, &in, &err) != TP_OK) {
+            rc = cli_fail("lease of %s: %s", from, err.message);
+            break;
+        }
+        if (!in)
+            continue; /* the sibling's */
+        tp_buf_clear(&one);
+        if (tp_engine_snapshot(scratch, tp_cursor_from_str(p.symbol), &one, &err) != TP_OK ||
+            tp_engine_restore(e, tp_buf_cursor(&one), &err) != TP_OK)
+            rc = cli_fail("lease of %s: symbol %s: %s", from, p.symbol, err.message);
+    }
+    tp_buf_dispose(&one);
+    tp_engine_free(scratch);
+    return rc;
+}
+
+static int held_checkpoint(consumer *C, lshard *h, int shard_end);
+static void held_drop(consumer *C, uint32_t i, int keep);
 
 static lshard *held_find(consumer *C, const char *id)
 {
@@ -1091,6 +1181,7 @@ static void held_drop(consumer *C, uint32_t i, int keep)
         counters_add(&C->retired, &h->c);
     tp_stream_reader_free(h->reader);
     tp_engine_free(h->engine);
+    tp_buf_dispose(&h->touched);
     C->held[i] = C->held[--C->nheld];
 }
 
@@ -1110,30 +1201,73 @@ static int held_start(consumer *C, const tp_lease *l)
     }
     lshard *h = &C->held[C->nheld];
     memset(h, 0, sizeof *h);
+    tp_buf_init(&h->touched, NULL, 0);
     snprintf(h->id, sizeof h->id, "%s", l->lease_key);
     if (tp_engine_new(&h->engine, &C->opts, &err) != TP_OK)
         return cli_fail("engine: %s", err.message);
     int rc = 0;
+    lease_blob blob;
+    memset(&blob, 0, sizeof blob);
     if (l->state.len) {
-        rc = lease_state_load(C, h, l->state, 1, l->lease_key);
-    } else {
-        for (uint32_t k = 0; !rc && k < l->parent_count; k++) {
-            const tp_lease *p = tp_lease_table_find(C->leases, l->parent_shard_ids[k]);
-            if (p && p->state.len)
-                rc = lease_state_load(C, h, p->state, 0, p->lease_key);
+        rc = lease_blob_read(l->state, &blob, l->lease_key);
+        if (!rc && (strcmp(blob.checkpoint, l->checkpoint) != 0 ||
+                    blob.sub != l->checkpoint_sub_sequence_number))
+            rc = cli_fail("lease of %s: its checkpoint (%s, %lld) is not the one our state was "
+                          "saved with (%s, %lld): another application moved it on. Remove "
+                          "tpState from the item to start this shard's engine afresh there",
+                          l->lease_key, l->checkpoint,
+                          (long long)l->checkpoint_sub_sequence_number, blob.checkpoint,
+                          (long long)blob.sub);
+        if (!rc) {
+            h->c = blob.c;
+            h->start_ms = blob.start_ms;
+            rc = engine_load(C, h->engine, blob.engine, NULL, NULL, l->lease_key);
         }
+    } else if (l->parent_count) {
+        /* A child: its parents' final states, only the symbols that hash
+         * into its own range (the rest went to its sibling). */
+        tp_kinesis_shards ls = {0};
+        if (tp_stream_list_shards(C->stream, &ls, &err) != TP_OK)
+            rc = cli_fail("--source %s: %s", C->source, err.message);
+        const tp_kinesis_shard *me = NULL;
+        for (size_t k = 0; !rc && k < ls.count; k++)
+            if (!strcmp(ls.shards[k].shard_id, l->lease_key))
+                me = &ls.shards[k];
+        for (uint32_t k = 0; !rc && me && k < l->parent_count; k++) {
+            const tp_lease *p = tp_lease_table_find(C->leases, l->parent_shard_ids[k]);
+            if (!p || !p->state.len)
+                continue;
+            lease_blob pb;
+            rc = lease_blob_read(p->state, &pb, p->lease_key);
+            if (!rc)
+                rc = engine_load(C, h->engine, pb.engine, me->hash_key_start, me->hash_key_end,
+                                 p->lease_key);
+        }
+        tp_kinesis_shards_dispose(&ls);
     }
     tp_stream_position pos = {TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
-    if (!strcmp(l->checkpoint, TP_LEASE_LATEST)) {
-        pos.type = TP_KINESIS_LATEST;
-    } else if (!strcmp(l->checkpoint, TP_LEASE_AT_TIMESTAMP)) {
-        /* The KCL keeps the time in its configuration, not in the lease. */
-        if (C->from_time) {
-            pos.type = TP_KINESIS_AT_TIMESTAMP;
+    int pin = 0;
+    if (!strcmp(l->checkpoint, TP_LEASE_LATEST) || !strcmp(l->checkpoint, TP_LEASE_AT_TIMESTAMP)) {
+        /* LATEST is pinned to the time the shard is first taken, and kept in
+         * the lease before any effect: a worker taking the shard over after
+         * a crash resumes there, not at a later LATEST (the records in
+         * between would have effects nobody's engine state holds). The KCL
+         * keeps an AT_TIMESTAMP time in its configuration: --from TIME. */
+        if (h->start_ms) {
+            pos.timestamp_ms = h->start_ms;
+        } else if (!strcmp(l->checkpoint, TP_LEASE_LATEST)) {
+            pos.timestamp_ms = tp_time_now_us() / 1000;
+            pin = 1;
+        } else if (C->from_time) {
             pos.timestamp_ms = C->from_ms;
+            pin = 1;
+        }
+        if (pos.timestamp_ms) {
+            pos.type = TP_KINESIS_AT_TIMESTAMP;
+            h->start_ms = pos.timestamp_ms;
         } else {
             fprintf(stderr, "tp-consumer: the lease of %s starts AT_TIMESTAMP but no --from "
-                            "TIMESTAMP was given: reading it from its trim horizon\n", h->id);
+                            "TIME was given: reading it from its trim horizon\n", h->id);
         }
     } else if (l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9') {
         pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
@@ -1145,13 +1279,34 @@ static int held_start(consumer *C, const tp_lease *l)
     if (rc) {
         tp_stream_reader_free(h->reader);
         tp_engine_free(h->engine);
+        tp_buf_dispose(&h->touched);
         return rc;
     }
     C->nheld++;
+    if (pin) { /* the pinned start goes into the lease before any effect */
+        swap_in(C, h);
+        rc = held_checkpoint(C, h, 0);
+        swap_out(C, h);
+        if (rc == 1) {
+            held_drop(C, C->nheld - 1, 0);
+            return 0;
+        }
+        if (rc)
+            return rc;
+    }
     if (l->owner_switches_since_checkpoint > 0 && l->checkpoint[0] >= '0' && l->checkpoint[0] <= '9')
         fprintf(stderr, "tp-consumer: took over the lease of %s at %s\n", h->id,
                 l->checkpoint);
     return 0;
+}
+
+/* An AWS failure worth trying again later rather than stopping for: the
+ * network, a timeout, throttling, a 5xx (the client's own retries spent). */
+static int transient(tp_status st, const tp_error *err)
+{
+    return st == TP_E_HTTP || st == TP_E_TIMEOUT || st == TP_E_THROTTLED ||
+           (st == TP_E_AWS && (err->http_status >= 500 || err->http_status == 429 ||
+                               err->http_status == 0));
 }
 
 /* One CloudWatch Embedded Metric Format line for a processed batch
@@ -1204,20 +1359,25 @@ static int held_checkpoint(consumer *C, lshard *h, int shard_end)
     tp_error err;
     tp_stream_position pos;
     tp_stream_reader_position(h->reader, &pos);
-    const char *cp = shard_end ? TP_LEASE_SHARD_END : NULL;
-    if (!cp && pos.type != TP_KINESIS_AFTER_SEQUENCE_NUMBER)
-        return 0; /* nothing read yet: the lease keeps its starting position */
-    if (!cp)
+    const char *cp = NULL;
+    int64_t sub = 0;
+    if (shard_end) {
+        cp = TP_LEASE_SHARD_END;
+    } else if (pos.type == TP_KINESIS_AFTER_SEQUENCE_NUMBER) {
         cp = pos.sequence_number;
+        sub = pos.sub_sequence_number;
+    } else if (h->start_ms) {
+        cp = TP_LEASE_AT_TIMESTAMP; /* a pinned start, nothing read yet */
+    } else {
+        return 0; /* nothing read yet: the lease keeps its starting position */
+    }
     tp_buf state;
     tp_buf_init(&state, NULL, 0);
-    if (lease_state(C, &state) != TP_OK) {
+    if (lease_state(C, h, cp, sub, &state) != TP_OK) {
         tp_buf_dispose(&state);
         return cli_fail("out of memory");
     }
-    tp_status st =
-        tp_lease_table_checkpoint(C->leases, h->id, cp, shard_end ? 0 : pos.sub_sequence_number,
-                                  tp_buf_cursor(&state), &err);
+    tp_status st = tp_lease_table_checkpoint(C->leases, h->id, cp, sub, tp_buf_cursor(&state), &err);
     tp_buf_dispose(&state);
     if (st == TP_E_CONDITION) {
         fprintf(stderr, "tp-consumer: the lease of %s was taken over by another worker: "
@@ -1225,8 +1385,17 @@ static int held_checkpoint(consumer *C, lshard *h, int shard_end)
         C->lost_leases++;
         return 1;
     }
+    if (st != TP_OK && transient(st, &err)) {
+        /* The next checkpoint covers this one; until then a crash replays
+         * from the last one, which the effects' idempotence absorbs. */
+        fprintf(stderr, "tp-consumer: checkpointing %s failed for now (%s): retrying with the "
+                        "next batch\n", h->id, err.message);
+        h->renew_failed = 1;
+        return 0;
+    }
     if (st != TP_OK)
         return cli_fail("checkpointing %s: %s", h->id, err.message);
+    h->renew_failed = 0;
     C->checkpoints_written++;
     return 0;
 }
@@ -1234,6 +1403,42 @@ static int held_checkpoint(consumer *C, lshard *h, int shard_end)
 /* One GetRecords batch of held shard `i`: effects, then positions, then
  * the checkpoint with the shard's state (one conditional write). Sets
  * *got to the records read; drops the shard when it ended or was lost. */
+static int renew_due(consumer *C);
+
+/* Save the positions of the symbols `h` changed since the last save.
+ * Returns 0 (saved), 1 (failed for now: keep them for the next batch and
+ * checkpoint nothing meanwhile), 2 (fatal). Call between swap_in and swap_out. */
+static int held_positions(consumer *C, lshard *h)
+{
+    tp_error err;
+    if (!C->positions || (!h->ntouched && !C->dirty))
+        return 0;
+    size_t n = 0;
+    tp_cursor *syms = NULL;
+    if (h->ntouched <= TOUCHED_MAX && h->ntouched) {
+        syms = calloc(h->ntouched, sizeof *syms);
+        if (!syms)
+            return cli_fail("out of memory");
+        const char *p = (const char *)h->touched.ptr, *end = p + h->touched.len;
+        for (; p < end && n < h->ntouched; p += strlen(p) + 1)
+            syms[n++] = tp_cursor_from_str(p);
+    }
+    tp_status st = tp_positions_store_save(C->positions, C->engine, syms, n, &err);
+    free(syms);
+    if (st != TP_OK) {
+        if (transient(st, &err)) {
+            fprintf(stderr, "tp-consumer: saving positions of %s failed for now (%s): retrying "
+                            "with the next batch\n", h->id, err.message);
+            return 1;
+        }
+        return cli_fail("saving positions of %s: %s", h->id, err.message);
+    }
+    tp_buf_clear(&h->touched);
+    h->ntouched = 0;
+    C->dirty = 0;
+    return 0;
+}
+
 static int held_batch(consumer *C, uint32_t i, size_t *got)
 {
     lshard *h = &C->held[i];
@@ -1241,25 +1446,36 @@ static int held_batch(consumer *C, uint32_t i, size_t *got)
     tp_stream_records recs;
     *got = 0;
     tp_status st = tp_stream_reader_get(h->reader, C->get_limit, &recs, &err);
-    if (st != TP_OK && st != TP_DONE)
+    if (st != TP_OK && st != TP_DONE) {
+        if (transient(st, &err)) {
+            fprintf(stderr, "tp-consumer: %s: reading %s failed for now: %s\n", C->source,
+                    h->id, err.message);
+            return 0;
+        }
         return cli_fail("%s %s: %s", C->source, h->id, err.message);
-    if (st == TP_OK && recs.count == 0)
+    }
+    if (st == TP_OK && recs.count == 0) {
+        h->idle_mbl = recs.millis_behind_latest;
         return 0;
+    }
+    h->idle_mbl = 0;
     int64_t t0 = cli_now_ms();
     counters was = h->c;
     tp_lease_stats ls0;
     tp_lease_table_stats(C->leases, &ls0);
     swap_in(C, h);
     int rc = 0;
-    for (size_t k = 0; k < recs.count && !rc; k++)
+    for (size_t k = 0; k < recs.count && !rc; k++) {
         rc = on_record(C, UINT32_MAX, &recs.records[k]);
+        if (!rc && k % 512 == 511)
+            rc = renew_due(C); /* a long batch must not let the leases expire */
+    }
     if (recs.millis_behind_latest > C->lag_ms)
         C->lag_ms = recs.millis_behind_latest;
-    if (!rc && C->positions && C->dirty &&
-        tp_positions_store_save(C->positions, C->engine, NULL, 0, &err) != TP_OK)
-        rc = cli_fail("saving positions: %s", err.message);
-    C->dirty = 0;
-    if (!rc)
+    int saved = rc ? 2 : held_positions(C, h);
+    if (saved == 2)
+        rc = 2;
+    else if (saved == 0) /* the checkpoint only after the effects are durable */
         rc = held_checkpoint(C, h, st == TP_DONE);
     swap_out(C, h);
     *got = st == TP_DONE ? 1 : recs.count; /* an end is news: children may start */
@@ -1276,36 +1492,63 @@ static int held_batch(consumer *C, uint32_t i, size_t *got)
         held_drop(C, i, 0);
         return 0;
     }
-    if (!rc && st == TP_DONE) {
-        tp_lease_table_release(C->leases, h->id, &err); /* its children may start */
-        held_drop(C, i, 1);
+    if (!rc && st == TP_DONE && saved == 0 && !h->renew_failed) {
+        if (tp_lease_table_release(C->leases, h->id, &err) != TP_OK)
+            fprintf(stderr, "tp-consumer: releasing the ended lease of %s: %s\n", h->id,
+                    err.message);
+        held_drop(C, i, 1); /* its children may start */
         C->next_take_ms = 0;
     }
     return rc;
+}
+
+/* Renew the leases held when it is time (a third of the failover time).
+ * A lease found taken over is marked so (tp_lease.held 0) and dropped by
+ * leases_tend; a passing failure waits for the next time. Returns 0 or 2. */
+static int renew_due(consumer *C)
+{
+    tp_error err;
+    int64_t now = cli_now_ms();
+    if (now < C->next_renew_ms)
+        return 0;
+    C->next_renew_ms = now + C->failover_ms / 3;
+    tp_status st = tp_lease_table_renew(C->leases, now, NULL, &err);
+    if (st == TP_OK)
+        return 0;
+    if (transient(st, &err)) {
+        fprintf(stderr, "tp-consumer: renewing leases failed for now: %s\n", err.message);
+        C->next_renew_ms = now + 500;
+        return 0;
+    }
+    return cli_fail("renewing leases: %s", err.message);
+}
+
+/* Drop the shards whose lease another worker holds now. */
+static void drop_lost(consumer *C)
+{
+    for (uint32_t i = C->nheld; i-- > 0;) {
+        const tp_lease *l = tp_lease_table_find(C->leases, C->held[i].id);
+        if (!l || !l->held) {
+            fprintf(stderr, "tp-consumer: lost the lease of %s to another worker\n",
+                    C->held[i].id);
+            C->lost_leases++;
+            held_drop(C, i, 0);
+        }
+    }
 }
 
 /* Renew, and every so often look for shards and leases to take. */
 static int leases_tend(consumer *C)
 {
     tp_error err;
+    int rc = renew_due(C);
+    if (rc)
+        return rc;
+    drop_lost(C);
     int64_t now = cli_now_ms();
-    if (now >= C->next_renew_ms) {
-        uint32_t lost = 0;
-        if (tp_lease_table_renew(C->leases, now, &lost, &err) != TP_OK)
-            return cli_fail("renewing leases: %s", err.message);
-        for (uint32_t i = C->nheld; i-- > 0;) {
-            const tp_lease *l = tp_lease_table_find(C->leases, C->held[i].id);
-            if (!l || !l->held) {
-                fprintf(stderr, "tp-consumer: lost the lease of %s to another worker\n",
-                        C->held[i].id);
-                C->lost_leases++;
-                held_drop(C, i, 0);
-            }
-        }
-        C->next_renew_ms = now + C->failover_ms / 3;
-    }
     if (now < C->next_take_ms)
         return 0;
+    C->next_take_ms = now + C->failover_ms / 2;
     tp_kinesis_shards ls = {0};
     tp_status st = tp_stream_list_shards(C->stream, &ls, &err);
     if (st == TP_OK)
@@ -1322,24 +1565,21 @@ static int leases_tend(consumer *C)
     uint32_t taken = 0;
     if (st == TP_OK)
         st = tp_lease_table_take(C->leases, now, &taken, &err);
-    if (st != TP_OK)
-        return cli_fail("leases: %s", err.message);
-    for (uint32_t i = C->nheld; i-- > 0;) { /* refresh may have found some lost */
-        const tp_lease *l = tp_lease_table_find(C->leases, C->held[i].id);
-        if (!l || !l->held) {
-            C->lost_leases++;
-            held_drop(C, i, 0);
-        }
+    if (st != TP_OK) {
+        if (!transient(st, &err))
+            return cli_fail("leases: %s", err.message);
+        fprintf(stderr, "tp-consumer: looking at the leases failed for now: %s\n", err.message);
+        C->next_take_ms = now + 1000;
     }
+    drop_lost(C); /* a refresh may have found some taken over */
     for (size_t i = 0; i < tp_lease_table_count(C->leases); i++) {
         const tp_lease *l = tp_lease_table_get(C->leases, i);
         if (l->held && !held_find(C, l->lease_key)) {
-            int rc = held_start(C, l);
+            rc = held_start(C, l);
             if (rc)
                 return rc;
         }
     }
-    C->next_take_ms = now + C->failover_ms / 2;
     return 0;
 }
 
@@ -1365,8 +1605,19 @@ static int run_leased(consumer *C)
         if (cli_stop)
             break;
         if (!got) {
-            if (!C->follow)
-                break; /* every shard held is read to its end */
+            /* Without --follow: stop once every shard held is read to its end.
+             * An empty read is not proof of that on Kinesis: one behind the
+             * newest record (MillisBehindLatest > 0), or a throttled one,
+             * is read again. */
+            int behind = 0;
+            for (uint32_t i = 0; i < C->nheld; i++) {
+                tp_stream_reader_stats rs;
+                tp_stream_reader_stats_get(C->held[i].reader, &rs);
+                behind |= C->held[i].idle_mbl > 0 || rs.throttles != C->held[i].throttles_seen;
+                C->held[i].throttles_seen = rs.throttles;
+            }
+            if (!C->follow && !behind)
+                break;
             tp_stream_wait(C->stream, 250, &err);
         }
     }

@@ -461,6 +461,7 @@ static tp_status add_new_shards(tp_firehose *f, tp_error *err)
         tp_stream_position pos = {TP_KINESIS_TRIM_HORIZON, 0, 0, ""};
         if (seq) {
             pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+            pos.sub_sequence_number = INT32_MAX; /* after the whole record */
             tp__strlcpy(pos.sequence_number, seq, sizeof pos.sequence_number);
         }
         if ((st = tp_stream_reader_new(&sh->reader, f->stream, id, &pos, err)) == TP_OK)
@@ -496,7 +497,11 @@ tp_status tp_firehose_poll(tp_firehose *f, int64_t now_ms, size_t *records, tp_e
             break;
         for (size_t k = 0; k < recs.count && st == TP_OK; k++) {
             const tp_stream_record *r = &recs.records[k];
-            if (f->stats.buffered_records && f->batch.len + r->data.len + nl > f->buffer_bytes &&
+            /* Objects end between Kinesis records, never inside a KPL
+             * aggregate: the checkpoint names whole records (an object may
+             * pass the buffer size by the rest of one aggregate). */
+            if (f->stats.buffered_records && r->sub_sequence_number == 0 &&
+                f->batch.len + r->data.len + nl > f->buffer_bytes &&
                 (st = deliver(f, err)) != TP_OK)
                 break;
             if ((st = tp_buf_append(&f->batch, r->data.ptr, r->data.len, err)) != TP_OK ||
@@ -716,6 +721,7 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
                                   0, 0, ""};
         if (seq) {
             pos.type = TP_KINESIS_AFTER_SEQUENCE_NUMBER;
+            pos.sub_sequence_number = INT32_MAX; /* after the whole record */
             tp__strlcpy(pos.sequence_number, seq, sizeof pos.sequence_number);
         }
         st = tp_stream_reader_new(&sh->reader, stream, sh->id, &pos, err);

@@ -430,6 +430,29 @@ static tp_status update(tp_lease_table *t, size_t i, const char *expr_text, vals
         t->stats.requests++;
         st = tp_dynamodb_update_item(t->d, t->table, key, expr_text, &e, &after, err);
     }
+    if (st == TP_E_CONDITION) {
+        /* A retried write whose first attempt was applied (a timeout, a
+         * 5xx) is refused by its own condition: the item then shows this
+         * worker as owner with the counter one past what it expected, as
+         * the KCL's renewLease checks. */
+        tp_ddb_value *now = NULL;
+        tp_error gerr;
+        int64_t expected = l->lease_counter + 1;
+        t->stats.requests++;
+        if (tp_dynamodb_get_item(t->d, t->table, key, 1, &now, &gerr) == TP_OK) {
+            tp_lease seen;
+            tp_buf tmp;
+            tp_buf_init(&tmp, t->alloc, 0);
+            if (tp_lease__parse(now, &seen, &tmp, &gerr) == TP_OK &&
+                !strcmp(seen.lease_owner, t->worker) && seen.lease_counter == expected) {
+                after = now;
+                now = NULL;
+                st = TP_OK;
+            }
+            tp_buf_dispose(&tmp);
+        }
+        tp_ddb_value_free(now);
+    }
     if (st == TP_OK) {
         int64_t seen = now_ms;
         st = tp_lease__parse(after, l, &t->states[i], err);
@@ -451,7 +474,9 @@ static tp_status update(tp_lease_table *t, size_t i, const char *expr_text, vals
 static tp_status take_one(tp_lease_table *t, size_t i, int64_t now_ms, tp_error *err)
 {
     tp_lease *l = &t->leases[i];
-    int switching = strcmp(l->lease_owner, t->worker) != 0;
+    /* An owner switch is counted when the lease had another owner (the
+     * KCL's getDynamoTakeLeaseUpdate), not when it had none. */
+    int switching = l->lease_owner[0] && strcmp(l->lease_owner, t->worker) != 0;
     vals v;
     vals_init(&v, err);
     vals_s(&v, ":me", t->worker, err);

@@ -1,6 +1,7 @@
 /* Floor 5: the stream interface. What every backend shares: options, URI
  * dispatch, Kinesis's hash-key routing and record validation; the backends
  * (stream_file.c) store and read. */
+#include "kpl_int.h"
 #include "stream_int.h"
 
 #include <isa-l/crc.h>
@@ -272,6 +273,31 @@ tp_status tp_stream_route(const tp_stream *s, const char *partition_key,
                                shard_index, &field, why, sizeof why);
     if (st != TP_OK)
         return tp_error__at(err, st, TP_NO_OFFSET, field, "%s", why);
+    return TP_OK;
+}
+
+tp_status tp_stream_hash_key_in_range(const char *partition_key, const char *hash_key_start,
+                                      const char *hash_key_end, int *in, tp_error *err)
+{
+    if (!partition_key || !hash_key_start || !hash_key_end || !in)
+        return tp_error__set(err, TP_E_INVALID, "tp_stream_hash_key_in_range: NULL argument");
+    *in = 0;
+    if (!partition_key[0])
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "PartitionKey",
+                            "the partition key is empty");
+    tp_u128 lo, hi, h = 0;
+    if (tp_stream__u128_parse(&lo, hash_key_start) != 0)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "StartingHashKey",
+                            "'%.48s' is not a decimal in 0..2^128-1", hash_key_start);
+    if (tp_stream__u128_parse(&hi, hash_key_end) != 0)
+        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "EndingHashKey",
+                            "'%.48s' is not a decimal in 0..2^128-1", hash_key_end);
+    uint8_t md[16];
+    if (tp_kpl__md5(md, tp_cursor_from_str(partition_key)) != 0)
+        return tp_error__set(err, TP_E_UNSUPPORTED, "MD5 is not available from OpenSSL");
+    for (int i = 0; i < 16; i++)
+        h = (h << 8) | md[i];
+    *in = h >= lo && h <= hi;
     return TP_OK;
 }
 

@@ -169,6 +169,18 @@ TP_API tp_status tp_stream_route(const tp_stream *s, const char *partition_key,
                                  tp_error *err);
 
 /**
+ * Whether the hash key Kinesis gives `partition_key` (the MD5 of its bytes
+ * read as a 128-bit big-endian number) lies in [hash_key_start,
+ * hash_key_end] (decimal, as ListShards gives a shard's HashKeyRange):
+ * *in is 1 or 0. A consumer uses it to tell which symbols of a parent shard
+ * went to which child after a split or merge.
+ * @return TP_OK; TP_E_INVALID (an empty partition key, a bound that is not a
+ *         decimal in 0..2^128-1: err->field names it); TP_E_UNSUPPORTED (no MD5).
+ */
+TP_API tp_status tp_stream_hash_key_in_range(const char *partition_key, const char *hash_key_start,
+                                             const char *hash_key_end, int *in, tp_error *err);
+
+/**
  * Put `n` (1..TP_STREAM_MAX_BATCH_RECORDS) records, like PutRecords: each
  * record lands or fails on its own. A record refused for its content (data
  * plus partition key over TP_STREAM_MAX_RECORD_BYTES, an empty partition key
@@ -219,8 +231,9 @@ typedef struct tp_stream_position {
      * of the record (the KCL's checkpointSubSequenceNumber). A record that is
      * not aggregated has one user record, number 0; so 0 means "after the
      * record" for it, and for an aggregated one "after its first user record"
-     * (the rest are read again: at least once, never lost). file: streams
-     * hold no aggregated records and ignore it. */
+     * (the rest are read again: at least once, never lost); INT32_MAX means
+     * after the whole record, aggregated or not. file: streams hold no
+     * aggregated records and ignore it. */
     int32_t sub_sequence_number;
     int64_t timestamp_ms; /* AT_TIMESTAMP: the first record that arrived at or after it */
     char sequence_number[TP_KINESIS_SEQ_MAX]; /* AT_/AFTER_SEQUENCE_NUMBER */

@@ -5,7 +5,8 @@ asks, each case checked against an offline replay of the same records.
 usage: test_kinesis.py BIN_DIR SERVICES_STATE [CASE ...]
 CASE: workers (two workers share a 4-shard stream, one is killed with
 SIGKILL, the other takes its leases over, a shard is split mid-stream),
-crashes (kill -9 at random points and restart, 20 cycles), emulators
+crashes (kill -9 at random points and restart, 20 cycles), firehose
+(tp-firehose objects smaller than a KPL aggregate), emulators
 (scripts/run-local --emulators gives the local run's report.json).
 
 Positions are read from DynamoDB and trades from S3 with botocore, the
@@ -28,7 +29,7 @@ from emulator_env import emulator_env  # noqa: E402
 import boto3
 
 BIN, STATE = sys.argv[1], sys.argv[2]
-CASES = sys.argv[3:] or ["workers", "crashes", "emulators"]
+CASES = sys.argv[3:] or ["workers", "crashes", "firehose", "emulators"]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = "%d" % os.getpid()
 procs = []
@@ -93,7 +94,7 @@ def consumed(lease_table):
     n = 0
     for it in items:
         st = it.get("tpState", {}).get("B")
-        if st and st[:4] == b"TPL1":
+        if st and st[:4] == b"TPL2":  # tp-consumer's shard state, records first
             n += int.from_bytes(st[4:12], "little")
     return n
 
@@ -184,6 +185,7 @@ def case_workers(work):
     stream, positions, leases, bucket = ("tpw-" + RUN, "tpw-pos-" + RUN, "tpw-leases-" + RUN,
                                          "tpw-" + RUN)
     s3.create_bucket(Bucket=bucket)
+    STREAMS.append(stream)
     half = ["--count", "6000", "--seed", "11", "--rate", "0"]
     run([prog("tp-producer"), "--to", "kinesis://" + stream, "--shards", "4"] + half)
     a = start(consumer_args(stream, positions, bucket, leases, "worker-a", work + "/a.json"),
@@ -260,6 +262,7 @@ def case_crashes(work):
     stream, positions, leases, bucket = ("tpc-" + RUN, "tpc-pos-" + RUN, "tpc-leases-" + RUN,
                                          "tpc-" + RUN)
     s3.create_bucket(Bucket=bucket)
+    STREAMS.append(stream)
     # The records arrive while the consumer is killed again and again.
     recs = ["--count", "20000", "--seed", "21", "--rate", "2500", "--aggregate", "on"]
     run([prog("tp-producer"), "--to", "kinesis://" + stream, "--shards", "3", "--count", "0"])
@@ -287,6 +290,22 @@ def case_crashes(work):
             "20 kill -9 cycles (KPL aggregated records)")
 
 
+def case_firehose(work):
+    """Objects smaller than a KPL aggregate: each ends between Kinesis
+    records, and a second run delivers nothing again."""
+    stream = "tpf-" + RUN
+    STREAMS.append(stream)
+    run([prog("tp-producer"), "--to", "kinesis://" + stream, "--shards", "1", "--count", "3000",
+         "--seed", "3", "--rate", "0", "--shard-rate", "0,0"])
+    for _ in range(2):
+        run([prog("tp-firehose"), "--source", "kinesis://" + stream, "--out", work + "/fh",
+             "--buffer-bytes", "3000"])
+    parsed = json.loads(run([prog("tp-parse"), "--json", work + "/fh/raw-data"]).stdout)
+    check(parsed["records"] == 3000, "raw-data holds %d records, not 3000" % parsed["records"])
+    print("tp-firehose over KPL aggregates, 3000-byte buffer, run twice: 3000 records, "
+          "each once")
+
+
 def case_emulators(work):
     base = ["--count", "4000", "--seed", "5", "--rate", "4000", "--buffer-seconds", "1",
             "--bin", BIN]
@@ -308,6 +327,9 @@ def case_emulators(work):
           % reports[0]["trades"])
 
 
+STREAMS = []  # deleted at the end: kinesalite counts shards against a limit
+
+
 def main():
     failed = 0
     for name in CASES:
@@ -324,6 +346,12 @@ def main():
                         print("--- %s (tail)\n%s" % (log, f.read()[-1500:]))
         finally:
             stop_all()
+            for stream in STREAMS:
+                try:
+                    kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
+                except Exception:  # gone already, or never made
+                    pass
+            del STREAMS[:]
     sys.exit(1 if failed else 0)
 
 
