@@ -1669,8 +1669,17 @@ int main(int argc, char **argv)
             checkpoints = v;
         else if (!strcmp(a, "--metrics"))
             metrics = v;
-        else if (!strcmp(a, "--worker-id"))
+        else if (!strcmp(a, "--worker-id")) {
+            /* It goes into JSON lines and DynamoDB items as it is. */
+            for (const char *q = v; *q; q++)
+                if ((unsigned char)*q < 0x20 || *q == '"' || *q == '\\' || *q == 0x7f)
+                    return cli_fail("--worker-id '%s': byte %zu is a control character, a quote "
+                                    "or a backslash",
+                                    v, (size_t)(q - v));
+            if (!*v || strlen(v) >= TP_LEASE_OWNER_MAX)
+                return cli_fail("--worker-id: 1 to %d bytes", TP_LEASE_OWNER_MAX - 1);
             C.worker_id = v;
+        }
         else if (!strcmp(a, "--failover-ms")) {
             if (cli_int(a, v, 300, 3600000, &x))
                 return 2;
