@@ -102,7 +102,8 @@ cat >"$root/bootstrap" <<EOF
 # Lambda runs this (provided.al2023). The program and its libraries, glibc
 # included, are in this package: start it through the bundled loader, with
 # lib/ as the only library path. Made by infra/packaging/lambda-zip.sh.
-root=\${LAMBDA_TASK_ROOT:-\$(dirname "\$0")}
+case \$0 in */*) here=\${0%/*} ;; *) here=. ;; esac
+root=\${LAMBDA_TASK_ROOT:-\$here}
 if [ -z "\${AWS_CA_BUNDLE:-}" ] && [ ! -e /etc/ssl/certs/ca-certificates.crt ] &&
    [ -e /etc/pki/tls/certs/ca-bundle.crt ]; then
     AWS_CA_BUNDLE=/etc/pki/tls/certs/ca-bundle.crt
