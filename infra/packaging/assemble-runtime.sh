@@ -115,8 +115,16 @@ cmake --install "$build" --prefix "$stage/prefix" --strip >"$stage/install.log" 
 bin=$stage/prefix/bin/tp-producer
 [ -x "$bin" ] || die "$build installs no bin/tp-producer (configured with TP_BUILD_EXAMPLES=OFF?)"
 
-rm -rf "$out"
-mkdir -p "$out/bin" "$out/lib"
+# OUT_DIR: new, empty, or an earlier output of this script (replaced); never
+# anything else.
+if [ -e "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
+    others=$(find "$out" -mindepth 1 -maxdepth 1 ! -name bin ! -name lib | head -n 3)
+    if [ -n "$others" ] || [ ! -f "$out/bin/tp-producer" ]; then
+        die "$out exists and is not an earlier output of $prog (bin/ and lib/ only): remove it, or name another"
+    fi
+    rm -rf "${out:?}/bin" "${out:?}/lib"
+fi
+mkdir -p "$out/bin" "$out/lib" || die "cannot make $out"
 out=$(cd "$out" && pwd)
 cp "$bin" "$out/bin/tp-producer"
 chmod 0755 "$out/bin/tp-producer"
