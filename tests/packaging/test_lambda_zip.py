@@ -9,7 +9,8 @@ entries (bootstrap, bin/, lib/ and nothing else; bootstrap and the program
 applies the modes, as Lambda does) into a temporary LAMBDA_TASK_ROOT, and
 runs `bootstrap` under `env -i` with only the Lambda and AWS variables the
 function has, against the Runtime API fixture (tests/fixtures/lambda_runtime.py)
-and the emulators (STATE_DIR/endpoints.env, tests/services/start.sh): one
+and the emulators (tests/services/emulator_env.py: STATE_DIR/endpoints.env,
+through the signature checker): one
 Kinesis event of 8 records of two symbols, one buy and one sell. It checks the
 answer (batchItemFailures empty), the positions and the shard's state in
 DynamoDB, the completed trade in S3, the EMF line, and that the running
@@ -31,6 +32,9 @@ from decimal import Decimal
 import boto3
 from botocore.config import Config
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
+from emulator_env import emulator_env  # noqa: E402
+
 SRC, BUILD, STATE = sys.argv[1:4]
 SCRIPT = os.path.join(SRC, "infra", "packaging", "lambda-zip.sh")
 FIXTURE = os.path.join(SRC, "tests", "fixtures", "lambda_runtime.py")
@@ -40,13 +44,11 @@ TABLE = "tp-zip-%s" % RUN
 BUCKET = "tp-zip-%s" % RUN
 PREFIX = "trades/run-%s" % RUN
 SHARD = "shardId-000000000001"
-# boto3 (the test's own client) reads no developer's configuration, and
-# reaches loopback directly.
-os.environ.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-                   "AWS_EC2_METADATA_DISABLED": "true",
-                   "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"})
-for _k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-    os.environ.pop(_k, None)
+# The emulators' settings (endpoints through the signature checker); boto3,
+# the test's own client, reads them from this process's environment.
+ENV = emulator_env(STATE)
+os.environ.clear()
+os.environ.update(ENV)
 
 
 def expect(cond, what):
@@ -56,16 +58,6 @@ def expect(cond, what):
 
 def ok(what):
     print("ok: %s" % what, flush=True)
-
-
-def endpoints():
-    e = {}
-    with open(os.path.join(STATE, "endpoints.env")) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            if k:
-                e[k] = v
-    return e
 
 
 def build_zip(tmp):
@@ -158,11 +150,10 @@ def kinesis_event(ticks):
     return {"Records": recs}
 
 
-def run_function(task, tmp, ep):
-    kw = dict(region_name="us-east-1", aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER")
-    ddb = boto3.client("dynamodb", endpoint_url=ep["AWS_ENDPOINT_URL_DYNAMODB"], **kw)
-    s3 = boto3.client("s3", endpoint_url=ep["AWS_ENDPOINT_URL_S3"],
-                      config=Config(s3={"addressing_style": "path"}), **kw)
+def run_function(task, tmp):
+    ddb = boto3.client("dynamodb", endpoint_url=ENV["AWS_ENDPOINT_URL_DYNAMODB"])
+    s3 = boto3.client("s3", endpoint_url=ENV["AWS_ENDPOINT_URL_S3"],
+                      config=Config(s3={"addressing_style": "path"}))
     for name, key in ((TABLE, "symbol"), (TABLE + "-shards", "shard")):
         ddb.create_table(TableName=name, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                          AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
@@ -189,10 +180,10 @@ def run_function(task, tmp, ep):
                "LAMBDA_TASK_ROOT": task,
                "DYNAMODB_TABLE": TABLE, "S3_BUCKET": BUCKET, "S3_PREFIX": PREFIX,
                "TP_DROP_PCT": "1", "TP_TAKE_PROFIT_PCT": "1.5",
-               "AWS_REGION": "us-east-1",
-               "AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
-               "AWS_ENDPOINT_URL_DYNAMODB": ep["AWS_ENDPOINT_URL_DYNAMODB"],
-               "AWS_ENDPOINT_URL_S3": ep["AWS_ENDPOINT_URL_S3"]}
+               # What Lambda gives the function: region and credentials (the
+               # emulators' here), and the endpoints the emulators need.
+               **{k: ENV[k] for k in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                      "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3")}}
         stdout = open(os.path.join(tmp, "stdout"), "wb")
         stderr = open(os.path.join(tmp, "stderr"), "wb")
         boot = subprocess.Popen(["/usr/bin/env", "-i"] + ["%s=%s" % kv for kv in env.items()] +
@@ -290,14 +281,13 @@ def run_function(task, tmp, ep):
 
 
 def main():
-    ep = endpoints()
     with tempfile.TemporaryDirectory(prefix="tp-lambda-zip-") as tmp:
         path = build_zip(tmp)
         check_entries(path)
         task = os.path.join(tmp, "task")
         os.makedirs(task)
         unzip(path, task)
-        run_function(task, tmp, ep)
+        run_function(task, tmp)
     print("PASS")
     return 0
 
