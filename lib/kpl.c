@@ -276,6 +276,7 @@ struct tp_kpl_aggregator {
     const tp_allocator *alloc;
     keyset pks, ehks;
     tp_buf pk_tab, ehk_tab, recs; /* encoded fields 1, 2 and 3 */
+    size_t head;                  /* recs holds the records from this offset (see set_head) */
     size_t count;
     size_t first_ehk; /* the first record's explicit hash key index, SIZE_MAX: none */
 };
@@ -353,6 +354,10 @@ void tp_kpl_aggregator_reset(tp_kpl_aggregator *a)
     tp_buf_clear(&a->pk_tab);
     tp_buf_clear(&a->ehk_tab);
     tp_buf_clear(&a->recs);
+    if (a->head) {
+        a->recs.len = a->head; /* reserved by set_head: recs.cap > head */
+        a->recs.ptr[a->head] = 0;
+    }
     a->count = 0;
     a->first_ehk = SIZE_MAX;
 }
@@ -366,7 +371,7 @@ uint64_t tp_kpl_aggregator_blob_bytes(const tp_kpl_aggregator *a)
 {
     if (!a)
         return 0;
-    return TP_KPL_OVERHEAD + (uint64_t)a->pk_tab.len + a->ehk_tab.len + a->recs.len;
+    return TP_KPL_OVERHEAD + (uint64_t)a->pk_tab.len + a->ehk_tab.len + (a->recs.len - a->head);
 }
 
 static uint64_t outer_len(const tp_kpl_aggregator *a, size_t first_pk_len)
@@ -384,7 +389,74 @@ uint64_t tp_kpl_aggregator_size(const tp_kpl_aggregator *a)
 tp_cursor tp_kpl__aggregator_records(const tp_kpl_aggregator *a, size_t *blob_offset)
 {
     *blob_offset = TP_KPL_MAGIC_LEN + a->pk_tab.len + a->ehk_tab.len;
-    return tp_cursor_make(a->recs.ptr, a->recs.len);
+    return tp_cursor_make(a->recs.ptr + a->head, a->recs.len - a->head);
+}
+
+tp_status tp_kpl__aggregator_set_head(tp_kpl_aggregator *a, size_t head, tp_error *err)
+{
+    if (a->count)
+        return tp_error__set(err, TP_E_STATE, "KPL aggregate: headroom set while not empty");
+    tp_buf_clear(&a->recs);
+    a->head = 0;
+    tp_status st = tp_buf_reserve(&a->recs, head, err);
+    if (st != TP_OK)
+        return st;
+    a->head = head;
+    a->recs.len = head;
+    return TP_OK;
+}
+
+tp_status tp_kpl__aggregator_finish_swap(tp_kpl_aggregator *a, tp_buf *buf, size_t *blob_off,
+                                         tp_error *err)
+{
+    if (!a->count)
+        return tp_error__set(err, TP_E_STATE, "KPL aggregate: nothing to finish");
+    size_t tables = TP_KPL_MAGIC_LEN + a->pk_tab.len + a->ehk_tab.len;
+    size_t move = tables > a->head ? tables - a->head : 0;
+    /* every allocation first: a failure leaves both as they were */
+    tp_buf_clear(buf);
+    tp_status st = tp_buf_reserve(buf, a->head, err);
+    if (st == TP_OK)
+        st = tp_buf_reserve(&a->recs, move + TP_KPL_DIGEST_LEN, err);
+    if (st != TP_OK)
+        return st;
+    if (move) {
+        /* tables larger than the headroom (long keys): the records move up */
+        memmove(a->recs.ptr + a->head + move, a->recs.ptr + a->head, a->recs.len - a->head);
+        a->recs.len += move;
+    }
+    size_t start = a->head + move - tables;
+    uint8_t *p = a->recs.ptr + start;
+    memcpy(p, kMagic, TP_KPL_MAGIC_LEN);
+    p += TP_KPL_MAGIC_LEN;
+    if (a->pk_tab.len)
+        memcpy(p, a->pk_tab.ptr, a->pk_tab.len);
+    p += a->pk_tab.len;
+    if (a->ehk_tab.len)
+        memcpy(p, a->ehk_tab.ptr, a->ehk_tab.len);
+    tp_cursor proto = tp_cursor_make(a->recs.ptr + start + TP_KPL_MAGIC_LEN,
+                                     a->recs.len - start - TP_KPL_MAGIC_LEN);
+    if (tp_kpl__md5(a->recs.ptr + a->recs.len, proto) != 0) {
+        if (move) {
+            a->recs.len -= move;
+            memmove(a->recs.ptr + a->head, a->recs.ptr + a->head + move, a->recs.len - a->head);
+        }
+        return tp_error__set(err, TP_E_UNSUPPORTED, "MD5 is not available from OpenSSL");
+    }
+    a->recs.len += TP_KPL_DIGEST_LEN;
+    a->recs.ptr[a->recs.len] = 0;
+    /* the bytes change hands, each tp_buf keeps its allocator pointer (a's
+     * points into a, which may be freed first) */
+    tp_buf t = *buf;
+    buf->ptr = a->recs.ptr;
+    buf->len = a->recs.len;
+    buf->cap = a->recs.cap;
+    a->recs.ptr = t.ptr;
+    a->recs.len = t.len;
+    a->recs.cap = t.cap;
+    *blob_off = start;
+    tp_kpl_aggregator_reset(a); /* the new recs: head reserved above */
+    return TP_OK;
 }
 
 /* The growth of each part if the record were added (indexes it would get). */
@@ -575,9 +647,9 @@ tp_status tp_kpl_aggregator_finish(tp_kpl_aggregator *a, tp_buf *out, tp_kpl_out
     if (a->ehk_tab.len)
         memcpy(p, a->ehk_tab.ptr, a->ehk_tab.len);
     p += a->ehk_tab.len;
-    if (a->recs.len)
-        memcpy(p, a->recs.ptr, a->recs.len);
-    p += a->recs.len;
+    if (a->recs.len > a->head)
+        memcpy(p, a->recs.ptr + a->head, a->recs.len - a->head);
+    p += a->recs.len - a->head;
     tp_cursor proto = tp_cursor_make(out->ptr + start + TP_KPL_MAGIC_LEN,
                                      (size_t)(p - (out->ptr + start + TP_KPL_MAGIC_LEN)));
     if (tp_kpl__md5(p, proto) != 0)

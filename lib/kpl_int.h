@@ -31,4 +31,21 @@ int tp_kpl__md5(uint8_t out[16], tp_cursor in);
  * parsing it. */
 tp_cursor tp_kpl__aggregator_records(const tp_kpl_aggregator *a, size_t *blob_offset);
 
+/* Leave `head` bytes free in front of the records part of every aggregate
+ * `a` builds (empty `a` only), so that tp_kpl__aggregator_finish_swap can
+ * write the magic and the key tables there instead of copying the records.
+ * Returns TP_OK; TP_E_STATE (not empty); TP_E_NOMEM. */
+tp_status tp_kpl__aggregator_set_head(tp_kpl_aggregator *a, size_t head, tp_error *err);
+
+/* Finish the aggregate in place: the magic and key tables go into the
+ * headroom (the records move up when the tables are larger), the MD5 after
+ * the records. The buffer holding it is swapped with `buf` (an equal allocator;
+ * its contents are dropped, it becomes the records buffer of the next
+ * aggregate): on TP_OK the blob is buf->ptr[*blob_off .. buf->len), byte for
+ * byte what tp_kpl_aggregator_finish writes, and `a` is reset. The outer keys
+ * are not computed (the caller has them). Returns TP_OK; TP_E_STATE (empty);
+ * TP_E_NOMEM, TP_E_UNSUPPORTED (no MD5): nothing changed. */
+tp_status tp_kpl__aggregator_finish_swap(tp_kpl_aggregator *a, tp_buf *buf, size_t *blob_off,
+                                         tp_error *err);
+
 #endif

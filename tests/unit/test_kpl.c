@@ -512,6 +512,63 @@ START_TEST(test_roundtrip_random)
 }
 END_TEST
 
+/* In place (the producer's way): with headroom in front of the records,
+ * tp_kpl__aggregator_finish_swap writes byte for byte what
+ * tp_kpl_aggregator_finish writes, when the key tables fit the headroom and
+ * when they do not (the records move up), aggregate after aggregate. */
+static const struct {
+    size_t head;
+    int keys; /* distinct partition keys */
+} swap_rows[] = {{1024, 3}, {1024, 300}, {8, 2}, {0, 5}, {64, 40}};
+
+START_TEST(test_finish_swap)
+{
+    tp_kpl_aggregator *a = NULL, *b = NULL;
+    tp_error err;
+    ck_assert_int_eq(tp_kpl_aggregator_new(&a, NULL, &err), TP_OK);
+    ck_assert_int_eq(tp_kpl_aggregator_new(&b, NULL, &err), TP_OK);
+    ck_assert_int_eq(tp_kpl__aggregator_set_head(a, swap_rows[_i].head, &err), TP_OK);
+    tp_buf want, swap;
+    tp_buf_init(&want, NULL, 0);
+    tp_buf_init(&swap, NULL, 0);
+    for (int round = 0; round < 3; round++) {
+        tp_buf_clear(&want);
+        for (int i = 0; i < 100 + round; i++) {
+            char pk[32], ehk[8], data[64];
+            snprintf(pk, sizeof pk, "key-%d", (i * 7 + round) % swap_rows[_i].keys);
+            snprintf(ehk, sizeof ehk, "%d", i);
+            int n = snprintf(data, sizeof data, "record %d of round %d", i, round);
+            tp_cursor e = i % 5 == 1 ? S(ehk) : NONE;
+            ck_assert_int_eq(tp_kpl_aggregator_add(a, S(pk), e, tp_cursor_make(data, (size_t)n),
+                                                   &err),
+                             TP_OK);
+            ck_assert_int_eq(tp_kpl_aggregator_add(b, S(pk), e, tp_cursor_make(data, (size_t)n),
+                                                   &err),
+                             TP_OK);
+        }
+        ck_assert_uint_eq(tp_kpl_aggregator_size(a), tp_kpl_aggregator_size(b));
+        uint64_t bytes = tp_kpl_aggregator_blob_bytes(a);
+        size_t at = 0, off = 0;
+        tp_cursor recs = tp_kpl__aggregator_records(a, &at);
+        tp_cursor recs_b = tp_kpl__aggregator_records(b, &at);
+        ck_assert_uint_eq(recs.len, recs_b.len);
+        ck_assert_int_eq(memcmp(recs.ptr, recs_b.ptr, recs.len), 0);
+        ck_assert_int_eq(tp_kpl_aggregator_finish(b, &want, NULL, &err), TP_OK);
+        ck_assert_int_eq(tp_kpl__aggregator_finish_swap(a, &swap, &off, &err), TP_OK);
+        ck_assert_uint_eq(swap.len - off, want.len);
+        ck_assert_uint_eq(want.len, bytes);
+        ck_assert_int_eq(memcmp(swap.ptr + off, want.ptr, want.len), 0);
+        ck_assert_uint_eq(tp_kpl_aggregator_count(a), 0);
+    }
+    size_t off = 0;
+    ck_assert_int_eq(tp_kpl__aggregator_finish_swap(a, &swap, &off, &err), TP_E_STATE);
+    tp_buf_dispose(&want);
+    tp_buf_dispose(&swap);
+    tp_kpl_aggregator_free(a);
+    tp_kpl_aggregator_free(b);
+}
+END_TEST
+
 /* The largest records: one user record of 10 MiB (the largest a stream may
  * take) in an aggregate capped at 10 MiB + 64 KiB reads back whole. */
 START_TEST(test_max_sizes)
@@ -656,6 +713,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_limit_exact);
     tcase_add_test(tc, test_outer_key_modes);
     tcase_add_loop_test(tc, test_roundtrip_random, 0, 4);
+    tcase_add_loop_test(tc, test_finish_swap, 0, TP_ARRAY_LEN(swap_rows));
     tcase_add_test(tc, test_max_sizes);
     tcase_add_test(tc, test_is_aggregated);
     tcase_add_test(tc, test_hash_key_of);

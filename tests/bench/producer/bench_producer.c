@@ -1,19 +1,24 @@
 /* The producer's side of tests/bench/producer/run (not a test):
  *
- *   bench_producer run STREAM RECORDS on|off CAP_MB [AGG_BYTES]
+ *   bench_producer run STREAM RECORDS on|off CAP_MB [AGG_BYTES [WARMUP]]
  *       put RECORDS user records (~100-byte trade JSON, 10 symbols, a pool of
  *       10,000 distinct ones cycled) through tp_producer as fast as put
  *       allows, close (drain), and print one JSON line: records, wall and
- *       client CPU seconds from the first put to the end of close, peak RSS,
- *       requests, Kinesis records, retries, throttles. No shard rate limit
- *       (kinesalite has none); CAP_MB is max_buffered_bytes.
+ *       client CPU seconds from the first put to the end of close, page
+ *       faults in that time, peak RSS, requests, Kinesis records, retries,
+ *       throttles. No shard rate limit (kinesalite has none); CAP_MB is
+ *       max_buffered_bytes. WARMUP records (default 0) are put and flushed
+ *       first, before the clock: the producer's buffers are then warm, as
+ *       the floor's are (a producer that has run a while).
  *   bench_producer floor STREAM RECORDS
  *       the floor under the aggregated case: the same user records,
  *       aggregated per shard before the clock (KPL format, as the producer
  *       does), then timed: the MD5 of each aggregate (its KPL digest), the
  *       base64 of it into the PutRecords body, the SHA-256 of the body (the
  *       SigV4 payload hash) and the loopback HTTP POST of the bodies, signed
- *       before the clock -- the same bytes with no client logic.
+ *       before the clock -- the same bytes with no client logic. Its memory
+ *       (aggregates, bodies) is touched before the clock: it pays no first
+ *       touch (page faults in the timed part are printed as minflt).
  * Endpoint and credentials from the environment (AWS_ENDPOINT_URL_KINESIS,
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION). */
 #define _GNU_SOURCE /* clock_gettime's CPU clocks */
@@ -21,6 +26,7 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +60,14 @@ static double cpu_now(void)
 
 static double wall_now(void) { return (double)tp_time_mono_ns() / 1e9; }
 
+/* Page faults of the process so far (minor: first touches of anonymous memory). */
+static long minflt_now(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
 /* Peak RSS of this program: VmHWM (getrusage's ru_maxrss would count the
  * parent's memory before exec, a Python process here). */
 static long rss_kb(void)
@@ -69,7 +83,22 @@ static long rss_kb(void)
     return kb;
 }
 
-static int run(const char *stream, long records, int aggregate, long cap_mb, long agg_bytes)
+static int put_all(tp_producer *p, long records)
+{
+    tp_error err;
+    for (long i = 0; i < records; i++) {
+        int k = (int)(i % POOL);
+        tp_producer_record r = {tp_cursor_make(pool[k], pool_len[k]), syms[k % 10], NULL, NULL};
+        if (tp_producer_put(p, &r, 60000, &err) != TP_OK) {
+            fprintf(stderr, "put: %s\n", err.message);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int run(const char *stream, long records, int aggregate, long cap_mb, long agg_bytes,
+               long warmup)
 {
     tp_producer_options o;
     tp_producer_options_init(&o, TP_PRODUCER_OPTIONS_VERSION);
@@ -85,28 +114,33 @@ static int run(const char *stream, long records, int aggregate, long cap_mb, lon
         fprintf(stderr, "producer: %s\n", err.message);
         return 1;
     }
-    double c0 = cpu_now(), w0 = wall_now();
-    for (long i = 0; i < records; i++) {
-        int k = (int)(i % POOL);
-        tp_producer_record r = {tp_cursor_make(pool[k], pool_len[k]), syms[k % 10], NULL, NULL};
-        if (tp_producer_put(p, &r, 60000, &err) != TP_OK) {
-            fprintf(stderr, "put: %s\n", err.message);
+    tp_producer_stats st0 = {0};
+    if (warmup > 0) {
+        if (put_all(p, warmup))
             return 1;
-        }
+        tp_producer_flush(p, 0, NULL);
+        tp_producer_get_stats(p, &st0);
     }
+    long f0 = minflt_now();
+    double c0 = cpu_now(), w0 = wall_now();
+    if (put_all(p, records))
+        return 1;
     tp_producer_flush(p, 0, NULL);
     tp_producer_stats st;
     tp_producer_get_stats(p, &st);
     tp_producer_close(p);
     double cpu = cpu_now() - c0, wall = wall_now() - w0;
-    printf("{\"records\":%ld,\"written\":%llu,\"failed\":%llu,\"wall_s\":%.6f,\"cpu_s\":%.6f,"
-           "\"rss_kb\":%ld,\"requests\":%llu,\"kinesis_records\":%llu,\"retries\":%llu,"
-           "\"throttles\":%llu}\n",
-           records, (unsigned long long)st.user_records_put,
-           (unsigned long long)st.user_records_failed, wall, cpu, rss_kb(),
-           (unsigned long long)st.requests, (unsigned long long)st.kinesis_records_put,
-           (unsigned long long)st.retries, (unsigned long long)st.throttles);
-    return st.user_records_put == (uint64_t)records ? 0 : 1;
+    long faults = minflt_now() - f0;
+    printf("{\"records\":%ld,\"warmup\":%ld,\"written\":%llu,\"failed\":%llu,\"wall_s\":%.6f,"
+           "\"cpu_s\":%.6f,\"minflt\":%ld,\"rss_kb\":%ld,\"requests\":%llu,"
+           "\"kinesis_records\":%llu,\"retries\":%llu,\"throttles\":%llu}\n",
+           records, warmup, (unsigned long long)(st.user_records_put - st0.user_records_put),
+           (unsigned long long)(st.user_records_failed - st0.user_records_failed), wall, cpu,
+           faults, rss_kb(), (unsigned long long)(st.requests - st0.requests),
+           (unsigned long long)(st.kinesis_records_put - st0.kinesis_records_put),
+           (unsigned long long)(st.retries - st0.retries),
+           (unsigned long long)(st.throttles - st0.throttles));
+    return st.user_records_put - st0.user_records_put == (uint64_t)records ? 0 : 1;
 }
 
 static int floor_run(const char *stream, long records)
@@ -189,6 +223,7 @@ static int floor_run(const char *stream, long records)
         tp_buf_reserve(&bodies[r], need, &err);
         memset(bodies[r].ptr, 0, need);
     }
+    long f0 = minflt_now();
     double c0 = cpu_now(), w0 = wall_now();
     double t_md5 = 0, t_b64 = 0, t_sha = 0;
     unsigned char digest[16];
@@ -216,6 +251,7 @@ static int floor_run(const char *stream, long records)
         t_sha += h - e;
     }
     double compute = cpu_now() - c0;
+    long faults = minflt_now() - f0;
     /* signatures before the transport clock */
     for (size_t r = 0; r < nreq; r++) {
         tp_sigv4_header h[] = {
@@ -245,6 +281,7 @@ static int floor_run(const char *stream, long records)
     }
     tp_http_response resp;
     tp_http_response_init(&resp, NULL);
+    long f1 = minflt_now();
     double c1 = cpu_now();
     for (size_t r = 0; r < nreq; r++) {
         tp_http_header h[] = {{"content-type", "application/x-amz-json-1.1"},
@@ -264,21 +301,24 @@ static int floor_run(const char *stream, long records)
         }
     }
     double transport = cpu_now() - c1, wall = wall_now() - w0;
+    faults += minflt_now() - f1;
     printf("{\"records\":%ld,\"aggregates\":%zu,\"requests\":%zu,\"cpu_s\":%.6f,\"md5_s\":%.6f,"
-           "\"base64_s\":%.6f,\"sha256_s\":%.6f,\"http_s\":%.6f,\"wall_s\":%.6f}\n",
-           records, nblobs, nreq, compute + transport, t_md5, t_b64, t_sha, transport, wall);
+           "\"base64_s\":%.6f,\"sha256_s\":%.6f,\"http_s\":%.6f,\"wall_s\":%.6f,"
+           "\"minflt\":%ld}\n",
+           records, nblobs, nreq, compute + transport, t_md5, t_b64, t_sha, transport, wall,
+           faults);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     make_pool();
-    if ((argc == 6 || argc == 7) && !strcmp(argv[1], "run"))
+    if (argc >= 6 && argc <= 8 && !strcmp(argv[1], "run"))
         return run(argv[2], atol(argv[3]), !strcmp(argv[4], "on"), atol(argv[5]),
-                   argc == 7 ? atol(argv[6]) : 0);
+                   argc >= 7 ? atol(argv[6]) : 0, argc == 8 ? atol(argv[7]) : 0);
     if (argc == 4 && !strcmp(argv[1], "floor"))
         return floor_run(argv[2], atol(argv[3]));
-    fprintf(stderr, "usage: bench_producer run STREAM RECORDS on|off CAP_MB [AGG_BYTES] | floor "
-                    "STREAM RECORDS\n");
+    fprintf(stderr, "usage: bench_producer run STREAM RECORDS on|off CAP_MB [AGG_BYTES [WARMUP]] | "
+                    "floor STREAM RECORDS\n");
     return 2;
 }
