@@ -426,9 +426,9 @@ static void touch(lshard *h, tp_cursor symbol)
 {
     if (h->ntouched > TOUCHED_MAX)
         return;
-    const char *p = (const char *)h->touched.ptr, *end = p + h->touched.len;
-    for (; p && p < end; p += strlen(p) + 1)
-        if (strlen(p) == symbol.len && !memcmp(p, symbol.ptr, symbol.len))
+    const char *p = (const char *)h->touched.ptr;
+    for (size_t off = 0; p && off < h->touched.len; off += strlen(p + off) + 1)
+        if (strlen(p + off) == symbol.len && !memcmp(p + off, symbol.ptr, symbol.len))
             return;
     if (h->ntouched == TOUCHED_MAX || tp_buf_append(&h->touched, symbol.ptr, symbol.len, NULL) ||
         tp_buf_append(&h->touched, "", 1, NULL))
@@ -1419,9 +1419,10 @@ static int held_positions(consumer *C, lshard *h)
         syms = calloc(h->ntouched, sizeof *syms);
         if (!syms)
             return cli_fail("out of memory");
-        const char *p = (const char *)h->touched.ptr, *end = p + h->touched.len;
-        for (; p < end && n < h->ntouched; p += strlen(p) + 1)
-            syms[n++] = tp_cursor_from_str(p);
+        const char *p = (const char *)h->touched.ptr;
+        for (size_t off = 0; p && off < h->touched.len && n < h->ntouched;
+             off += strlen(p + off) + 1)
+            syms[n++] = tp_cursor_from_str(p + off);
     }
     tp_status st = tp_positions_store_save(C->positions, C->engine, syms, n, &err);
     free(syms);

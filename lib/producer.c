@@ -284,7 +284,7 @@ static void *slab_malloc(size_t size, void *payload)
     pthread_mutex_lock(&s->mu);
     if (s->free_list[units]) {
         b = s->free_list[units];
-        s->free_list[units] = ((block *)b)->next;
+        s->free_list[units] = ((block *)(void *)b)->next;
     } else {
         if ((size_t)(s->end - s->bump) < units * BLOCK_UNIT) {
             uint8_t *slab = NULL;
@@ -311,7 +311,7 @@ static void *slab_malloc(size_t size, void *payload)
         }
         b = s->bump;
         s->bump += units * BLOCK_UNIT;
-        ((block *)b)->units = units;
+        ((block *)(void *)b)->units = units;
     }
     pthread_mutex_unlock(&s->mu);
     return b + BLOCK_HDR;
@@ -324,7 +324,7 @@ static void slab_free(void *ptr, void *payload)
         return;
     pthread_mutex_lock(&s->mu);
     if (in_slab(s, ptr)) {
-        block *b = (block *)((uint8_t *)ptr - BLOCK_HDR);
+        block *b = (block *)(void *)((uint8_t *)ptr - BLOCK_HDR);
         b->next = s->free_list[b->units];
         s->free_list[b->units] = b;
         pthread_mutex_unlock(&s->mu);
@@ -344,7 +344,7 @@ static void *slab_realloc(void *ptr, size_t size, void *payload)
     pthread_mutex_unlock(&s->mu);
     size_t have;
     if (mine) {
-        have = ((block *)((uint8_t *)ptr - BLOCK_HDR))->units * BLOCK_UNIT - BLOCK_HDR;
+        have = ((block *)(void *)((uint8_t *)ptr - BLOCK_HDR))->units * BLOCK_UNIT - BLOCK_HDR;
         if (size <= have)
             return ptr;
     } else {
@@ -1002,7 +1002,7 @@ static void drain(tp_producer *p, chunk *c)
 {
     for (; c; c = c->next)
         for (size_t off = 0; off < c->len;) {
-            const inrec *h = (const inrec *)(c->data + off);
+            const inrec *h = (const inrec *)(const void *)(c->data + off);
             src x;
             src_of(&x, h);
             off += inrec_size(h);
@@ -1707,7 +1707,7 @@ static void producer_free(tp_producer *p)
     /* what put left that the thread never took (none once closed) */
     for (chunk *c = p->in_head; c; c = c->next)
         for (size_t off = 0; off < c->len;) {
-            const inrec *h = (const inrec *)(c->data + off);
+            const inrec *h = (const inrec *)(const void *)(c->data + off);
             src x;
             src_of(&x, h);
             off += inrec_size(h);
@@ -1968,7 +1968,7 @@ tp_status tp_producer_put(tp_producer *p, const tp_producer_record *r, uint32_t 
         p->in_tail = c;
         p->in_chunks++;
     }
-    inrec *h = (inrec *)(c->data + c->len);
+    inrec *h = (inrec *)(void *)(c->data + c->len);
     h->user = r->user;
     h->id = p->next_id++;
     h->put_mono = now;
