@@ -21,7 +21,7 @@
 // Usage: node check-hcl.js [DIR|FILE]...   exit 0 when all is well, 1 on findings.
 const fs = require('fs');
 const path = require('path');
-const { find, where } = require('./lib/files');
+const { find, where, parseError } = require('./lib/files');
 const hcl = require('./lib/hcl-scan');
 
 const EXTS = ['.tf', '.tfvars', '.tftest.hcl'];
@@ -40,6 +40,22 @@ function lineDiff(a, b) {
     for (let i = s; i < Math.min(ea, s + 12); i++) out.push(`  -${i + 1}: ${show(la[i])}`);
     for (let i = s; i < Math.min(eb, s + 12); i++) out.push(`  +${i + 1}: ${show(lb[i])}`);
     return { first: s + 1, text: out.join('\n') };
+}
+
+// `diff -u` of the file and its formatted text (null when diff is missing).
+function unified(file, a, b) {
+    const os = require('os');
+    const { spawnSync } = require('child_process');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'infra-hcl-'));
+    try {
+        fs.writeFileSync(path.join(dir, 'a'), a);
+        fs.writeFileSync(path.join(dir, 'b'), b);
+        const r = spawnSync('diff', ['-u', `--label=${file}`, `--label=${file} (formatted)`, 'a', 'b'],
+                            { cwd: dir, encoding: 'utf8' });
+        return r.status === 1 ? r.stdout.replace(/\n$/, '').split('\n').map((l) => '  ' + l.slice(0, 1) + show(l.slice(1))).join('\n') : null;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 // The terraform-fmt rewrites that hclwrite.Format does not do.
@@ -87,13 +103,13 @@ async function main(args) {
             await parse(f, src);
         } catch (e) {
             // "parse config: [FILE:L,C-L,C: Summary; Detail]"
-            findings.push(`${String(e.message || e).replace(/^Error: /, '')}`);
+            findings.push(parseError(e));
             continue;
         }
         const formatted = await format(src);
         if (formatted !== src) {
             const d = lineDiff(src, formatted);
-            findings.push(`${where(f, d.first)}: not in canonical format (terraform fmt would change it):\n${d.text}`);
+            findings.push(`${where(f, d.first)}: not in canonical format (terraform fmt would change it):\n${unified(f, src, formatted) || d.text}`);
         }
         try {
             terraformRewrites(hcl.parse(src, f), f, [], findings);

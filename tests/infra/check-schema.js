@@ -39,6 +39,7 @@ const path = require('path');
 const { find, where } = require('./lib/files');
 const hcl = require('./lib/hcl-scan');
 const providerSchema = require('./lib/provider-schema');
+const { parseError } = require('./lib/files');
 
 const HERE = __dirname;
 
@@ -260,7 +261,7 @@ async function main(args) {
         try {
             json = await parse(f, src);
         } catch (e) {
-            findings.push(`${String(e.message || e).replace(/^Error: /, '')}`);
+            findings.push(parseError(e));
             continue;
         }
         try {

@@ -30,4 +30,12 @@ function where(file, line) {
     return `${rel.startsWith('..') ? file : rel}:${line}`;
 }
 
-module.exports = { find, where };
+// HCL's diagnostic "parse config: [FILE:L,C-L,C: Summary; Detail]" as FILE:L:C: Summary; Detail.
+function parseError(e) {
+    const msg = String(e.message || e).replace(/^Error: /, '');
+    const m = /^parse config: \[(.*)\]$/s.exec(msg);
+    if (!m) return msg;
+    return m[1].replace(/(^|, )([^,\[\]]+?):(\d+),(\d+)-\d+(?:,\d+)?: /g, (_, sep, f, l, c) => `${sep ? '\n' : ''}${where(f, l)}:${c}: `);
+}
+
+module.exports = { find, where, parseError };
