@@ -19,7 +19,7 @@ fi
 
 is_shell() {
     local f=$1 base first
-    base=$(basename "$f")
+    base=${f##*/}
     case "$base" in
         *.sh | *.bash) return 0 ;;
         *.*) return 1 ;;
