@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// infra_hcl: every Terraform file (*.tf, *.tfvars, *.tftest.hcl) under the
+// infra_hcl: every Terraform file (*.tf, *.tfvars, *.tftest.hcl, *.tfvars.example) under the
 // given directories (default: infra/ of the repository) parses, and is in
 // the canonical format that `terraform fmt` writes.
 //
@@ -24,7 +24,9 @@ const path = require('path');
 const { find, where, parseError } = require('./lib/files');
 const hcl = require('./lib/hcl-scan');
 
-const EXTS = ['.tf', '.tfvars', '.tftest.hcl'];
+// terraform fmt's files, and the stages' example variable files
+// (terraform.tfvars.example), which terraform fmt does not look at.
+const EXTS = ['.tf', '.tfvars', '.tftest.hcl', '.tfvars.example'];
 
 // A line as printed in a finding: tabs, carriage returns and trailing blanks made visible.
 const show = (l) => l.replace(/\t/g, '\\t').replace(/\r/g, '\\r').replace(/([ ]+)$/, (m) => '\u00b7'.repeat(m.length));

