@@ -29,8 +29,10 @@
 //    depends_on, providers), and every variable without a default is set;
 //  - variable, output, locals, terraform, moved, import, removed, check
 //    blocks: their own argument and block names.
-// Not checked: argument values and types, required arguments of resources,
-// references between resources (`terraform validate` does that with the
+//  - required arguments and blocks (from the package's TypeScript
+//    declarations: a property without `?`) are set, directly or by a
+//    dynamic block;
+// Not checked: argument values and types, references between resources (`terraform validate` does that with the
 // provider binary, infra_terraform where terraform can run).
 //
 // Usage: node check-schema.js [DIR|FILE]...   exit 1 on findings.
@@ -93,8 +95,19 @@ function checkLanguageBody(items, spec, file, what) {
     }
 }
 
-// A body against a schema table { name: {block, type, struct} }.
-function checkBody(items, table, schema, file, what, meta) {
+// A body against the schema table `key` of `schema` ({ name: {block, type,
+// struct} }), with `schema.required[key]` the names it must set.
+function checkBody(items, key, schema, file, what, meta, line) {
+    const table = schema.structs[key] || {};
+    const present = new Set();
+    for (const it of items) {
+        present.add(it.kind === 'block' && it.name === 'dynamic' ? it.labels[0] : it.name);
+    }
+    for (const r of (schema.required && schema.required[key]) || []) {
+        if (!present.has(r)) {
+            report(file, line, `${what}: missing required ${table[r] && table[r].block ? 'block' : 'argument'} ${r}`);
+        }
+    }
     for (const it of items) {
         if (meta && it.kind === 'attr' && meta.attrs.includes(it.name)) continue;
         if (meta && it.kind === 'block' && it.name in meta.blocks) {
@@ -112,7 +125,7 @@ function checkBody(items, table, schema, file, what, meta) {
                 if (d.kind === 'attr' && ['for_each', 'iterator', 'labels'].includes(d.name)) continue;
                 if (d.kind === 'block' && d.name === 'content') {
                     content++;
-                    checkBody(d.items, schema.structs[a.struct] || {}, schema, file, `${what} ${target}`, null);
+                    checkBody(d.items, a.struct, schema, file, `${what} ${target}`, null, d.line);
                     continue;
                 }
                 report(file, d.line, `${what}: dynamic "${target}": unexpected ${d.kind === 'attr' ? 'argument' : 'block'} ${d.name}`);
@@ -127,7 +140,7 @@ function checkBody(items, table, schema, file, what, meta) {
         } else {
             if (!a) report(file, it.line, `${what}: unknown block ${it.name}`);
             else if (!a.block) report(file, it.line, `${what}: ${it.name} is an argument, not a block (write ${it.name} = ...)`);
-            else checkBody(it.items, schema.structs[a.struct] || {}, schema, file, `${what} ${it.name}`, null);
+            else checkBody(it.items, a.struct, schema, file, `${what} ${it.name}`, null, it.line);
         }
     }
 }
@@ -152,7 +165,7 @@ function checkTyped(block, file, kind) {
     const builtin = BUILTIN[kind][type];
     if (builtin) {
         const table = Object.fromEntries(Object.keys(builtin).map((k) => [k, { block: false }]));
-        checkBody(block.items, table, { structs: {} }, file, what, meta);
+        checkBody(block.items, 'builtin', { structs: { builtin: table } }, file, what, meta, block.line);
         return;
     }
     const provider = type.split('_')[0];
@@ -167,7 +180,7 @@ function checkTyped(block, file, kind) {
                `(${schema.provider} ${schema.version})`);
         return;
     }
-    checkBody(block.items, schema.structs[key], schema, file, what, meta);
+    checkBody(block.items, key, schema, file, what, meta, block.line);
 }
 
 function checkProvider(block, file) {
@@ -177,8 +190,8 @@ function checkProvider(block, file) {
         report(file, block.line, `provider "${name}": no schema (add @cdktf/provider-${name} to tests/infra/package.json)`);
         return;
     }
-    checkBody(block.items, schema.structs[schema.provider_config], schema, file, `provider "${name}"`,
-              { attrs: ['alias', 'version'], blocks: {} });
+    checkBody(block.items, schema.provider_config, schema, file, `provider "${name}"`,
+              { attrs: ['alias', 'version'], blocks: {} }, block.line);
 }
 
 // Variables declared by the module in `dir`: name -> has a default.

@@ -49,6 +49,10 @@ expect "infra_schema: unknown arguments" 1 \
     'unknown-argument/main.tf:15: .*rule expiration: unknown argument dayz' \
     'unknown-argument/main.tf:23: .*stream_mode_details is a nested block, not an argument' \
     '3 findings' -- node check-schema.js "$fx/unknown-argument"
+expect "infra_schema: missing required arguments" 1 \
+    'missing-required/main.tf:1: aws_kinesis_stream.unnamed: missing required argument name' \
+    'missing-required/main.tf:8: data.aws_iam_policy_document.read statement principals: missing required argument identifiers' \
+    '2 findings' -- node check-schema.js "$fx/missing-required"
 expect "infra_schema: parse error" 1 'parse-error/main.tf:2:9: Invalid expression' \
     -- node check-schema.js "$fx/parse-error"
 expect "infra_schema: nothing to check" 0 'nothing to check' -- node check-schema.js "$fx/shell"

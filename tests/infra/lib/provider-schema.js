@@ -16,12 +16,15 @@
 //   { provider: "registry.terraform.io/hashicorp/aws", version: "6.25.0",
 //     package: "@cdktf/provider-aws@21.22.1",
 //     structs:  { fnName: { name: {block: bool, type, struct: fnName|null} } },
+//     required: { fnName: [names of required arguments and blocks] },
 //     provider_config: fnName-like root, resources: { type: root }, data_sources: { type: root } }
 // A root is the same shape as a struct entry's table (kept in `structs` under
 // a synthetic key "<type>#root").
 const fs = require('fs');
 const path = require('path');
 
+// Bumped when the extracted form changes (it names the cache file).
+const FORMAT = 2;
 const ENTRY = /(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*)): \{\s*value: ([^\n]*),\s*isBlock: (true|false),\s*type: "(\w+)",\s*storageClassType: "(\w+)",\s*\}/g;
 const FN_REF = /(?<!cdktf\.)\b(\w+ToHclTerraform)\b/;
 
@@ -49,16 +52,39 @@ function attrsAfter(text, idx) {
     return text.slice(start, end);
 }
 
-function extractDir(dir, structs) {
+// Required arguments and blocks, from the TypeScript declarations beside the
+// code: a property without `?` in a struct's interface. Its Terraform name is
+// in the registry link of its doc comment (`...#stream_mode Class#stream_mode}`).
+function requiredIn(dts) {
+    const out = {};
+    const ifRe = /\nexport interface (\w+)(?: extends [\w.]+)? \{\n([\s\S]*?)\n\}/g;
+    let m;
+    while ((m = ifRe.exec(dts)) !== null) {
+        const req = [];
+        const propRe = /\/\*\*([\s\S]*?)\*\/\s*readonly (\w+)(\??):/g;
+        let p;
+        while ((p = propRe.exec(m[2])) !== null) {
+            if (p[3] === '?') continue;
+            const link = /#(\w+) \w+#\w+\}/.exec(p[1]);
+            req.push(link ? link[1] : p[2].replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()));
+        }
+        out[m[1]] = req;
+    }
+    return out;
+}
+
+function extractDir(dir, structs, required) {
     const files = [];
+    const dts = [];
     (function walk(d) {
         for (const e of fs.readdirSync(d, { withFileTypes: true })) {
             const p = path.join(d, e.name);
             if (e.isDirectory()) walk(p);
             else if (e.name.endsWith('.js')) files.push(p);
+            else if (e.name.endsWith('.d.ts')) dts.push(p);
         }
     })(dir);
-    let root = null, tfType = null, isData = false;
+    let root = null, tfType = null, isData = false, className = null;
     for (const f of files) {
         const text = fs.readFileSync(f, 'utf8');
         const fnRe = /\nfunction (\w+ToHclTerraform)\(struct\) \{/g;
@@ -73,29 +99,40 @@ function extractDir(dir, structs) {
         const t = text.match(/\n(\w+)\.tfResourceType = "([^"]+)";/);
         if (t) {
             tfType = t[2];
+            className = t[1];
             isData = new RegExp('class ' + t[1] + ' extends cdktf\\.TerraformDataSource').test(text);
             const s = text.indexOf('synthesizeHclAttributes() {');
             root = s >= 0 ? parseAttrs(attrsAfter(text, s) || '') : {};
         }
     }
-    return tfType ? { tfType, isData, root } : null;
+    if (!tfType) return null;
+    const key = tfType + (isData ? '#data' : '#root');
+    for (const f of dts) {
+        for (const [iface, req] of Object.entries(requiredIn(fs.readFileSync(f, 'utf8')))) {
+            if (!req.length) continue;
+            if (iface === className + 'Config') required[key] = req;
+            else required[iface[0].toLowerCase() + iface.slice(1) + 'ToHclTerraform'] = req;
+        }
+    }
+    return { tfType, isData, root, key };
 }
 
 function build(pkgDir) {
     const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
     const lib = path.join(pkgDir, 'lib');
     const structs = {};
+    const required = {};
     const schema = {
         provider: pkg.cdktf && pkg.cdktf.provider ? pkg.cdktf.provider.name : null,
         version: pkg.cdktf && pkg.cdktf.provider ? pkg.cdktf.provider.version : null,
         package: pkg.name + '@' + pkg.version,
-        provider_config: null, resources: {}, data_sources: {}, structs,
+        provider_config: null, resources: {}, data_sources: {}, structs, required,
     };
     for (const e of fs.readdirSync(lib, { withFileTypes: true })) {
         if (!e.isDirectory()) continue;
-        const r = extractDir(path.join(lib, e.name), structs);
+        const r = extractDir(path.join(lib, e.name), structs, required);
         if (!r) continue;
-        const key = r.tfType + (r.isData ? '#data' : '#root');
+        const key = r.key;
         structs[key] = r.root;
         if (e.name === 'provider') schema.provider_config = key;
         else if (r.isData) schema.data_sources[r.tfType] = key;
@@ -116,7 +153,7 @@ function load(pkgName, fromDir) {
     const pkgDir = path.dirname(pkgJson);
     const pkg = JSON.parse(fs.readFileSync(pkgJson, 'utf8'));
     const cacheDir = path.join(fromDir, 'node_modules', '.cache', 'tradepipe-infra');
-    const cache = path.join(cacheDir, pkgName.replace(/[@/]/g, '_') + '-' + pkg.version + '.json');
+    const cache = path.join(cacheDir, `${pkgName.replace(/[@/]/g, '_')}-${pkg.version}-v${FORMAT}.json`);
     try {
         return JSON.parse(fs.readFileSync(cache, 'utf8'));
     } catch (e) { /* not cached yet */ }
