@@ -2,7 +2,7 @@
 # lint_shell: shellcheck on every shell script of the repository: *.sh and
 # *.bash files, and files without an extension whose first line is a sh or
 # bash shebang (scripts/test, scripts/deps, tests/*/run, .ci/run, ...), among
-# the files git knows (tracked, or new and not ignored). infra/scripts/ and
+# the files git knows (tracked, or new and not ignored; every file outside git). infra/scripts/ and
 # infra/packaging/ are covered as they appear. The deliberately broken
 # fixtures under tests/infra/fixtures/ are left out (the self-test runs them).
 # Every finding of every severity (style included) fails; a script silences a
@@ -39,7 +39,11 @@ else
             tests/infra/fixtures/* | */node_modules/* | build/* | out/*) continue ;;
         esac
         [ -f "$f" ] && is_shell "$f" && files+=("$f")
-    done < <(git ls-files -z --cached --others --exclude-standard)
+    done < <(if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+                 git ls-files -z --cached --others --exclude-standard
+             else   # not a git checkout (a source tarball): every file
+                 find . -path ./.git -prune -o -type f -print0 | sed -z 's|^\./||'
+             fi)
 fi
 if [ ${#files[@]} -eq 0 ]; then
     echo "lint_shell: no shell scripts: nothing to check"
