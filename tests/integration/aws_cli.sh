@@ -20,7 +20,7 @@ aws=/usr/bin/aws
 [ -x "$aws" ] || aws=aws
 # s3rver accepts only its own key pair; the signature checker verifies with it.
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_PAGER= AWS_CONFIG_FILE=/dev/null
+export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_PAGER='' AWS_CONFIG_FILE=/dev/null
 export AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KINESIS AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_S3
 exec "$aws" --endpoint-url "$ep" --no-cli-pager --output json "$svc" "$@"
