@@ -173,14 +173,15 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  function_name    = local.function_name
-  description      = "libtradepipe consumer: Kinesis batches through the signal engine, positions in DynamoDB, trades in S3"
-  role             = aws_iam_role.this.arn
-  runtime          = "provided.al2023"
-  handler          = "bootstrap" # unused by a custom runtime, but required
-  architectures    = [var.architecture]
-  filename         = var.package_zip
-  source_code_hash = filebase64sha256(var.package_zip)
+  function_name = local.function_name
+  description   = "libtradepipe consumer: Kinesis batches through the signal engine, positions in DynamoDB, trades in S3"
+  role          = aws_iam_role.this.arn
+  runtime       = "provided.al2023"
+  handler       = "bootstrap" # unused by a custom runtime, but required
+  architectures = [var.architecture]
+  filename      = var.package_zip
+  # try(): a destroy needs no package, and must not fail for want of one.
+  source_code_hash = try(filebase64sha256(var.package_zip), null)
   memory_size      = var.memory_size
   timeout          = var.timeout_seconds
 
@@ -193,6 +194,13 @@ resource "aws_lambda_function" "this" {
   tags = local.tags
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(var.package_zip)
+      error_message = "package_zip: no file at ${var.package_zip} (build it with infra/packaging/lambda-zip.sh BUILD_DIR OUT.zip)."
+    }
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "kinesis" {
