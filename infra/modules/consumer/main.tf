@@ -13,7 +13,7 @@ locals {
       STATE_TABLE    = aws_dynamodb_table.state.name
       S3_BUCKET      = var.bucket_name
     },
-    local.trades_prefix == "" ? {} : { S3_PREFIX = local.trades_prefix },
+    { for k, v in { S3_PREFIX = local.trades_prefix } : k => v if v != "" },
   )
 
   tags = merge(var.tags, { Module = "tradepipe/consumer" })

@@ -5,7 +5,8 @@ locals {
   ns      = var.metrics_namespace
   actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_actions)
 
-  # A SEARCH over the consumer's EMF metrics, one line per shard.
+  # A SEARCH over the consumer's EMF metrics, one line per shard (no label:
+  # CloudWatch names each line by its metric and shard).
   emf = { for m in [
     "Records", "Ticks", "Signals", "Trades", "RealizedPnl", "Duplicates", "Poisoned",
     "ItemFailures", "Malformed", "Throttles", "ConditionalWriteConflicts",
@@ -64,34 +65,34 @@ locals {
     {
       title   = "Consumer: records and ticks per shard"
       stat    = "Sum"
-      metrics = [for m in ["Records", "Ticks"] : [{ id = lower(m), expression = local.emf[m], label = m }]]
+      metrics = [for m in ["Records", "Ticks"] : [{ id = lower(m), expression = local.emf[m] }]]
     },
     {
       title   = "Consumer: signals and trades per shard"
       stat    = "Sum"
-      metrics = [for m in ["Signals", "Trades"] : [{ id = lower(m), expression = local.emf[m], label = m }]]
+      metrics = [for m in ["Signals", "Trades"] : [{ id = lower(m), expression = local.emf[m] }]]
     },
     {
       title   = "Consumer: realized P&L per shard"
       stat    = "Sum"
-      metrics = [[{ id = "pnl", expression = local.emf["RealizedPnl"], label = "RealizedPnl" }]]
+      metrics = [[{ id = "pnl", expression = local.emf["RealizedPnl"] }]]
     },
     {
       title   = "Consumer: iterator age and batch latency (max, ms)"
       stat    = "Maximum"
-      metrics = [for m in ["IteratorAgeMilliseconds", "BatchLatencyMilliseconds"] : [{ id = lower(m), expression = local.emf[m], label = m }]]
+      metrics = [for m in ["IteratorAgeMilliseconds", "BatchLatencyMilliseconds"] : [{ id = lower(m), expression = local.emf[m] }]]
     },
     {
       title = "Consumer: throttles, conditional write conflicts, duplicates"
       stat  = "Sum"
       metrics = [for m in ["Throttles", "ConditionalWriteConflicts", "Duplicates"] :
-      [{ id = lower(m), expression = local.emf[m], label = m }]]
+      [{ id = lower(m), expression = local.emf[m] }]]
     },
     {
       title = "Consumer: poisoned, malformed, item failures"
       stat  = "Sum"
       metrics = [for m in ["Poisoned", "Malformed", "ItemFailures"] :
-      [{ id = lower(m), expression = local.emf[m], label = m }]]
+      [{ id = lower(m), expression = local.emf[m] }]]
     },
     {
       title = "Firehose: DeliveryToS3.Success (ratio)"
@@ -113,7 +114,6 @@ locals {
       metrics = [for i, t in var.table_names : [{
         id         = "throttled${i}"
         expression = "SEARCH('{AWS/DynamoDB,Operation,TableName} MetricName=\"ThrottledRequests\" TableName=\"${t}\"', 'Sum', 60)"
-        label      = t
       }]]
     },
   ]

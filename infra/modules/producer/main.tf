@@ -43,7 +43,8 @@ locals {
         }
       }
     },
-    var.entry_point == null ? {} : { entryPoint = var.entry_point },
+    # entryPoint only when given: the image's ENTRYPOINT otherwise.
+    { for k, v in { entryPoint = var.entry_point } : k => v if v != null },
   )
 
   tags = merge(var.tags, { Module = "tradepipe/producer" })
