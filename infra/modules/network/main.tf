@@ -14,6 +14,9 @@ locals {
   azs      = slice(data.aws_availability_zones.available.names, 0, var.az_count)
   nat      = var.nat_gateway_mode != "none"
   firewall = var.enable_network_firewall
+  # Firewall routes need a NAT gateway behind them (the firewall's
+  # precondition says so when there is none).
+  firewall_routes = local.firewall && local.nat
   nat_count = (
     var.nat_gateway_mode == "per_az" ? var.az_count :
     var.nat_gateway_mode == "single" ? 1 : 0
@@ -293,7 +296,7 @@ resource "aws_route_table" "firewall" {
 }
 
 resource "aws_route" "firewall_default" {
-  count = local.firewall ? var.az_count : 0
+  count = local.firewall_routes ? var.az_count : 0
 
   route_table_id         = aws_route_table.firewall[count.index].id
   destination_cidr_block = "0.0.0.0/0"
@@ -308,7 +311,7 @@ resource "aws_route_table_association" "firewall" {
 }
 
 resource "aws_route" "public_to_firewall" {
-  count = local.firewall ? var.az_count : 0
+  count = local.firewall_routes ? var.az_count : 0
 
   route_table_id         = aws_route_table.public[0].id
   destination_cidr_block = local.private_cidrs[count.index]
