@@ -164,7 +164,7 @@ resource "aws_s3_bucket" "results" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "results" {
-  bucket = aws_s3_bucket.results.id
+  bucket = aws_s3_bucket.results.bucket
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -172,7 +172,7 @@ resource "aws_s3_bucket_ownership_controls" "results" {
 }
 
 resource "aws_s3_bucket_public_access_block" "results" {
-  bucket = aws_s3_bucket.results.id
+  bucket = aws_s3_bucket.results.bucket
 
   block_public_acls       = true
   block_public_policy     = true
@@ -181,7 +181,7 @@ resource "aws_s3_bucket_public_access_block" "results" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "results" {
-  bucket = aws_s3_bucket.results.id
+  bucket = aws_s3_bucket.results.bucket
 
   rule {
     apply_server_side_encryption_by_default {
@@ -192,7 +192,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "results" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "results" {
-  bucket = aws_s3_bucket.results.id
+  bucket = aws_s3_bucket.results.bucket
 
   rule {
     id     = "expire-results"
@@ -226,7 +226,7 @@ resource "aws_athena_workgroup" "this" {
     }
 
     result_configuration {
-      output_location = "s3://${aws_s3_bucket.results.id}/results/"
+      output_location = "s3://${aws_s3_bucket.results.bucket}/results/"
 
       encryption_configuration {
         encryption_option = "SSE_S3"

@@ -20,7 +20,7 @@ output "workgroup_name" {
 
 output "results_bucket_name" {
   description = "Name of the Athena results bucket."
-  value       = aws_s3_bucket.results.id
+  value       = aws_s3_bucket.results.bucket
 }
 
 output "named_query_ids" {

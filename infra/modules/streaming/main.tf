@@ -2,8 +2,6 @@ data "aws_caller_identity" "current" {}
 
 data "aws_region" "current" {}
 
-data "aws_partition" "current" {}
-
 locals {
   account_id    = data.aws_caller_identity.current.account_id
   region        = data.aws_region.current.name

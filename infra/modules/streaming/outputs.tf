@@ -30,7 +30,7 @@ output "firehose_role_arn" {
 
 output "bucket_name" {
   description = "Name of the data bucket."
-  value       = aws_s3_bucket.data.id
+  value       = aws_s3_bucket.data.bucket
 }
 
 output "bucket_arn" {

@@ -1,6 +1,6 @@
 output "state_bucket" {
   description = "Name of the Terraform state bucket."
-  value       = aws_s3_bucket.state.id
+  value       = aws_s3_bucket.state.bucket
 }
 
 output "state_region" {
@@ -11,7 +11,7 @@ output "state_region" {
 output "backend_config" {
   description = "Partial S3 backend configuration for the other stages (deploy.sh writes it to infra/stages/backend.hcl; each stage's backend block sets key, encrypt and use_lockfile)."
   value       = <<-EOT
-    bucket = "${aws_s3_bucket.state.id}"
+    bucket = "${aws_s3_bucket.state.bucket}"
     region = "${var.region}"
   EOT
 }
