@@ -254,9 +254,5 @@ int main(void)
     tcase_add_test(tc, test_take_balance_fence_failover);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tpt_run_suite(s);
 }

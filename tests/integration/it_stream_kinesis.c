@@ -207,9 +207,5 @@ int main(void)
     tcase_add_test(tc, test_aggregates_and_resume);
     tcase_add_test(tc, test_closed_shard_ends);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tpt_run_suite(s);
 }
