@@ -406,6 +406,19 @@ tp_status tp_kpl__aggregator_set_head(tp_kpl_aggregator *a, size_t head, tp_erro
     return TP_OK;
 }
 
+/* The magic and both key tables at `p`; returns where the records go. */
+static uint8_t *put_head(const tp_kpl_aggregator *a, uint8_t *p)
+{
+    memcpy(p, kMagic, TP_KPL_MAGIC_LEN);
+    p += TP_KPL_MAGIC_LEN;
+    if (a->pk_tab.len)
+        memcpy(p, a->pk_tab.ptr, a->pk_tab.len);
+    p += a->pk_tab.len;
+    if (a->ehk_tab.len)
+        memcpy(p, a->ehk_tab.ptr, a->ehk_tab.len);
+    return p + a->ehk_tab.len;
+}
+
 tp_status tp_kpl__aggregator_finish_swap(tp_kpl_aggregator *a, tp_buf *buf, size_t *blob_off,
                                          tp_error *err)
 {
@@ -426,14 +439,7 @@ tp_status tp_kpl__aggregator_finish_swap(tp_kpl_aggregator *a, tp_buf *buf, size
         a->recs.len += move;
     }
     size_t start = a->head + move - tables;
-    uint8_t *p = a->recs.ptr + start;
-    memcpy(p, kMagic, TP_KPL_MAGIC_LEN);
-    p += TP_KPL_MAGIC_LEN;
-    if (a->pk_tab.len)
-        memcpy(p, a->pk_tab.ptr, a->pk_tab.len);
-    p += a->pk_tab.len;
-    if (a->ehk_tab.len)
-        memcpy(p, a->ehk_tab.ptr, a->ehk_tab.len);
+    put_head(a, a->recs.ptr + start);
     tp_cursor proto = tp_cursor_make(a->recs.ptr + start + TP_KPL_MAGIC_LEN,
                                      a->recs.len - start - TP_KPL_MAGIC_LEN);
     if (tp_kpl__md5(a->recs.ptr + a->recs.len, proto) != 0) {
@@ -638,15 +644,7 @@ tp_status tp_kpl_aggregator_finish(tp_kpl_aggregator *a, tp_buf *out, tp_kpl_out
     if (st != TP_OK)
         return st;
     size_t start = out->len;
-    uint8_t *p = out->ptr + out->len;
-    memcpy(p, kMagic, TP_KPL_MAGIC_LEN);
-    p += TP_KPL_MAGIC_LEN;
-    if (a->pk_tab.len)
-        memcpy(p, a->pk_tab.ptr, a->pk_tab.len);
-    p += a->pk_tab.len;
-    if (a->ehk_tab.len)
-        memcpy(p, a->ehk_tab.ptr, a->ehk_tab.len);
-    p += a->ehk_tab.len;
+    uint8_t *p = put_head(a, out->ptr + out->len);
     if (a->recs.len > a->head)
         memcpy(p, a->recs.ptr + a->head, a->recs.len - a->head);
     p += a->recs.len - a->head;
