@@ -94,6 +94,8 @@ tp_status tp_lease__parse(const tp_ddb_value *item, tp_lease *l, tp_buf *state, 
 {
     memset(l, 0, sizeof *l);
     tp_status st = get_s(item, "leaseKey", l->lease_key, sizeof l->lease_key, 1, NULL, err);
+    if (st == TP_OK && !l->lease_key[0])
+        st = bad_item(err, "leaseKey", NULL, "is empty");
     const char *k = l->lease_key;
     if (st == TP_OK)
         st = get_s(item, "leaseOwner", l->lease_owner, sizeof l->lease_owner, 0, k, err);
