@@ -25,7 +25,7 @@
  *   }
  *
  * The protobuf wire format of these three messages is written and read by
- * hand in lib/kpl.c. A user record's sub-sequence number (as the KCL and
+ * hand in lib/codec/kpl.c. A user record's sub-sequence number (as the KCL and
  * Lambda report it) is its index in `records`.
  *
  * Thread rule: one thread at a time per tp_kpl_aggregator / tp_kpl_reader;

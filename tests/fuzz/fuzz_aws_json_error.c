@@ -1,7 +1,7 @@
 /* Fuzz the AWS JSON 1.0/1.1 error parser. The input is split at the first
  * two '\n' bytes into the x-amzn-ErrorType header, the x-amzn-query-error
  * header and the body. */
-#include "aws_int.h"
+#include "aws/aws_int.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* Fuzz the DynamoDB attribute-value reader and check that what it accepts
  * writes back to JSON that reads again to the same value. */
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/dynamodb.h"
 
 #include <jansson.h>

@@ -1,6 +1,6 @@
 /* Fuzz the local Firehose's start: the "pending" string of its checkpoint,
  * which tp_firehose_new parses to settle an object left by a crash
- * (settle_pending, commit in lib/firehose.c).
+ * (settle_pending, commit in lib/pipeline/firehose.c).
  *
  * Each input is the pending text, saved through the public checkpoint API
  * at the default checkpoint path of a fresh destination directory, beside

@@ -1,7 +1,7 @@
 /* Differential fuzzing of the PutRecords answer scanner against the jansson
  * path: whenever the scanner accepts an answer, jansson must read the same
  * results from it. The first byte is the record count sent (0..255). */
-#include "kinesis_int.h"
+#include "clients/kinesis_int.h"
 
 #include <string.h>
 

@@ -11,7 +11,7 @@
  * 2. Round trip: when every key is one the aggregator takes, the records
  *    aggregated again and read back are the same, and the aggregator's
  *    predicted size is the blob's. */
-#include "kpl_int.h"
+#include "codec/kpl_int.h"
 
 #include <stdlib.h>
 #include <string.h>

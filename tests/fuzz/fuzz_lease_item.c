@@ -1,7 +1,7 @@
 /* Fuzz the reading of a lease item (the KCL's schema, tradepipe/lease.h):
  * whatever DynamoDB JSON comes in, a lease is read with every string
  * terminated and within its buffer, or refused naming an attribute. */
-#include "lease_int.h"
+#include "pipeline/lease_int.h"
 #include "tradepipe/dynamodb.h"
 
 #include <string.h>

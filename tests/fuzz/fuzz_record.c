@@ -10,7 +10,7 @@
 
 #include "tradepipe.h"
 
-#include "record_int.h"
+#include "codec/record_int.h"
 
 /* What the scanner alone says of the input, as a status (1: it left the
  * case to jansson, or the input does not start with an object or array). */

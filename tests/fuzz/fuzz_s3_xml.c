@@ -1,7 +1,7 @@
 /* Fuzz the S3 XML parsers: the error body parser, the ListObjectsV2 parser
  * and the generic walker. */
-#include "aws_int.h"
-#include "s3_int.h"
+#include "aws/aws_int.h"
+#include "clients/s3_int.h"
 
 #include <string.h>
 

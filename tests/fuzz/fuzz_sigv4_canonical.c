@@ -4,7 +4,7 @@
  * depend on the key cache, and the secret never shows.
  *   byte 0: flags; then "METHOD\nPATH\nQUERY\n" header lines "name:value\n",
  *   an empty line, and the body. */
-#include "sigv4_int.h"
+#include "codec/sigv4_int.h"
 
 #include <stdlib.h>
 #include <string.h>

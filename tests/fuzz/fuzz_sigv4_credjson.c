@@ -1,5 +1,5 @@
 /* Fuzz the JSON credential document parser (credential_process, ECS, IMDS). */
-#include "credentials_int.h"
+#include "aws/credentials_int.h"
 
 #include <stdlib.h>
 #include <string.h>

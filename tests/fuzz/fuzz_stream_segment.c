@@ -23,7 +23,7 @@
  * and stays there; a reader's position is after the last record returned. */
 #include "tradepipe.h"
 
-#include "stream_int.h"
+#include "pipeline/stream_int.h"
 
 #include <fcntl.h>
 #include <ftw.h>

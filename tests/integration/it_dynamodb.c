@@ -2,7 +2,7 @@
  * write, awscli reads; awscli writes, we read. */
 #include "it_util.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/dynamodb.h"
 
 static tp_dynamodb *g_d;

@@ -5,7 +5,7 @@
  * final failures in the dead-letter file. */
 #include "it_util.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/kinesis.h"
 #include "tradepipe/kpl.h"
 #include "tradepipe/producer.h"

@@ -4,7 +4,7 @@
  * reads; awscli writes, we read. */
 #include "it_util.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/http.h"
 #include "tradepipe/s3.h"
 #include "tradepipe/sigv4.h"

@@ -3,7 +3,7 @@
  * with a real engine; what they write is read back by awscli. */
 #include "it_util.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/store.h"
 
 #include <arpa/inet.h>

@@ -4,7 +4,7 @@
  * index, and both list the same hash-key ranges. */
 #include "it_util.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/kinesis.h"
 #include "tradepipe/stream.h"
 

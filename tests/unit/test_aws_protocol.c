@@ -2,7 +2,7 @@
  * resolution and the standard retry policy's pure parts. */
 #include "testutil.h"
 
-#include "aws_int.h"
+#include "aws/aws_int.h"
 
 /* ---- JSON errors --------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /* Floor 5: checkpoints: round trip, determinism, damaged files, bad values. */
 #include "testutil.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/checkpoint.h"
 
 #include <dirent.h>

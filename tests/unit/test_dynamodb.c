@@ -3,7 +3,7 @@
 #include "testutil.h"
 
 #include "../fixtures/fault.h"
-#include "core_int.h"
+#include "core/core_int.h"
 
 #include <jansson.h>
 

@@ -3,7 +3,7 @@
  * checkpoint (committed or redone, never duplicated). */
 #include "testutil.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Floor 2: the synthetic market data generator. */
 #include "testutil.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 #include "testutil.h"
 
 #include "../fixtures/fault.h"
-#include "core_int.h"
-#include "http_int.h"
+#include "core/core_int.h"
+#include "aws/http_int.h"
 
 #include <fcntl.h>
 #include <jansson.h>

@@ -1,8 +1,8 @@
 /* Floor 4: the PutRecords answer scanner (the hot path) against jansson. */
 #include "testutil.h"
 
-#include "core_int.h"
-#include "kinesis_int.h"
+#include "core/core_int.h"
+#include "clients/kinesis_int.h"
 
 static const struct {
     size_t n;

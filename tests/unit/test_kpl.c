@@ -1,7 +1,7 @@
 /* Floor 2: KPL aggregated records (include/tradepipe/kpl.h). */
 #include "testutil.h"
 
-#include "kpl_int.h"
+#include "codec/kpl_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include "testutil.h"
 
 #include "../fixtures/fault.h"
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/producer.h"
 
 #include <jansson.h>

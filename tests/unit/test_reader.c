@@ -1,7 +1,7 @@
 /* The streaming Firehose reader: framing, junk recovery, gzip, limits. */
 #include "testutil.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "drip_source.h"
 
 #include <stdio.h>

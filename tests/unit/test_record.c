@@ -1,8 +1,8 @@
 /* The trade record codec: specialised scanner and jansson reference. */
 #include "testutil.h"
 
-#include "json_int.h"
-#include "record_int.h"
+#include "codec/json_int.h"
+#include "codec/record_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 #include "testutil.h"
 
 #include "../fixtures/fault.h"
-#include "core_int.h"
-#include "s3_int.h"
+#include "core/core_int.h"
+#include "clients/s3_int.h"
 
 #include <jansson.h>
 

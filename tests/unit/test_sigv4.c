@@ -7,8 +7,8 @@
  * README there). */
 #include "testutil.h"
 
-#include "core_int.h"
-#include "sigv4_int.h"
+#include "core/core_int.h"
+#include "codec/sigv4_int.h"
 
 #include <dirent.h>
 #include <jansson.h>

@@ -2,7 +2,7 @@
  * and the interfaces other backends plug into. */
 #include "testutil.h"
 
-#include "core_int.h"
+#include "core/core_int.h"
 #include "tradepipe/store.h"
 
 #include <dirent.h>

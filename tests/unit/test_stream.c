@@ -3,7 +3,7 @@
  * lock, bad input. */
 #include "testutil.h"
 
-#include "stream_int.h"
+#include "pipeline/stream_int.h"
 
 #include <dirent.h>
 #include <fcntl.h>

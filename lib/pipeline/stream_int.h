@@ -1,0 +1,79 @@
+#ifndef TP_STREAM_INT_H
+#define TP_STREAM_INT_H
+
+/* Internals of the stream interface (not installed): what a backend
+ * implements, and the helpers shared by the backends and their tests. */
+
+#include "core/core_int.h"
+#include "tradepipe/stream.h"
+
+__extension__ typedef unsigned __int128 tp_u128;
+
+/* A backend: file: or kinesis://. `impl` is the backend's own. */
+typedef struct tp_stream_ops {
+    /* The index of shard `shard_id` (TP_E_NOT_FOUND naming it when there is none). */
+    tp_status (*find_shard)(tp_stream *s, const char *shard_id, uint32_t *index, tp_error *err);
+    tp_status (*list_shards)(tp_stream *s, tp_kinesis_shards *out, tp_error *err);
+    /* Put entries[i] for which shard[i] != UINT32_MAX (already validated and
+     * routed); fill results (may be NULL) and set ok[i] for those put. */
+    tp_status (*put)(tp_stream *s, const tp_kinesis_entry *entries, const uint32_t *shard, size_t n,
+                     tp_kinesis_put_result *results, uint8_t *ok, tp_error *err);
+    tp_status (*wait)(tp_stream *s, uint32_t timeout_ms, tp_error *err);
+    tp_status (*reader_new)(tp_stream_reader *r, uint32_t shard, const tp_stream_position *pos,
+                            tp_error *err);
+    tp_status (*reader_get)(tp_stream_reader *r, uint32_t limit, tp_stream_records *out,
+                            tp_error *err);
+    void (*reader_free)(tp_stream_reader *r);
+    void (*close)(tp_stream *s);
+} tp_stream_ops;
+
+struct tp_stream {
+    const tp_stream_ops *ops;
+    void *impl;
+    const tp_allocator *alloc;
+    uint32_t shard_count;
+    uint32_t writable;
+    char id[33];          /* the stream's identity ("" when it has none) */
+    tp_u128 *range_start; /* shard i owns [range_start[i], range_start[i+1]); a backend
+                             may set it, else it is CreateStream's even split */
+    void *md5;            /* EVP_MD_CTX, reused for routing */
+    void *md5_alg;        /* EVP_MD */
+};
+
+struct tp_stream_reader {
+    tp_stream *s;
+    uint32_t shard;
+    char shard_id[TP_KINESIS_SHARD_ID_MAX];
+    void *impl;
+    tp_stream_reader_stats stats;
+    tp_stream_position pos; /* kept by the backend: see tp_stream_reader_position */
+};
+
+/* "shardId-%012u", as Kinesis names the shards of a new stream. */
+void tp_stream__shard_id(char out[24], uint32_t index);
+/* The first hash key of shard `i` of `n`, split as CreateStream splits:
+ * floor(2^128 / n) * i. */
+tp_u128 tp_stream__range_start(uint32_t i, uint32_t n);
+/* Decimal text of `v` (up to 39 digits) and a NUL; returns the length. */
+size_t tp_stream__u128_format(char out[TP_KINESIS_HASH_MAX], tp_u128 v);
+/* Parse a hash key as Kinesis accepts it: 0|[1-9][0-9]{0,38}, at most 2^128-1.
+ * Returns 0 on success. */
+int tp_stream__u128_parse(tp_u128 *out, const char *s);
+/* A sequence number as Kinesis writes them: 1..128 decimal digits, no
+ * leading zero (Kinesis' are about 56 digits: more than 128 bits). */
+int tp_stream__seq_valid(const char *s);
+/* Compare two valid sequence numbers as numbers: <0, 0, >0. */
+int tp_stream__seq_cmp(const char *a, const char *b);
+/* Decimal text of `v` and a NUL (at most 21 bytes); returns the length. */
+size_t tp_stream__u64_format(char *out, uint64_t v);
+/* Standard CRC32C (Castagnoli) of `n` bytes. */
+uint32_t tp_stream__crc32c(const void *p, size_t n);
+
+/* The file: backend. */
+tp_status tp_stream__file_open(tp_stream *s, const char *dir, const tp_stream_options *o,
+                               tp_error *err);
+/* The kinesis:// backend (`name`: the stream's name). */
+tp_status tp_stream__kinesis_open(tp_stream *s, const char *name, const tp_stream_options *o,
+                                  tp_error *err);
+
+#endif
