@@ -2,7 +2,7 @@
  * Expiration. The command runs with /bin/sh -c, stdin and stderr on
  * /dev/null (the library never prints, and the child does not print through
  * us either), stdout on a pipe read with a deadline. */
-#include "credentials_int.h"
+#include "credentials_process_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,6 @@
-/* The shared config and credentials files (~/.aws/config, ~/.aws/credentials)
- * and the profile credentials source.
+/* The shared config and credentials files (~/.aws/config, ~/.aws/credentials),
+ * the profile credentials source, and the region (AWS_REGION,
+ * AWS_DEFAULT_REGION, then the profile's region in the config file).
  *
  * The format is the INI dialect the AWS CLI reads: [section] lines, key =
  * value lines (keys are case-insensitive, stored lower-case; values trimmed,
@@ -9,7 +10,8 @@
  * "  max_concurrent_requests = 10" gives "s3.max_concurrent_requests"). In
  * the config file profiles are [default] and [profile NAME]; other sections
  * ([sso-session NAME], [services NAME]) are kept but are no profiles. */
-#include "credentials_int.h"
+#include "credentials_process_int.h"
+#include "credentials_profile_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -460,4 +462,84 @@ tp_status tp_credentials_provider_new_profile(tp_credentials_provider **out,
                                               tp_error *err)
 {
     return tp_credentials__new_opts_provider(out, "profile", profile_fetch, opts, err);
+}
+
+/* ---- region -------------------------------------------------------------- */
+
+static tp_status check_region(const char *v, const char *where, uint32_t line, tp_error *err)
+{
+    size_t n = strlen(v);
+    int ok = n > 0 && n < TP_REGION_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = v[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    }
+    if (ok)
+        return TP_OK;
+    tp_status st = tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "region",
+                                "%s: the region is not a region name (lower-case letters, digits "
+                                "and '-', under %d bytes)",
+                                where, TP_REGION_MAX);
+    if (err)
+        err->line = line;
+    return st;
+}
+
+tp_status tp_credentials_resolve_region(char out[TP_REGION_MAX],
+                                        const tp_credentials_provider_options *opts, tp_error *err)
+{
+    if (!out)
+        return tp_error__set(err, TP_E_INVALID, "tp_credentials_resolve_region: out is NULL");
+    out[0] = 0;
+    tp_credentials_provider_options o;
+    tp_status st = tp_credentials__opts(&o, opts, err);
+    if (st != TP_OK)
+        return st;
+    static const char *const vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION"};
+    for (int i = 0; i < 2; i++) {
+        const char *v = tp_credentials__getenv(&o, vars[i]);
+        if (!v)
+            continue;
+        if ((st = check_region(v, vars[i], 0, err)) != TP_OK) {
+            if (err)
+                tp__strlcpy(err->field, vars[i], sizeof err->field);
+            return st;
+        }
+        tp__strlcpy(out, v, TP_REGION_MAX);
+        return TP_OK;
+    }
+    char path[4096];
+    if ((st = tp_profile__path_for(path, sizeof path, TP_PROFILE_FILE_CONFIG, &o, err)) != TP_OK)
+        return st == TP_E_NOT_FOUND
+                   ? tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "region",
+                                  "no region: AWS_REGION and AWS_DEFAULT_REGION are not set and "
+                                  "there is no config file")
+                   : st;
+    tp_profile_file *f = NULL;
+    st = tp_profile__load(&f, path, TP_PROFILE_FILE_CONFIG, &o, err);
+    if (st == TP_E_NOT_FOUND)
+        return tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "region",
+                            "no region: AWS_REGION and AWS_DEFAULT_REGION are not set and %s "
+                            "does not exist",
+                            path);
+    if (st != TP_OK)
+        return st;
+    const char *profile = tp_credentials__profile_name(&o);
+    uint32_t line = 0;
+    const char *v = tp_profile__get(f, profile, "region", &line);
+    if (!v || !*v) {
+        st = tp_error__at(err, TP_E_NOT_FOUND, TP_NO_OFFSET, "region",
+                          "no region: AWS_REGION and AWS_DEFAULT_REGION are not set and profile "
+                          "\"%s\" in %s has none",
+                          profile, path);
+    } else {
+        char where[TP_ERROR_MESSAGE_MAX];
+        if (snprintf(where, sizeof where, "%s line %u", path, (unsigned)line) < 0)
+            where[0] = 0; /* truncation is fine: a long path is cut */
+        st = check_region(v, where, line, err);
+        if (st == TP_OK)
+            tp__strlcpy(out, v, TP_REGION_MAX);
+    }
+    tp_profile__free(f);
+    return st;
 }

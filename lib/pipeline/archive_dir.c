@@ -1,5 +1,6 @@
 /* Floor 5: the local-directory trade archive, laid out like the bucket. */
-#include "store_int.h"
+#include "store_io_int.h"
+#include "tradepipe/store.h"
 
 typedef struct dir_archive {
     const tp_allocator *alloc;
@@ -7,30 +8,6 @@ typedef struct dir_archive {
     char *tmpdir; /* DIR/.tp-tmp: temporary files, out of the bucket's layout */
     int tmp_ready;
 } dir_archive;
-
-/* A key must stay inside the directory: relative, no empty, "." or ".."
- * segment, and only the bytes keys are made of. */
-int tp_store__key_ok(const char *key)
-{
-    const char *seg = key;
-    if (!*key)
-        return 0;
-    for (const char *p = key;; p++) {
-        if (*p == '/' || *p == '\0') {
-            size_t n = (size_t)(p - seg);
-            if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-                return 0;
-            if (!*p)
-                return 1;
-            seg = p + 1;
-            continue;
-        }
-        char c = *p;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-' || c == '%'))
-            return 0;
-    }
-}
 
 static tp_status dir_put(void *payload, const char *key, tp_cursor body, const char *content_type,
                          tp_error *err)

@@ -1,7 +1,7 @@
 /* Floor 5: checkpoints (see include/tradepipe/checkpoint.h): shard
  * positions, state, counters and strings, saved whole and atomically. */
 #include "tradepipe/checkpoint.h"
-#include "store_int.h"
+#include "store_io_int.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * stream's records batched, gzipped (ISA-L) and delivered exactly once as
  * objects laid out like Firehose's S3 deliveries. */
 #include "tradepipe/firehose.h"
-#include "store_int.h"
+#include "store_io_int.h"
 #include "stream_int.h"
 #include "tradepipe/checkpoint.h"
 

@@ -1,5 +1,6 @@
 /* Floor 5: the positions-store and trade-archive interfaces, and what every
- * backend shares: completed-trade keys and JSON, URI dispatch. */
+ * backend shares: completed-trade keys and JSON (opening by URI is
+ * lib/pipeline/store_open.c). */
 #include "codec/json_int.h"
 #include "store_int.h"
 
@@ -74,20 +75,6 @@ void tp_positions_store_free(tp_positions_store *s)
     tp__free(s->alloc, s);
 }
 
-tp_status tp_positions_store_open(tp_positions_store **out, const char *uri,
-                                  const tp_allocator *alloc, tp_error *err)
-{
-    if (!out || !uri)
-        return tp_error__set(err, TP_E_INVALID, "tp_positions_store_open: NULL argument");
-    *out = NULL;
-    if (!strncmp(uri, "file:", 5) && uri[5])
-        return tp_positions_store_file_new(out, uri + 5, alloc, err);
-    if (!strncmp(uri, "dynamodb://", 11))
-        return tp_store__dynamodb_open(out, uri, alloc, err);
-    return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "positions",
-                        "positions store '%.100s': expected file:PATH or dynamodb://TABLE", uri);
-}
-
 /* ---- trade archive ------------------------------------------------------- */
 
 tp_status tp_trade_archive_new(tp_trade_archive **out, const tp_trade_archive_vtable *vt,
@@ -122,20 +109,6 @@ void tp_trade_archive_free(tp_trade_archive *a)
     if (a->vt->free)
         a->vt->free(a->payload);
     tp__free(a->alloc, a);
-}
-
-tp_status tp_trade_archive_open(tp_trade_archive **out, const char *uri, const tp_allocator *alloc,
-                                tp_error *err)
-{
-    if (!out || !uri)
-        return tp_error__set(err, TP_E_INVALID, "tp_trade_archive_open: NULL argument");
-    *out = NULL;
-    if (!strncmp(uri, "file:", 5) && uri[5])
-        return tp_trade_archive_dir_new(out, uri + 5, alloc, err);
-    if (!strncmp(uri, "s3://", 5))
-        return tp_store__s3_open(out, uri, alloc, err);
-    return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "trades",
-                        "trade archive '%.100s': expected file:DIR or s3://BUCKET/PREFIX", uri);
 }
 
 static int is_sell(const tp_engine_event *ev)

@@ -14,7 +14,9 @@
  * PutItem, conditional on the stored (shard, sequence) being the one
  * remembered, so a write that another writer overtook is noticed. */
 #include "codec/sigv4_int.h"
+#include "store_aws_int.h"
 #include "store_int.h"
+#include "store_io_int.h"
 
 #include <stdio.h>
 

@@ -10,7 +10,8 @@
  * edited file is an error, not a silent surprise). Prices are exact decimal
  * strings, like DynamoDB's number type. */
 #include "codec/json_int.h"
-#include "store_int.h"
+#include "store_io_int.h"
+#include "tradepipe/store.h"
 
 #include <jansson.h>
 

@@ -1,6 +1,6 @@
 /* Floor 5: file helpers of the local store backends: atomic replace,
- * mkdir -p, whole-file read. */
-#include "store_int.h"
+ * mkdir -p, whole-file read, locks, archive keys. */
+#include "store_io_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -247,4 +247,28 @@ tp_status tp_store__read_file(const char *path, tp_buf *out, tp_error *err)
     }
     close(fd);
     return st;
+}
+
+/* A key must stay inside the directory: relative, no empty, "." or ".."
+ * segment, and only the bytes keys are made of. */
+int tp_store__key_ok(const char *key)
+{
+    const char *seg = key;
+    if (!*key)
+        return 0;
+    for (const char *p = key;; p++) {
+        if (*p == '/' || *p == '\0') {
+            size_t n = (size_t)(p - seg);
+            if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                return 0;
+            if (!*p)
+                return 1;
+            seg = p + 1;
+            continue;
+        }
+        char c = *p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '%'))
+            return 0;
+    }
 }

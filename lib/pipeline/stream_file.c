@@ -6,7 +6,7 @@
  * truncating, so a reader never sees bytes it has read change under it, and
  * "a newer segment exists" is what tells a torn tail from a frame still
  * being written. */
-#include "store_int.h"
+#include "store_io_int.h"
 #include "stream_int.h"
 
 #include <dirent.h>

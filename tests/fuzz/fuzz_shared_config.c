@@ -1,6 +1,6 @@
 /* Fuzz the shared config/credentials file parser (both kinds of file) and
  * the lookups on what it parsed. */
-#include "aws/credentials_int.h"
+#include "aws/credentials_profile_int.h"
 
 #include <stdlib.h>
 #include <string.h>

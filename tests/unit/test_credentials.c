@@ -3,7 +3,7 @@
  * region resolution; every error path with its file, line and key. */
 #include "testutil.h"
 
-#include "aws/credentials_int.h"
+#include "aws/credentials_profile_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
