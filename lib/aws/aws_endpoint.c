@@ -5,14 +5,8 @@
 #include <stdlib.h>
 #include <strings.h>
 
-tp_status tp_aws_client_options_init(tp_aws_client_options *o, uint32_t version)
-{
-    if (!o || version != TP_AWS_CLIENT_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_aws_client_options d = TP_AWS_CLIENT_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_aws_client_options_init, tp_aws_client_options,
+                TP_AWS_CLIENT_OPTIONS_VERSION, TP_AWS_CLIENT_OPTIONS_INIT)
 
 static const char *env(tp_getenv_fn fn, void *payload, const char *name)
 {

@@ -68,16 +68,26 @@ tp_status tp_aws__json_call_obj(tp_aws_conn *c, const char *json_version, const 
     return st;
 }
 
+/* Member `key` of `o` in *v; an absent or null one is NULL, an error when
+ * `required`. */
+static tp_status member(json_t *o, const char *key, int required, json_t **v, tp_error *err)
+{
+    *v = json_object_get(o, key);
+    if (*v && json_is_null(*v))
+        *v = NULL;
+    if (!*v && required)
+        return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
+    return TP_OK;
+}
+
 tp_status tp_aws__get_str(json_t *o, const char *key, int required, const char **out,
                           tp_error *err)
 {
-    json_t *v = json_object_get(o, key);
     *out = NULL;
-    if (!v || json_is_null(v)) {
-        if (required)
-            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
-        return TP_OK;
-    }
+    json_t *v;
+    tp_status st = member(o, key, required, &v, err);
+    if (st != TP_OK || !v)
+        return st;
     if (!json_is_string(v))
         return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "%s is not a string", key);
     *out = json_string_value(v);
@@ -87,12 +97,10 @@ tp_status tp_aws__get_str(json_t *o, const char *key, int required, const char *
 tp_status tp_aws__get_int(json_t *o, const char *key, int required, int64_t *out,
                           tp_error *err)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
-        return TP_OK;
-    }
+    json_t *v;
+    tp_status st = member(o, key, required, &v, err);
+    if (st != TP_OK || !v)
+        return st;
     if (json_is_integer(v)) {
         *out = (int64_t)json_integer_value(v);
         return TP_OK;
@@ -103,12 +111,10 @@ tp_status tp_aws__get_int(json_t *o, const char *key, int required, int64_t *out
 tp_status tp_aws__get_epoch_ms(json_t *o, const char *key, int required, int64_t *out,
                                tp_error *err)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return tp_error__at(err, TP_E_PARSE, TP_NO_OFFSET, key, "answer lacks %s", key);
-        return TP_OK;
-    }
+    json_t *v;
+    tp_status st = member(o, key, required, &v, err);
+    if (st != TP_OK || !v)
+        return st;
     /* AWS JSON timestamps are epoch seconds, often with a fraction. */
     double d = json_is_integer(v) ? (double)json_integer_value(v)
                                   : json_is_real(v) ? json_real_value(v) : -1e300;

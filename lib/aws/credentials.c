@@ -82,14 +82,8 @@ void tp_credentials_release(const tp_credentials *c)
 
 /* ---- options ------------------------------------------------------------- */
 
-tp_status tp_credentials_provider_options_init(tp_credentials_provider_options *o, uint32_t version)
-{
-    if (!o || version != TP_CREDENTIALS_PROVIDER_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_credentials_provider_options d = TP_CREDENTIALS_PROVIDER_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_credentials_provider_options_init, tp_credentials_provider_options,
+                TP_CREDENTIALS_PROVIDER_OPTIONS_VERSION, TP_CREDENTIALS_PROVIDER_OPTIONS_INIT)
 
 tp_status tp_credentials__opts(tp_credentials_provider_options *out,
                                const tp_credentials_provider_options *in, tp_error *err)
@@ -116,6 +110,15 @@ tp_status tp_credentials__opts(tp_credentials_provider_options *out,
         d.max_file_bytes = TP_CREDENTIALS_DEFAULT_FILE_MAX;
     *out = d;
     return TP_OK;
+}
+
+tp_status tp_credentials__provider_opts(tp_credentials_provider **out,
+                                       tp_credentials_provider_options *o,
+                                       const tp_credentials_provider_options *in, tp_error *err)
+{
+    if (out)
+        *out = NULL;
+    return tp_credentials__opts(o, in, err);
 }
 
 const char *tp_credentials__getenv(const tp_credentials_provider_options *o, const char *name)
@@ -343,10 +346,8 @@ tp_credentials_provider_new_static(tp_credentials_provider **out, const char *ac
                                    const char *secret_access_key, const char *session_token,
                                    const tp_credentials_provider_options *opts, tp_error *err)
 {
-    if (out)
-        *out = NULL;
     tp_credentials_provider_options o;
-    tp_status st = tp_credentials__opts(&o, opts, err);
+    tp_status st = tp_credentials__provider_opts(out, &o, opts, err);
     if (st != TP_OK)
         return st;
     const tp_credentials *c = NULL;
@@ -404,10 +405,8 @@ tp_status tp_credentials__new_opts_provider(tp_credentials_provider **out, const
                                             const tp_credentials_provider_options *opts,
                                             tp_error *err)
 {
-    if (out)
-        *out = NULL;
     tp_credentials_provider_options o;
-    tp_status st = tp_credentials__opts(&o, opts, err);
+    tp_status st = tp_credentials__provider_opts(out, &o, opts, err);
     if (st != TP_OK)
         return st;
     tp_credentials_provider_options *copy = opts_dup(&o, err);
@@ -490,10 +489,8 @@ tp_status tp_credentials_provider_new_chain(tp_credentials_provider **out,
                                             const tp_credentials_provider_options *opts,
                                             tp_error *err)
 {
-    if (out)
-        *out = NULL;
     tp_credentials_provider_options o;
-    tp_status st = tp_credentials__opts(&o, opts, err);
+    tp_status st = tp_credentials__provider_opts(out, &o, opts, err);
     chain *c = NULL;
     if (st == TP_OK && (n && !providers)) {
         st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "providers",

@@ -12,6 +12,12 @@
 tp_status tp_credentials__opts(tp_credentials_provider_options *out,
                                const tp_credentials_provider_options *in, tp_error *err);
 
+/* The start of a provider constructor: *out = NULL (when `out` is not NULL),
+ * then tp_credentials__opts. */
+tp_status tp_credentials__provider_opts(tp_credentials_provider **out,
+                                       tp_credentials_provider_options *o,
+                                       const tp_credentials_provider_options *in, tp_error *err);
+
 /* A deep copy of `o` (its strings in the same block); free with tp__free(o->alloc, copy).
  * NULL with err filled (TP_E_NOMEM) on failure. */
 tp_credentials_provider_options *tp_credentials__opts_dup(const tp_credentials_provider_options *o,

@@ -196,17 +196,15 @@ tp_status tp_credentials_provider_new_process(tp_credentials_provider **out, con
                                               const tp_credentials_provider_options *opts,
                                               tp_error *err)
 {
-    if (out)
-        *out = NULL;
+    size_t n = command ? strlen(command) + 1 : 0; /* with its NUL */
     tp_credentials_provider_options o;
-    tp_status st = tp_credentials__opts(&o, opts, err);
+    tp_status st = tp_credentials__provider_opts(out, &o, opts, err);
+    if (st == TP_OK && n <= 1)
+        st = tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "command", "no command to run");
+    if (st == TP_OK && n > SIZE_MAX / 2)
+        st = tp_error__set(err, TP_E_TOO_LARGE, "command too long");
     if (st != TP_OK)
         return st;
-    if (!command || !*command)
-        return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "command", "no command to run");
-    size_t n = strlen(command) + 1;
-    if (n > SIZE_MAX / 2)
-        return tp_error__set(err, TP_E_TOO_LARGE, "command too long");
     proc_src *p = tp__malloc(o.alloc, sizeof *p + n);
     if (!p)
         return tp_error__set(err, TP_E_NOMEM, "out of memory creating a process provider");

@@ -76,14 +76,10 @@ static void trim(const char **b, const char **e)
 static tp_status add_section(tp_profile_file *f, const char *name, size_t n, int is_profile,
                              uint32_t line, tp_error *err)
 {
-    if (f->nsec == f->capsec) {
-        size_t cap = f->capsec ? f->capsec * 2 : 8;
-        prof_sec *p = tp__realloc(f->alloc, f->secs, cap * sizeof *p);
-        if (!p)
-            return tp_error__set(err, TP_E_NOMEM, "out of memory reading a config file");
-        f->secs = p;
-        f->capsec = cap;
-    }
+    prof_sec *grown = tp__grow(f->alloc, f->secs, &f->capsec, f->nsec + 1, sizeof *grown);
+    if (!grown)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory reading a config file");
+    f->secs = grown;
     prof_sec *s = &f->secs[f->nsec];
     tp_status st = arena_add(f, name, n, &s->name_off, err);
     if (st != TP_OK)
@@ -97,14 +93,10 @@ static tp_status add_section(tp_profile_file *f, const char *name, size_t n, int
 static tp_status add_kv(tp_profile_file *f, const char *prefix, size_t pn, const char *key,
                         size_t kn, const char *val, size_t vn, uint32_t line, tp_error *err)
 {
-    if (f->nkv == f->capkv) {
-        size_t cap = f->capkv ? f->capkv * 2 : 16;
-        prof_kv *p = tp__realloc(f->alloc, f->kvs, cap * sizeof *p);
-        if (!p)
-            return tp_error__set(err, TP_E_NOMEM, "out of memory reading a config file");
-        f->kvs = p;
-        f->capkv = cap;
-    }
+    prof_kv *grown = tp__grow(f->alloc, f->kvs, &f->capkv, f->nkv + 1, sizeof *grown);
+    if (!grown)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory reading a config file");
+    f->kvs = grown;
     prof_kv *kv = &f->kvs[f->nkv];
     kv->sec = f->nsec - 1;
     kv->line = line;

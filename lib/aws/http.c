@@ -80,23 +80,11 @@ int64_t tp_http__parse_date(const char *s)
     return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-tp_status tp_http_options_init(tp_http_options *o, uint32_t version)
-{
-    if (!o || version != TP_HTTP_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_http_options d = TP_HTTP_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_http_options_init, tp_http_options,
+                TP_HTTP_OPTIONS_VERSION, TP_HTTP_OPTIONS_INIT)
 
-tp_status tp_http_request_init(tp_http_request *r, uint32_t version)
-{
-    if (!r || version != TP_HTTP_REQUEST_VERSION)
-        return TP_E_INVALID;
-    tp_http_request d = TP_HTTP_REQUEST_INIT;
-    *r = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_http_request_init, tp_http_request,
+                TP_HTTP_REQUEST_VERSION, TP_HTTP_REQUEST_INIT)
 
 size_t tp_http_read_fd(void *dst, size_t cap, void *payload)
 {
@@ -285,6 +273,20 @@ void tp_http_client_free(tp_http_client *c)
 
 /* ---- curl callbacks ------------------------------------------------------ */
 
+/* Append what curl handed over to `b`: its length, or 0 (curl then stops
+ * the transfer) with x->nomem or *too_large set. */
+static size_t keep(xfer *x, tp_buf *b, const char *data, size_t len, int *too_large)
+{
+    tp_status st = tp_buf_append(b, data, len, NULL);
+    if (st == TP_OK)
+        return len;
+    if (st == TP_E_NOMEM)
+        x->nomem = 1;
+    else
+        *too_large = 1;
+    return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *p)
 {
     xfer *x = p;
@@ -306,15 +308,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *p)
     }
     if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n'))
         return len;
-    tp_status st = tp_buf_append(&r->headers, data, len, NULL);
-    if (st != TP_OK) {
-        if (st == TP_E_NOMEM)
-            x->nomem = 1;
-        else
-            x->headers_too_large = 1;
-        return 0;
-    }
-    return len;
+    return keep(x, &r->headers, data, len, &x->headers_too_large);
 }
 
 static size_t on_write(char *data, size_t size, size_t n, void *p)
@@ -335,15 +329,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *p)
         x->too_large = 1;
         return 0;
     }
-    tp_status st = tp_buf_append(&r->body, data, len, NULL);
-    if (st != TP_OK) {
-        if (st == TP_E_NOMEM)
-            x->nomem = 1;
-        else
-            x->too_large = 1;
-        return 0;
-    }
-    return len;
+    return keep(x, &r->body, data, len, &x->too_large);
 }
 
 static size_t on_read(char *dst, size_t size, size_t n, void *p)

@@ -933,14 +933,7 @@ tp_status tp_dynamodb_batch_write(tp_dynamodb *d, const char *table,
     return TP_OK;
 }
 
-tp_status tp_ddb_query_init(tp_ddb_query *q, uint32_t version)
-{
-    if (!q || version != TP_DDB_QUERY_VERSION)
-        return TP_E_INVALID;
-    tp_ddb_query d = TP_DDB_QUERY_INIT;
-    *q = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_ddb_query_init, tp_ddb_query, TP_DDB_QUERY_VERSION, TP_DDB_QUERY_INIT)
 
 static tp_status query_or_scan(tp_dynamodb *d, const char *op, const char *table,
                                const tp_ddb_query *q, tp_ddb_item_fn fn, void *payload,

@@ -58,14 +58,8 @@ tp_status tp_kinesis_new(tp_kinesis **out, const tp_aws_client_options *opts, tp
     return TP_OK;
 }
 
-tp_status tp_kinesis_limits_init(tp_kinesis_limits *l, uint32_t version)
-{
-    if (!l || version != TP_KINESIS_LIMITS_VERSION)
-        return TP_E_INVALID;
-    tp_kinesis_limits d = TP_KINESIS_LIMITS_INIT;
-    *l = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_kinesis_limits_init, tp_kinesis_limits,
+                TP_KINESIS_LIMITS_VERSION, TP_KINESIS_LIMITS_INIT)
 
 tp_status tp_kinesis_set_limits(tp_kinesis *k, const tp_kinesis_limits *l, tp_error *err)
 {

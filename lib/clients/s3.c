@@ -296,33 +296,32 @@ tp_status tp_s3_get_object_buf(tp_s3 *s, const char *bucket, const char *key, tp
     return tp_s3_get_object(s, bucket, key, buf_sink, out, info, err);
 }
 
-tp_status tp_s3_head_object(tp_s3 *s, const char *bucket, const char *key,
-                            tp_s3_object_info *info, tp_error *err)
+/* HEAD of `key` in `bucket` (NULL key: of the bucket); fills `info` when not
+ * NULL. `what` names the operation in errors. */
+static tp_status head(tp_s3 *s, const char *bucket, const char *key, tp_s3_object_info *info,
+                      const char *what, tp_error *err)
 {
     tp_http_response resp;
     tp_status st = target(s, bucket, key, err);
     if (st != TP_OK)
         return st;
     tp_http_response_init(&resp, s->conn.alloc);
-    st = s3_send(s, "HEAD", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp,
-              "S3.HeadObject", err);
+    st = s3_send(s, "HEAD", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp, what, err);
     if (st == TP_OK && info)
         fill_info(&resp, info);
     tp_http_response_dispose(&resp);
     return st;
 }
 
+tp_status tp_s3_head_object(tp_s3 *s, const char *bucket, const char *key,
+                            tp_s3_object_info *info, tp_error *err)
+{
+    return head(s, bucket, key, info, "S3.HeadObject", err);
+}
+
 tp_status tp_s3_head_bucket(tp_s3 *s, const char *bucket, tp_error *err)
 {
-    tp_http_response resp;
-    tp_status st = target(s, bucket, NULL, err);
-    if (st != TP_OK)
-        return st;
-    tp_http_response_init(&resp, s->conn.alloc);
-    st = s3_send(s, "HEAD", NULL, NULL, 0, tp_cursor_make(NULL, 0), NULL, NULL, &resp,
-                 "S3.HeadBucket", err);
-    tp_http_response_dispose(&resp);
-    return st;
+    return head(s, bucket, NULL, NULL, "S3.HeadBucket", err);
 }
 
 tp_status tp_s3_delete_object(tp_s3 *s, const char *bucket, const char *key, tp_error *err)

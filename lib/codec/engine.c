@@ -45,14 +45,8 @@ struct tp_engine {
 
 /* ---- options ------------------------------------------------------------- */
 
-tp_status tp_engine_options_init(tp_engine_options *o, uint32_t version)
-{
-    if (!o || version != TP_ENGINE_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_engine_options d = TP_ENGINE_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_engine_options_init, tp_engine_options,
+                TP_ENGINE_OPTIONS_VERSION, TP_ENGINE_OPTIONS_INIT)
 
 static tp_status check_options(const tp_engine_options *o, tp_error *err)
 {

@@ -177,14 +177,7 @@ static int64_t base_cents(const char *name, size_t len)
 
 /* ---- options -------------------------------------------------------------- */
 
-tp_status tp_gen_options_init(tp_gen_options *o, uint32_t version)
-{
-    if (!o || version != TP_GEN_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_gen_options d = TP_GEN_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_gen_options_init, tp_gen_options, TP_GEN_OPTIONS_VERSION, TP_GEN_OPTIONS_INIT)
 
 static tp_status check_options(const tp_gen_options *o, tp_error *err)
 {

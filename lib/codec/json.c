@@ -51,6 +51,17 @@ size_t tp_json__span_feed(tp_json_span *st, const uint8_t *p, const uint8_t *end
     return (size_t)(p - s);
 }
 
+/* Past `skip` bytes at p[*i] (a '.', an 'e' and its sign), one digit or more:
+ * *i moved past them; 0 when there is none. */
+static int digits(const uint8_t *p, size_t len, size_t *i, size_t skip)
+{
+    size_t d = *i + skip, j = d;
+    while (j < len && p[j] >= '0' && p[j] <= '9')
+        j++;
+    *i = j;
+    return j > d;
+}
+
 int tp_json__number_ok(const uint8_t *p, size_t len)
 {
     size_t i = 0;
@@ -66,24 +77,11 @@ int tp_json__number_ok(const uint8_t *p, size_t len)
     } else {
         return 0;
     }
-    if (i < len && p[i] == '.') {
-        i++;
-        size_t d = i;
-        while (i < len && p[i] >= '0' && p[i] <= '9')
-            i++;
-        if (i == d)
+    if (i < len && p[i] == '.' && !digits(p, len, &i, 1))
+        return 0;
+    if (i < len && (p[i] == 'e' || p[i] == 'E'))
+        if (!digits(p, len, &i, i + 1 < len && (p[i + 1] == '+' || p[i + 1] == '-') ? 2 : 1))
             return 0;
-    }
-    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
-        i++;
-        if (i < len && (p[i] == '+' || p[i] == '-'))
-            i++;
-        size_t d = i;
-        while (i < len && p[i] >= '0' && p[i] <= '9')
-            i++;
-        if (i == d)
-            return 0;
-    }
     return i == len;
 }
 

@@ -48,6 +48,18 @@ static size_t varint_put(uint8_t *o, uint64_t v)
     return n;
 }
 
+/* Append protobuf field `tag` (length-delimited) holding `v` to `b`, whose
+ * room the caller reserved. */
+static void put_bytes_field(tp_buf *b, uint8_t tag, tp_cursor v)
+{
+    uint8_t *o = b->ptr + b->len;
+    size_t n = 0;
+    o[n++] = tag;
+    n += varint_put(o + n, v.len);
+    memcpy(o + n, v.ptr, v.len);
+    b->len += n + v.len;
+}
+
 int tp_kpl__md5(uint8_t out[16], tp_cursor in)
 {
     unsigned int len = 0;
@@ -281,14 +293,8 @@ struct tp_kpl_aggregator {
     size_t first_ehk; /* the first record's explicit hash key index, SIZE_MAX: none */
 };
 
-tp_status tp_kpl_aggregator_options_init(tp_kpl_aggregator_options *o, uint32_t version)
-{
-    if (!o || version != TP_KPL_AGGREGATOR_OPTIONS_VERSION)
-        return tp_error__set(NULL, TP_E_INVALID, "bad options version");
-    tp_kpl_aggregator_options d = TP_KPL_AGGREGATOR_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_kpl_aggregator_options_init, tp_kpl_aggregator_options,
+                TP_KPL_AGGREGATOR_OPTIONS_VERSION, TP_KPL_AGGREGATOR_OPTIONS_INIT)
 
 tp_status tp_kpl_aggregator_new(tp_kpl_aggregator **out, const tp_kpl_aggregator_options *opts,
                                 tp_error *err)
@@ -335,14 +341,12 @@ void tp_kpl_aggregator_free(tp_kpl_aggregator *a)
 {
     if (!a)
         return;
-    tp_allocator copy = a->alloc_copy;
-    const tp_allocator *alloc = a->alloc ? &copy : NULL;
     ks_dispose(&a->pks, a->alloc);
     ks_dispose(&a->ehks, a->alloc);
     tp_buf_dispose(&a->pk_tab);
     tp_buf_dispose(&a->ehk_tab);
     tp_buf_dispose(&a->recs);
-    tp__free(alloc, a);
+    tp__free_owner(a->alloc, a);
 }
 
 void tp_kpl_aggregator_reset(tp_kpl_aggregator *a)
@@ -574,21 +578,11 @@ tp_status tp_kpl_aggregator_add(tp_kpl_aggregator *a, tp_cursor pk, tp_cursor eh
 
     if (p.new_pk) {
         ks_add(&a->pks, pk);
-        uint8_t *o = a->pk_tab.ptr + a->pk_tab.len;
-        size_t n = 0;
-        o[n++] = TAG_PK_TABLE;
-        n += varint_put(o + n, pk.len);
-        memcpy(o + n, pk.ptr, pk.len);
-        a->pk_tab.len += n + pk.len;
+        put_bytes_field(&a->pk_tab, TAG_PK_TABLE, pk);
     }
     if (p.new_ehk) {
         ks_add(&a->ehks, ehk);
-        uint8_t *o = a->ehk_tab.ptr + a->ehk_tab.len;
-        size_t n = 0;
-        o[n++] = TAG_EHK_TABLE;
-        n += varint_put(o + n, ehk.len);
-        memcpy(o + n, ehk.ptr, ehk.len);
-        a->ehk_tab.len += n + ehk.len;
+        put_bytes_field(&a->ehk_tab, TAG_EHK_TABLE, ehk);
     }
     uint8_t *o = a->recs.ptr + a->recs.len;
     size_t n = 0;
@@ -695,11 +689,9 @@ void tp_kpl_reader_free(tp_kpl_reader *r)
 {
     if (!r)
         return;
-    tp_allocator copy = r->alloc_copy;
-    const tp_allocator *alloc = r->alloc ? &copy : NULL;
     tp__free(r->alloc, r->pk);
     tp__free(r->alloc, r->ehk);
-    tp__free(alloc, r);
+    tp__free_owner(r->alloc, r);
 }
 
 /* One protobuf field read at p[*pos] (bounded by `end`). */

@@ -14,16 +14,24 @@ static int is_digit(uint8_t c)
     return c >= '0' && c <= '9';
 }
 
+/* The optional '-' of a number, then its first digit: *i is where the
+ * digits start, *neg whether there was a '-'. */
+static tp_status number_start(tp_cursor t, size_t *i, int *neg, tp_error *err)
+{
+    *neg = t.len > 0 && t.ptr[0] == '-';
+    *i = *neg ? 1 : 0;
+    if (*i >= t.len || !is_digit(t.ptr[*i]))
+        return syntax(err, *i, "expected a digit");
+    return TP_OK;
+}
+
 tp_status tp_price_parse(int64_t *out_e8, tp_cursor t, tp_error *err)
 {
-    size_t i = 0;
-    int neg = 0;
-    if (i < t.len && t.ptr[i] == '-') {
-        neg = 1;
-        i++;
-    }
-    if (i >= t.len || !is_digit(t.ptr[i]))
-        return syntax(err, i, "expected a digit");
+    size_t i;
+    int neg;
+    tp_status st = number_start(t, &i, &neg, err);
+    if (st != TP_OK)
+        return st;
     /* Significant digits without leading zeros, and where each run starts. */
     uint64_t mant = 0;    /* the digits with trailing zeros stripped, if they fit */
     int sig = 0;          /* significant digits kept in mant (at most 19) */
@@ -123,18 +131,14 @@ tp_status tp_price_parse(int64_t *out_e8, tp_cursor t, tp_error *err)
 
 tp_status tp_int_parse(int64_t *out, tp_cursor t, tp_error *err)
 {
-    size_t i = 0;
-    int neg = 0;
-    if (i < t.len && t.ptr[i] == '-') {
-        neg = 1;
-        i++;
-    }
-    if (i >= t.len || !is_digit(t.ptr[i]))
-        return syntax(err, i, "expected a digit");
-    if (t.ptr[i] == '0' && i + 1 < t.len && is_digit(t.ptr[i + 1]))
-        return syntax(err, i + 1, "leading zero");
     uint64_t v = 0;
-    int overflow = 0;
+    int overflow = 0, neg;
+    size_t i;
+    tp_status st = number_start(t, &i, &neg, err);
+    if (st == TP_OK && t.ptr[i] == '0' && i + 1 < t.len && is_digit(t.ptr[i + 1]))
+        st = syntax(err, i + 1, "leading zero");
+    if (st != TP_OK)
+        return st;
     for (; i < t.len && is_digit(t.ptr[i]); i++) {
         unsigned dgt = (unsigned)(t.ptr[i] - '0');
         if (v > (UINT64_MAX - dgt) / 10)
@@ -186,29 +190,32 @@ size_t tp_price_format(char out[TP_PRICE_STR_MAX], int64_t e8)
     return n;
 }
 
+/* *out = r unless the operation `op` overflowed (*out then untouched). */
+static tp_status arith_result(int64_t *out, int64_t r, int overflow, const char *op, tp_error *err)
+{
+    if (overflow)
+        return tp_error__set(err, TP_E_RANGE, "price arithmetic overflow (%s)", op);
+    *out = r;
+    return TP_OK;
+}
+
 tp_status tp_price_add(int64_t *out, int64_t a, int64_t b, tp_error *err)
 {
     int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return tp_error__set(err, TP_E_RANGE, "price arithmetic overflow (add)");
-    *out = r;
-    return TP_OK;
+    int overflow = __builtin_add_overflow(a, b, &r);
+    return arith_result(out, r, overflow, "add", err);
 }
 
 tp_status tp_price_sub(int64_t *out, int64_t a, int64_t b, tp_error *err)
 {
     int64_t r;
-    if (__builtin_sub_overflow(a, b, &r))
-        return tp_error__set(err, TP_E_RANGE, "price arithmetic overflow (subtract)");
-    *out = r;
-    return TP_OK;
+    int overflow = __builtin_sub_overflow(a, b, &r);
+    return arith_result(out, r, overflow, "subtract", err);
 }
 
 tp_status tp_price_mul_qty(int64_t *out, int64_t price_e8, int64_t qty, tp_error *err)
 {
     int64_t r;
-    if (__builtin_mul_overflow(price_e8, qty, &r))
-        return tp_error__set(err, TP_E_RANGE, "price arithmetic overflow (multiply)");
-    *out = r;
-    return TP_OK;
+    int overflow = __builtin_mul_overflow(price_e8, qty, &r);
+    return arith_result(out, r, overflow, "multiply", err);
 }

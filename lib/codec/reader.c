@@ -476,14 +476,8 @@ struct tp_reader {
     tp_reader_stats stats;
 };
 
-tp_status tp_reader_options_init(tp_reader_options *o, uint32_t version)
-{
-    if (!o || version != TP_READER_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_reader_options d = TP_READER_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_reader_options_init, tp_reader_options,
+                TP_READER_OPTIONS_VERSION, TP_READER_OPTIONS_INIT)
 
 tp_status tp_reader_new(tp_reader **out, tp_source *src, const tp_reader_options *opts,
                         tp_error *err)

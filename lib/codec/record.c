@@ -614,6 +614,20 @@ static int is_digit(uint8_t c)
     return c >= '0' && c <= '9';
 }
 
+/* One digit or more at p, of a fraction or an exponent: what follows them
+ * (the number's end must be seen), or NULL. */
+static const uint8_t *sc_digits(scanner *sc, const uint8_t *p)
+{
+    const uint8_t *end = sc->end;
+    if (p >= end)
+        return sc_more(sc);
+    if (!is_digit(*p))
+        return sc_bad(sc, p, "invalid number");
+    while (p < end && is_digit(*p))
+        p++;
+    return p < end ? p : sc_more(sc);
+}
+
 /* A JSON number at p ('-' or a digit): its syntax checked, any magnitude
  * (its value is taken from the text where it is used). */
 static const uint8_t *sc_number(scanner *sc, const uint8_t *p)
@@ -631,27 +645,12 @@ static const uint8_t *sc_number(scanner *sc, const uint8_t *p)
     }
     if (p >= end)
         return sc_more(sc);
-    if (*p == '.') {
-        if (++p >= end)
-            return sc_more(sc);
-        if (!is_digit(*p))
-            return sc_bad(sc, p, "invalid number");
-        while (p < end && is_digit(*p))
-            p++;
-        if (p >= end)
-            return sc_more(sc);
-    }
+    if (*p == '.' && !(p = sc_digits(sc, p + 1)))
+        return NULL;
     if (*p == 'e' || *p == 'E') {
-        if (++p >= end)
-            return sc_more(sc);
-        if ((*p == '+' || *p == '-') && ++p >= end)
-            return sc_more(sc);
-        if (!is_digit(*p))
-            return sc_bad(sc, p, "invalid number");
-        while (p < end && is_digit(*p))
+        if (++p < end && (*p == '+' || *p == '-'))
             p++;
-        if (p >= end)
-            return sc_more(sc);
+        return sc_digits(sc, p);
     }
     return p;
 }
@@ -1063,6 +1062,13 @@ static uint8_t *tame_numbers(const uint8_t *s, size_t len)
     return c;
 }
 
+/* Our value type of each jansson type. */
+static const uint8_t type_of_json[] = {
+    [JSON_OBJECT] = T_OBJECT, [JSON_ARRAY] = T_ARRAY, [JSON_STRING] = T_STRING,
+    [JSON_INTEGER] = T_NUMBER, [JSON_REAL] = T_NUMBER, [JSON_TRUE] = T_TRUE,
+    [JSON_FALSE] = T_FALSE,   [JSON_NULL] = T_NULL,
+};
+
 tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uint32_t flags,
                                 tp_error *err)
 {
@@ -1136,31 +1142,10 @@ tp_status tp_record__decode_ref(tp_trade *out, const uint8_t *s, size_t len, uin
         fv->off = (size_t)(v - s);
         fv->p = v;
         fv->len = (size_t)(p - v);
-        switch (json_typeof(jv)) {
-        case JSON_STRING:
-            fv->type = T_STRING;
+        fv->type = type_of_json[json_typeof(jv)];
+        if (fv->type == T_STRING) {
             fv->p = (const uint8_t *)json_string_value(jv);
             fv->len = json_string_length(jv);
-            break;
-        case JSON_INTEGER:
-        case JSON_REAL:
-            fv->type = T_NUMBER;
-            break;
-        case JSON_TRUE:
-            fv->type = T_TRUE;
-            break;
-        case JSON_FALSE:
-            fv->type = T_FALSE;
-            break;
-        case JSON_NULL:
-            fv->type = T_NULL;
-            break;
-        case JSON_OBJECT:
-            fv->type = T_OBJECT;
-            break;
-        case JSON_ARRAY:
-            fv->type = T_ARRAY;
-            break;
         }
     }
     st = validate(out, f, obj_off, flags, err);

@@ -220,32 +220,14 @@ void tp_sigv4_sha256_hex(char out[TP_SIGV4_HASH_HEX_LEN + 1], tp_cursor data)
 
 /* ---- options ------------------------------------------------------------- */
 
-tp_status tp_sigv4_config_init(tp_sigv4_config *c, uint32_t version)
-{
-    if (!c || version != TP_SIGV4_CONFIG_VERSION)
-        return TP_E_INVALID;
-    tp_sigv4_config d = TP_SIGV4_CONFIG_INIT;
-    *c = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_sigv4_config_init, tp_sigv4_config,
+                TP_SIGV4_CONFIG_VERSION, TP_SIGV4_CONFIG_INIT)
 
-tp_status tp_sigv4_request_init(tp_sigv4_request *r, uint32_t version)
-{
-    if (!r || version != TP_SIGV4_REQUEST_VERSION)
-        return TP_E_INVALID;
-    tp_sigv4_request d = TP_SIGV4_REQUEST_INIT;
-    *r = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_sigv4_request_init, tp_sigv4_request,
+                TP_SIGV4_REQUEST_VERSION, TP_SIGV4_REQUEST_INIT)
 
-tp_status tp_sigv4_signer_options_init(tp_sigv4_signer_options *o, uint32_t version)
-{
-    if (!o || version != TP_SIGV4_SIGNER_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_sigv4_signer_options d = TP_SIGV4_SIGNER_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_sigv4_signer_options_init, tp_sigv4_signer_options,
+                TP_SIGV4_SIGNER_OPTIONS_VERSION, TP_SIGV4_SIGNER_OPTIONS_INIT)
 
 /* ---- signer -------------------------------------------------------------- */
 

@@ -139,14 +139,10 @@ static tp_status lookup(tp_stats *s, const char *sym, size_t n, tp_symbol_stats 
     }
     if (s->n >= INT32_MAX)
         return tp_error__set(err, TP_E_LIMIT, "too many symbols");
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16;
-        tp_symbol_stats *ne = tp__realloc(s->alloc, s->entries, nc * sizeof *ne);
-        if (!ne)
-            return tp_error__set(err, TP_E_NOMEM, "out of memory adding a symbol");
-        s->entries = ne;
-        s->cap = nc;
-    }
+    tp_symbol_stats *grown = tp__grow(s->alloc, s->entries, &s->cap, s->n + 1, sizeof *grown);
+    if (!grown)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory adding a symbol");
+    s->entries = grown;
     if ((s->n + 1) * 2 > s->nslots) {
         tp_status st = grow_table(s, err);
         if (st != TP_OK)

@@ -157,6 +157,24 @@ void *tp__calloc(const tp_allocator *a, size_t n, size_t size)
     return p;
 }
 
+void *tp__grow(const tp_allocator *a, void *items, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return items;
+    size_t n = *cap ? *cap : 8;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return NULL;
+        n *= 2;
+    }
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    void *p = tp__realloc(a, items, n * size);
+    if (p)
+        *cap = n;
+    return p;
+}
+
 /* ---- views and buffers --------------------------------------------------- */
 
 tp_cursor tp_cursor_make(const void *ptr, size_t len)

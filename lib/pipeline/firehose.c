@@ -54,14 +54,8 @@ struct tp_firehose {
     char last_key[TP_FIREHOSE_KEY_MAX];
 };
 
-tp_status tp_firehose_options_init(tp_firehose_options *o, uint32_t version)
-{
-    if (!o || version != TP_FIREHOSE_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_firehose_options d = TP_FIREHOSE_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_firehose_options_init, tp_firehose_options,
+                TP_FIREHOSE_OPTIONS_VERSION, TP_FIREHOSE_OPTIONS_INIT)
 
 /* ---- names ---------------------------------------------------------------- */
 

@@ -613,13 +613,17 @@ tp_status tp_lease_table_renew(tp_lease_table *t, int64_t now_ms, uint32_t *lost
     return TP_OK;
 }
 
-static tp_status held_index(tp_lease_table *t, const char *lease_key, size_t *i, tp_error *err)
+/* The index of the lease of `lease_key`, which we must hold, and the
+ * values of its update expression, started. */
+static tp_status held_lease(tp_lease_table *t, const char *lease_key, size_t *i, vals *v,
+                            tp_error *err)
 {
     *i = lease_key ? find(t, lease_key) : SIZE_MAX;
     if (*i == SIZE_MAX || !t->leases[*i].held)
         return tp_error__at(err, TP_E_STATE, TP_NO_OFFSET, "leaseKey",
                             "worker %s does not hold the lease of %.60s", t->worker,
                             lease_key ? lease_key : "(NULL)");
+    vals_init(v, err);
     return TP_OK;
 }
 
@@ -642,11 +646,10 @@ tp_status tp_lease_table_checkpoint(tp_lease_table *t, const char *lease_key,
                             "state of %zu bytes for %.60s: at most %zu fit in a lease item",
                             state.len, lease_key ? lease_key : "", TP_LEASE_STATE_MAX);
     size_t i;
-    tp_status st = held_index(t, lease_key, &i, err);
+    vals v;
+    tp_status st = held_lease(t, lease_key, &i, &v, err);
     if (st != TP_OK)
         return st;
-    vals v;
-    vals_init(&v, err);
     vals_s(&v, ":cp", checkpoint, err);
     vals_n(&v, ":sub", sub_sequence_number, err);
     vals_n(&v, ":zero", 0, err);
@@ -670,11 +673,10 @@ tp_status tp_lease_table_release(tp_lease_table *t, const char *lease_key, tp_er
     if (!t)
         return tp_error__set(err, TP_E_INVALID, "tp_lease_table_release: NULL handle");
     size_t i;
-    tp_status st = held_index(t, lease_key, &i, err);
+    vals v;
+    tp_status st = held_lease(t, lease_key, &i, &v, err);
     if (st != TP_OK)
         return st;
-    vals v;
-    vals_init(&v, err);
     st = update(t, i, "SET #c = #c + :one REMOVE #o", &v, 1, t->leases[i].seen_change_ms, err);
     t->leases[i].held = 0;
     return st;

@@ -392,14 +392,8 @@ static void slabs_free(slabs *s)
 
 /* ---- options --------------------------------------------------------------- */
 
-tp_status tp_producer_options_init(tp_producer_options *o, uint32_t version)
-{
-    if (!o || version != TP_PRODUCER_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_producer_options d = TP_PRODUCER_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_producer_options_init, tp_producer_options,
+                TP_PRODUCER_OPTIONS_VERSION, TP_PRODUCER_OPTIONS_INIT)
 
 /* ---- completion -------------------------------------------------------------- */
 

@@ -8,14 +8,8 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
-tp_status tp_stream_options_init(tp_stream_options *o, uint32_t version)
-{
-    if (!o || version != TP_STREAM_OPTIONS_VERSION)
-        return TP_E_INVALID;
-    tp_stream_options d = TP_STREAM_OPTIONS_INIT;
-    *o = d;
-    return TP_OK;
-}
+TP__DEFINE_INIT(tp_stream_options_init, tp_stream_options,
+                TP_STREAM_OPTIONS_VERSION, TP_STREAM_OPTIONS_INIT)
 
 /* ---- open and close ------------------------------------------------------- */
 

@@ -1177,14 +1177,9 @@ static tp_status file_reader_get(tp_stream_reader *r, uint32_t limit, tp_stream_
                 break;
             if (!seg_after(&fr->segs, fr->cur_first, &next))
                 break; /* caught up: the writer (or the next one) adds more */
-            if (!bad) {
-                /* Appended to before the newer segment was started? */
-                size_t got = 0;
-                if ((st = reader_fill(fr, need, &got, err)) != TP_OK)
-                    break;
-                if (got)
-                    continue;
-            }
+            /* A newer segment exists: one more turn reads what was appended
+             * to this one before it was started, then finds it final. */
+            continue;
         }
         /* This segment is final: what is left of it is a torn tail. */
         struct stat sb;
