@@ -91,6 +91,8 @@ TP_API tp_status tp_reader_new(tp_reader **out, tp_source *src, const tp_reader_
  *           err->field the field at fault if any. Call again to go on;
  *         TP_E_TOO_LARGE: a record over max_record_bytes was skipped (go on);
  *         TP_DONE: end of input;
+ *         TP_E_NOMEM: setting up (gzip, read-ahead) ran out of memory;
+ *           nothing was consumed: calling again tries again;
  *         TP_E_GZIP / TP_E_IO: the stream broke (err says where); a record
  *           cut by the break was reported as TP_E_RECORD first. Further
  *           calls return TP_DONE.

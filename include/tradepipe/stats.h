@@ -42,7 +42,8 @@ TP_API tp_status tp_stats_add_batch(tp_stats *s, const tp_trade *t, size_t n, si
                                     tp_error *err);
 /**
  * Add every symbol of `src` into `dst` (counts, sums, min and max), as if
- * dst had seen src's records too. @return TP_OK; TP_E_NOMEM; TP_E_LIMIT.
+ * dst had seen src's records too. All or nothing: on failure dst is unchanged.
+ * @return TP_OK; TP_E_NOMEM; TP_E_LIMIT.
  */
 TP_API tp_status tp_stats_merge(tp_stats *dst, const tp_stats *src, tp_error *err);
 /** Number of distinct symbols. */
@@ -51,7 +52,9 @@ TP_API size_t tp_stats_symbols(const tp_stats *s);
 TP_API uint64_t tp_stats_records(const tp_stats *s);
 /**
  * The i-th symbol in byte-wise sorted order (0 <= i < tp_stats_symbols).
- * Borrowed until the next tp_stats_add or tp_stats_free; NULL if out of range.
+ * Borrowed until the next tp_stats_add or tp_stats_free; NULL if out of range,
+ * or when the sorted view (built after symbols were added) cannot be
+ * allocated: calling again then tries again.
  */
 TP_API const tp_symbol_stats *tp_stats_get(tp_stats *s, size_t i);
 /**

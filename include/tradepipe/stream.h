@@ -194,7 +194,9 @@ TP_API tp_status tp_stream_hash_key_in_range(const char *partition_key, const ch
  *         TP_E_INVALID (n out of range, NULL arguments, a read-only handle);
  *         TP_E_TOO_LARGE (the call's bytes over TP_STREAM_MAX_BATCH_BYTES:
  *           nothing is put); TP_E_IO (a write failed: the records of the
- *           shards not written are marked failed with "InternalFailure").
+ *           shards not written are marked failed with "InternalFailure");
+ *         TP_E_NOMEM (nothing is put: the records not refused alone are
+ *           marked failed with "InternalFailure"; putting them again is safe).
  */
 TP_API tp_status tp_stream_put_records(tp_stream *s, const tp_kinesis_entry *entries, size_t n,
                                        tp_kinesis_put_result *results, uint32_t *failed,

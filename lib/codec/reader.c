@@ -48,22 +48,39 @@ typedef struct gz {
     tp_error fail_err;
 } gz;
 
-static tp_status gz_init(gz *g, const tp_allocator *alloc, tp_error *err)
+/* zlib's own memory (its state and window) comes from the reader's allocator. */
+static voidpf gz_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    return tp__malloc(opaque, (size_t)items * size);
+}
+
+static void gz_zfree(voidpf opaque, voidpf p)
+{
+    tp__free(opaque, p);
+}
+
+static int gz_zlib_init(gz *g)
+{
+    g->zs.zalloc = gz_zalloc;
+    g->zs.zfree = gz_zfree;
+    g->zs.opaque = (voidpf)(uintptr_t)g->alloc;
+    return inflateInit2(&g->zs, 15 + 16);
+}
+
+static tp_status gz_init(gz *g, tp_error *err)
 {
 #ifdef TP_INFLATE_ISAL
     if (!g->use_zlib) {
-        g->is = tp__malloc(alloc, sizeof *g->is);
+        g->is = tp__malloc(g->alloc, sizeof *g->is);
         if (!g->is)
             return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
         isal_inflate_init(g->is);
         g->is->crc_flag = ISAL_GZIP;
         return TP_OK;
     }
-#else
-    (void)alloc;
 #endif
-    if (inflateInit2(&g->zs, 15 + 16) != Z_OK)
-        return tp_error__set(err, TP_E_NOMEM, "inflateInit2 failed");
+    if (gz_zlib_init(g) != Z_OK)
+        return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip (inflateInit2)");
     g->zlive = 1;
     return TP_OK;
 }
@@ -171,7 +188,7 @@ static int gz_redo_with_zlib(gz *g, uint64_t upto, uint64_t *stop_at, const char
     if (g->use_zlib || tp_source__rewind(g->src, g->member_in) != 0)
         return -1;
     if (!g->zlive) {
-        if (inflateInit2(&g->zs, 15 + 16) != Z_OK)
+        if (gz_zlib_init(g) != Z_OK)
             return -1;
         g->zlive = 1;
     } else if (inflateReset(&g->zs) != Z_OK) {
@@ -629,35 +646,54 @@ static tp_status start(tp_reader *r, tp_error *err)
          * parsing); memory needs no such help. */
         if (tp_source__is_memory(r->src) || (r->flags & TP_READ_NO_THREAD))
             return TP_OK;
-        return start_readahead(r, err);
+        tp_status st = start_readahead(r, err);
+        if (st != TP_OK)
+            r->started = 0; /* the next call tries again */
+        return st;
     }
-    r->stats.gzip = 1;
+    /* Nothing is kept from a set-up that fails (out of memory): the bytes
+     * read stay in the window, and the next call starts again. */
+    r->started = 0;
     gz *g = tp__calloc(r->alloc, 1, sizeof *g);
     if (!g)
         return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
-    r->g = g;
     g->src = r->src;
-    g->in = tp__malloc(r->alloc, CHUNK);
-    if (!g->in)
-        return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
-    /* The bytes already read are compressed input. */
-    memcpy(g->in, r->buf, r->end);
-#ifdef TP_INFLATE_ISAL
-    g->use_zlib = (r->flags & TP_READ_ZLIB) != 0;
-#else
-    g->use_zlib = 1;
-#endif
-    tp_status st = gz_init(g, r->alloc, err);
-    if (st != TP_OK)
-        return st;
     g->alloc = r->alloc;
-    g->next_in = g->in;
-    g->avail_in = r->end;
-    gz_member_start(g, 0);
+    g->in = tp__malloc(r->alloc, CHUNK);
+    tp_status st = g->in ? TP_OK : tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
+    if (st == TP_OK) {
+        /* The bytes already read are compressed input. */
+        memcpy(g->in, r->buf, r->end);
+#ifdef TP_INFLATE_ISAL
+        g->use_zlib = (r->flags & TP_READ_ZLIB) != 0;
+#else
+        g->use_zlib = 1;
+#endif
+        st = gz_init(g, err);
+    }
+    if (st == TP_OK) {
+        g->next_in = g->in;
+        g->avail_in = r->end;
+        gz_member_start(g, 0);
+        if (!(r->flags & TP_READ_NO_THREAD))
+            st = start_ring(r, g, err);
+    }
+    if (st != TP_OK) {
+        gz_free(g, r->alloc);
+        return st;
+    }
+    r->g = g;
+    r->stats.gzip = 1;
     r->end = 0;
-    if (r->flags & TP_READ_NO_THREAD)
-        return TP_OK;
-    return start_ring(r, g, err);
+    r->started = 1;
+    return TP_OK;
+}
+
+static void ring_drop(tp_reader *r, ring *rg)
+{
+    for (int i = 0; i < NBLK; i++)
+        tp__free(r->alloc, rg->b[i].data);
+    tp__free(r->alloc, rg);
 }
 
 static tp_status start_ring(tp_reader *r, gz *g, tp_error *err)
@@ -665,30 +701,32 @@ static tp_status start_ring(tp_reader *r, gz *g, tp_error *err)
     ring *rg = tp__calloc(r->alloc, 1, sizeof *rg);
     if (!rg)
         return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
-    r->rg = rg;
     rg->g = g;
     rg->src = r->src;
     for (int i = 0; i < NBLK; i++) {
         rg->b[i].data = tp__malloc(r->alloc, CHUNK);
-        if (!rg->b[i].data)
+        if (!rg->b[i].data) {
+            ring_drop(r, rg);
             return tp_error__set(err, TP_E_NOMEM, "out of memory setting up gzip");
+        }
     }
-    if (pthread_mutex_init(&rg->mu, NULL) != 0)
+    if (pthread_mutex_init(&rg->mu, NULL) != 0) {
+        ring_drop(r, rg);
         return tp_error__set(err, TP_E_NOMEM, "pthread_mutex_init failed");
+    }
     if (pthread_cond_init(&rg->cv, NULL) != 0) {
         pthread_mutex_destroy(&rg->mu);
+        ring_drop(r, rg);
         return tp_error__set(err, TP_E_NOMEM, "pthread_cond_init failed");
     }
     if (pthread_create(&rg->thread, NULL, ring_main, rg) != 0) {
         /* No thread to be had: inflate inline instead. */
         pthread_mutex_destroy(&rg->mu);
         pthread_cond_destroy(&rg->cv);
-        for (int i = 0; i < NBLK; i++)
-            tp__free(r->alloc, rg->b[i].data);
-        tp__free(r->alloc, rg);
-        r->rg = NULL;
+        ring_drop(r, rg);
         return TP_OK;
     }
+    r->rg = rg;
     r->ring_live = 1;
     return TP_OK;
 }
@@ -981,7 +1019,9 @@ tp_status tp_reader_next(tp_reader *r, tp_trade *out, tp_error *err)
     for (;;) {
         while (r->pos < r->end && tp_json__is_ws(r->buf[r->pos]))
             r->pos++;
-        if (r->pos == r->end) {
+        /* (not started: a set-up that failed left the first bytes read
+         * in the window, not yet known to be gzip or text) */
+        if (r->pos == r->end || !r->started) {
             if (r->eof && r->started)
                 return finish(r, err);
             tp_status hard = pull(r, err);

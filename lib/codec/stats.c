@@ -116,8 +116,10 @@ static void add_u128(uint64_t *hi, uint64_t *lo, int64_t v)
 
 /* The entry for symbol `sym` (n bytes; sym points into a TP_SYMBOL_MAX array,
  * so reading 8 bytes is in bounds), created empty if new. */
-static tp_status lookup(tp_stats *s, const char *sym, size_t n, tp_symbol_stats **out,
-                        tp_error *err)
+/* The entry of symbol sym[0..n) (NULL if none), with its hash, key and the
+ * slot where it is or would go. */
+static tp_symbol_stats *find(const tp_stats *s, const char *sym, size_t n, uint32_t *hp,
+                             uint64_t *kp, size_t *slot)
 {
     /* A whole-word load then a mask avoids a store-forwarding stall. */
     uint64_t k8;
@@ -126,16 +128,33 @@ static tp_status lookup(tp_stats *s, const char *sym, size_t n, tp_symbol_stats 
         k8 &= (UINT64_C(1) << (8 * n)) - 1;
     uint32_t h = n <= 8 ? (uint32_t)((k8 * 0x9e3779b97f4a7c15ULL) >> 32) : hash_sym(sym, n);
     size_t mask = s->nslots - 1, j = h & mask;
+    *hp = h;
+    *kp = k8;
     while (s->slots[j]) {
         if (s->hashes[j] == h && s->keys[j] == k8) {
             /* Short symbols are decided by the zero-padded key alone. */
             tp_symbol_stats *c = &s->entries[s->slots[j] - 1];
             if (c->symbol[n] == 0 && (n <= 8 || memcmp(c->symbol, sym, n) == 0)) {
-                *out = c;
-                return TP_OK;
+                *slot = j;
+                return c;
             }
         }
         j = (j + 1) & mask;
+    }
+    *slot = j;
+    return NULL;
+}
+
+static tp_status lookup(tp_stats *s, const char *sym, size_t n, tp_symbol_stats **out,
+                        tp_error *err)
+{
+    uint32_t h;
+    uint64_t k8;
+    size_t j, mask;
+    tp_symbol_stats *found = find(s, sym, n, &h, &k8, &j);
+    if (found) {
+        *out = found;
+        return TP_OK;
     }
     if (s->n >= INT32_MAX)
         return tp_error__set(err, TP_E_LIMIT, "too many symbols");
@@ -208,8 +227,45 @@ static void add_pair(uint64_t *hi, uint64_t *lo, uint64_t bhi, uint64_t blo)
     *lo = (uint64_t)x;
 }
 
+/* Room for `extra` more symbols, so that adding them cannot fail. */
+static tp_status reserve(tp_stats *s, size_t extra, tp_error *err)
+{
+    if (extra > INT32_MAX - s->n)
+        return tp_error__set(err, TP_E_LIMIT, "too many symbols");
+    size_t want = s->n + extra;
+    if (want > s->cap) {
+        size_t nc = s->cap ? s->cap : 16;
+        while (nc < want)
+            nc *= 2;
+        tp_symbol_stats *ne = tp__realloc(s->alloc, s->entries, nc * sizeof *ne);
+        if (!ne)
+            return tp_error__set(err, TP_E_NOMEM, "out of memory adding symbols");
+        s->entries = ne;
+        s->cap = nc;
+    }
+    while (want * 2 > s->nslots) {
+        tp_status st = grow_table(s, err);
+        if (st != TP_OK)
+            return st;
+    }
+    return TP_OK;
+}
+
 tp_status tp_stats_merge(tp_stats *dst, const tp_stats *src, tp_error *err)
 {
+    /* All or nothing: room for src's new symbols first, so that a failure
+     * leaves dst as it was (a retry must not count anything twice). */
+    size_t missing = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        uint32_t h;
+        uint64_t k8;
+        size_t j;
+        const char *sym = src->entries[i].symbol;
+        missing += find(dst, sym, strnlen(sym, TP_SYMBOL_MAX), &h, &k8, &j) == NULL;
+    }
+    tp_status rs = reserve(dst, missing, err);
+    if (rs != TP_OK)
+        return rs;
     for (size_t i = 0; i < src->n; i++) {
         const tp_symbol_stats *from = &src->entries[i];
         tp_symbol_stats *e;

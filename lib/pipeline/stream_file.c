@@ -26,6 +26,7 @@
 #define SEG_MAGIC     "tpseg01\n"
 #define SEG_MAGIC_LEN 8
 #define SEG_NAME_LEN  24 /* 20 digits + ".seg" */
+#define TMP_NAME_LEN  29 /* "." + 20 digits + ".seg.tmp" */
 #define FRAME_HDR     8  /* CRC32C, body length */
 #define BODY_FIXED    18 /* sequence, arrival, key length */
 #define BODY_MIN      (BODY_FIXED + 2)
@@ -91,6 +92,8 @@ static int frame_check(const uint8_t *p, size_t avail, size_t *total)
 typedef struct fshard {
     char *dir;          /* DIR/shardId-... */
     char *path;         /* scratch: a segment path in dir */
+    char *tmp_path;     /* writer scratch: a segment's temporary path (made at open,
+                           so that a put allocates nothing once it starts writing) */
     int fd;             /* writer: the segment appended to, -1 */
     int roll;           /* writer: start a new segment before the next write */
     uint64_t seg_first; /* writer: the current segment's name */
@@ -507,14 +510,9 @@ static tp_status new_segment(fstream *fs, fshard *sh, uint64_t first, tp_error *
      * (link fails rather than replace): a reader never sees a segment
      * without its header, and a kill leaves only a temporary behind. */
     seg_path(sh->path, sh->dir, first);
-    size_t n = strlen(sh->dir);
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "/.%020llu.seg.tmp", (unsigned long long)first);
-    char *tpath = tp__malloc(fs->alloc, n + sizeof tmp);
-    if (!tpath)
-        return tp_error__set(err, TP_E_NOMEM, "out of memory");
-    memcpy(tpath, sh->dir, n);
-    memcpy(tpath + n, tmp, strlen(tmp) + 1);
+    char *tpath = sh->tmp_path;
+    snprintf(tpath + strlen(sh->dir), TMP_NAME_LEN + 2, "/.%020llu.seg.tmp",
+             (unsigned long long)first);
     tp_status st = TP_OK;
     unlink(tpath); /* a leftover of a writer killed here */
     int fd = open(tpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
@@ -543,7 +541,6 @@ done:
     if (fd >= 0)
         close(fd);
     unlink(tpath);
-    tp__free(fs->alloc, tpath);
     return st;
 }
 
@@ -648,8 +645,20 @@ static tp_status file_put(tp_stream *s, const tp_kinesis_entry *entries, const u
         const tp_kinesis_entry *e = &entries[i];
         size_t kl = strlen(e->partition_key);
         size_t body = BODY_FIXED + kl + 1 + e->data.len;
-        if ((st = tp_buf_reserve(&sh->frames, FRAME_HDR + body, err)) != TP_OK)
+        if ((st = tp_buf_reserve(&sh->frames, FRAME_HDR + body, err)) != TP_OK) {
+            /* Out of memory before anything is written: take back the
+             * sequence numbers given out and mark every record failed, so
+             * that the records can be put again as if this call never was. */
+            for (uint32_t k = 0; k < fs->n; k++) {
+                if (fs->sh[k].frames.len)
+                    fs->sh[k].next_seq = fs->sh[k].batch_first;
+                tp_buf_clear(&fs->sh[k].frames);
+            }
+            for (size_t j = 0; results && j < n; j++)
+                if (shard[j] != UINT32_MAX)
+                    put_fail(&results[j], "InternalFailure", err ? err->message : "out of memory");
             return st;
+        }
         if (sh->frames.len == 0)
             sh->batch_first = sh->next_seq;
         uint64_t seq = sh->next_seq++;
@@ -1218,6 +1227,7 @@ static void file_close(tp_stream *s)
             close(fs->sh[i].fd);
         tp__free(a, fs->sh[i].dir);
         tp__free(a, fs->sh[i].path);
+        tp__free(a, fs->sh[i].tmp_path);
         tp_buf_dispose(&fs->sh[i].frames);
     }
     if (fs->ino_fd >= 0)
@@ -1350,7 +1360,12 @@ tp_status tp_stream__file_open(tp_stream *s, const char *dir, const tp_stream_op
         tp_stream__shard_id(id, i);
         sh->dir = join(a, fs->dir, id, 0);
         sh->path = sh->dir ? tp__malloc(a, strlen(sh->dir) + SEG_NAME_LEN + 2) : NULL;
-        if (!sh->path) {
+        sh->tmp_path = sh->dir && (o->flags & TP_STREAM_WRITE)
+                           ? tp__malloc(a, strlen(sh->dir) + TMP_NAME_LEN + 2)
+                           : NULL;
+        if (sh->tmp_path)
+            memcpy(sh->tmp_path, sh->dir, strlen(sh->dir));
+        if (!sh->path || ((o->flags & TP_STREAM_WRITE) && !sh->tmp_path)) {
             st = tp_error__set(err, TP_E_NOMEM, "out of memory");
             goto done;
         }
