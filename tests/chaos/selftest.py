@@ -7,14 +7,20 @@ exit 1 and report each of the three.
 usage: selftest.py BIN_DIR SERVICES_STATE"""
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
-p = subprocess.run(["/usr/bin/python3", os.path.join(here, "chaos.py"), "--bin", sys.argv[1],
-                    "--services", sys.argv[2], "--cycles", "3", "--seed", "5",
-                    "--sabotage", "lose,raw-dup,effect"],
-                   capture_output=True, text=True, timeout=600)
+work = tempfile.mkdtemp(prefix="tp-chaos-selftest-")
+try:
+    p = subprocess.run(["/usr/bin/python3", os.path.join(here, "chaos.py"), "--bin", sys.argv[1],
+                        "--services", sys.argv[2], "--cycles", "3", "--seed", "5",
+                        "--work", work, "--sabotage", "lose,raw-dup,effect"],
+                       capture_output=True, text=True, timeout=600)
+finally:
+    shutil.rmtree(work, ignore_errors=True)  # kept by a failing run: it is expected to fail
 out = p.stdout + p.stderr
 want = {
     "exit status 1": p.returncode == 1,
