@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
 from emulator_env import emulator_env  # noqa: E402
+import effects  # noqa: E402  (tests/pipeline/effects.py, beside this file)
 
 import boto3
 
@@ -75,49 +75,11 @@ def stop_all():
 
 
 def scan(table):
-    items, kw = [], {"TableName": table, "ConsistentRead": True}
-    for _ in range(10000):
-        page = ddb.scan(**kw)
-        items += page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    raise AssertionError("scan did not end")
+    return effects.scan(ddb, table)
 
 
 def consumed(lease_table):
-    """Records the workers checkpointed: the counter in each shard's tpState."""
-    try:
-        items = scan(lease_table)
-    except ddb.exceptions.ResourceNotFoundException:
-        return 0
-    n = 0
-    for it in items:
-        st = it.get("tpState", {}).get("B")
-        if st and st[:4] == b"TPL2":  # tp-consumer's shard state, records first
-            n += int.from_bytes(st[4:12], "little")
-    return n
-
-
-def trades_in(bucket):
-    out, kw = [], {"Bucket": bucket, "Prefix": "completed-trades/"}
-    for _ in range(10000):
-        page = s3.list_objects_v2(**kw)
-        for o in page.get("Contents", []):
-            out.append(json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()))
-        if not page.get("IsTruncated"):
-            return out
-        kw["ContinuationToken"] = page["NextContinuationToken"]
-    raise AssertionError("listing did not end")
-
-
-def summary(positions, trades):
-    """What must not depend on how the records were read: per symbol, the
-    position and realized P&L, and the trades' prices and P&L."""
-    pos = {s: (int(q), Decimal(p)) for s, q, p in positions}
-    tr = sorted((t["symbol"], Decimal(str(t["entry"]["price"])), Decimal(str(t["exit"]["price"])),
-                 Decimal(str(t["pnl"]))) for t in trades)
-    return pos, tr
+    return effects.consumed(ddb, lease_table)
 
 
 def expected(work, prod_args):
@@ -128,33 +90,16 @@ def expected(work, prod_args):
             p = subprocess.run([prog("tp-producer"), "--to", "-"] + a, env=ENV,
                                stdout=f, stderr=subprocess.PIPE, timeout=600)
             check(p.returncode == 0, "tp-producer --to -: %s" % p.stderr)
-    run([prog("tp-consumer"), "--source", "file:" + recs, "--events", "file:" + work + "/ev",
-         "--positions", "file:" + work + "/replay-positions.json",
-         "--trades", "file:" + work + "/replay"])
-    positions = []
-    with open(work + "/replay-positions.json") as f:
-        for line in f.readlines()[1:]:
-            p = json.loads(line)
-            positions.append((p["symbol"], p["quantity"], p["realized_pnl"]))
-    trades = []
-    for d, _, names in os.walk(work + "/replay/completed-trades"):
-        for n in names:
-            with open(os.path.join(d, n)) as f:
-                trades.append(json.load(f))
-    return summary(positions, trades)
+    return effects.replay(prog("tp-consumer"), recs, work, env=ENV)
 
 
 def actual(positions_table, bucket):
-    rows = [(it["symbol"]["S"], it["quantity"]["N"], it["realized_pnl"]["N"])
-            for it in scan(positions_table)]
-    return summary(rows, trades_in(bucket))
+    return effects.actual(ddb, s3, positions_table, bucket)
 
 
 def compare(got, want, what):
-    check(got[0] == want[0], "%s: positions differ from the replay:\n got %s\nwant %s"
-          % (what, got[0], want[0]))
-    check(got[1] == want[1], "%s: trades differ from the replay: %d vs %d\n got %s\nwant %s"
-          % (what, len(got[1]), len(want[1]), got[1][:5], want[1][:5]))
+    why = effects.differences(got, want)
+    check(why is None, "%s: %s" % (what, why))
     print("%s: %d symbols, %d trades, equal to the offline replay" % (what, len(got[0]),
                                                                        len(got[1])))
 

@@ -19,15 +19,18 @@ GET /__sigcheck/report on any listener answers the counts as JSON:
 {"checked": N, "mismatched": M, "by_service": {...}, "failures": [...],
  "faults": {...}}.
 
-    sigcheck.py --faults RATE --seed N STATE_DIR SERVICE=PORT ...
+    sigcheck.py --faults RATE --seed N [--kinds LIST] [--ops REGEX] STATE_DIR SERVICE=PORT ...
 
-also injects faults into Kinesis PutRecords requests (after checking them),
-each with probability RATE, reproducibly from the seed: "503" (answered
+also injects faults (after the check), each with probability RATE,
+reproducibly from the seed: the forwarding and the faults are
+tests/chaos/proxy.py's (its docstring lists them). By default only Kinesis
+PutRecords requests get faults, of the kinds "503" (answered
 ServiceUnavailable, not forwarded), "reset" (connection reset, not
 forwarded), "throttle" (some entries taken out before forwarding and
 answered ProvisionedThroughputExceededException in their places, as the
 service does), "lost" (forwarded and written, then the connection reset
-instead of the answer: a client that retries writes twice).
+instead of the answer: a client that retries writes twice); --kinds and
+--ops choose others.
 
 Secrets: access key id -> secret from SIGCHECK_KEYS ("ID:SECRET,...",
 default the test key pair S3RVER:S3RVER). Header form (Authorization) and
@@ -35,14 +38,9 @@ query form (X-Amz-Signature, presigned URLs) are both checked; an
 x-amz-content-sha256 other than UNSIGNED-PAYLOAD must be the body's SHA-256.
 """
 import hashlib
-import http.client
-import http.server
 import json
 import os
-import random
 import re
-import socket
-import struct
 import sys
 import threading
 from urllib.parse import unquote, urlsplit
@@ -51,13 +49,13 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAu
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
-HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection", "te",
-       "trailer", "upgrade"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "chaos"))
+import proxy  # noqa: E402
+
 AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),"
                      r"\s*Signature=([0-9a-f]{64})\s*$")
 LOCK = threading.Lock()
-COUNTS = {"checked": 0, "mismatched": 0, "by_service": {}, "failures": [], "faults": {}}
-FAULTS = {"rate": 0.0, "rng": random.Random(0)}
+COUNTS = {"checked": 0, "mismatched": 0, "by_service": {}, "failures": []}
 
 
 def keys():
@@ -138,57 +136,18 @@ def verify(service, method, target, headers, body):
     return None, canonical
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(proxy.Handler):
+    """tests/chaos/proxy.py's forwarding (and faults), after the check."""
     server_version = "sigcheck"
+    report_path = "/__sigcheck/report"
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def _body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def _reply(self, status, headers, body, head=False):
-        self.send_response(status)
-        for k, v in headers:
-            if k.lower() not in HOP and k.lower() != "content-length":
-                self.send_header(k, v)
-        length = dict((k.lower(), v) for k, v in headers).get("content-length")
-        self.send_header("Content-Length", length if head and length else str(len(body)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def _rst(self):
-        """Reset the connection (SO_LINGER 0): no answer at all."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    def _report(self):
+    def report(self):
         with LOCK:
-            body = json.dumps(COUNTS).encode()
-        self._reply(200, [("Content-Type", "application/json")], body)
+            out = json.loads(json.dumps(COUNTS))
+        out["faults"] = self.server.plan.report()["faults"]
+        return out
 
-    def _handle(self):
-        if self.path == "/__sigcheck/report":
-            return self._report()
-        body = self._body()
+    def check(self, body):
         raw = list(self.headers.items())
         service = self.server.service
         try:
@@ -209,73 +168,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     f.write(json.dumps({"service": service, "method": self.command,
                                         "target": self.path, "why": why,
                                         "canonical_request": canonical}) + "\n")
-        if why:
+        if not why:
+            return None
+        if service == "s3":
             msg = ("<Error><Code>SignatureDoesNotMatch</Code><Message>sigcheck: %s</Message>"
                    "</Error>" % why.replace("&", "&amp;").replace("<", "&lt;"))
-            if service != "s3":
-                msg = json.dumps({"__type": "SignatureDoesNotMatch", "message": "sigcheck: " + why})
-            return self._reply(403, [("Content-Type", "application/xml" if service == "s3"
-                                      else "application/x-amz-json-1.1")], msg.encode(),
-                               head=self.command == "HEAD")
-        fault = None
-        target = self.headers.get("X-Amz-Target", "")
-        if FAULTS["rate"] > 0 and target.endswith(".PutRecords"):
-            with LOCK:
-                if FAULTS["rng"].random() < FAULTS["rate"]:
-                    fault = FAULTS["rng"].choice(["503", "reset", "throttle", "lost"])
-                    COUNTS["faults"][fault] = COUNTS["faults"].get(fault, 0) + 1
-                    keep = None
-                    if fault == "throttle":
-                        n = len(json.loads(body).get("Records", []))
-                        keep = [FAULTS["rng"].random() < 0.5 for _ in range(n)]
-        if fault == "503":
-            return self._reply(503, [("Content-Type", "application/x-amz-json-1.1")],
-                               b'{"__type":"ServiceUnavailable","message":"sigcheck fault"}')
-        if fault == "reset":
-            return self._rst()
-        throttled = None
-        if fault == "throttle":
-            req = json.loads(body)
-            recs = req["Records"]
-            throttled = [not k for k in keep]
-            req["Records"] = [r for r, k in zip(recs, keep) if k]
-            if not req["Records"]:
-                out = {"FailedRecordCount": len(recs), "Records": [
-                    {"ErrorCode": "ProvisionedThroughputExceededException",
-                     "ErrorMessage": "Rate exceeded for shard (sigcheck fault)"} for _ in recs]}
-                return self._reply(200, [("Content-Type", "application/x-amz-json-1.1")],
-                                   json.dumps(out).encode())
-            body = json.dumps(req).encode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.upstream, timeout=120)
-        try:
-            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-            for k, v in raw:
-                if k.lower() not in HOP and k.lower() != "content-length":
-                    conn.putheader(k, v)
-            if body or self.command in ("PUT", "POST"):
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body if body else None)
-            resp = conn.getresponse()
-            data = resp.read()
-            if fault == "lost":
-                return self._rst()
-            if throttled is not None and resp.status == 200:
-                got = json.loads(data)
-                it = iter(got.get("Records", []))
-                merged = [{"ErrorCode": "ProvisionedThroughputExceededException",
-                           "ErrorMessage": "Rate exceeded for shard (sigcheck fault)"}
-                          if t else next(it) for t in throttled]
-                failed = sum(1 for r in merged if "ErrorCode" in r)
-                data = json.dumps({"FailedRecordCount": failed, "Records": merged}).encode()
-            self._reply(resp.status, resp.getheaders(), data, head=self.command == "HEAD")
-        finally:
-            conn.close()
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+            return 403, [("Content-Type", "application/xml")], msg.encode()
+        msg = json.dumps({"__type": "SignatureDoesNotMatch", "message": "sigcheck: " + why})
+        return 403, [("Content-Type", "application/x-amz-json-1.1")], msg.encode()
 
 
 def report(state):
@@ -309,35 +209,20 @@ def report(state):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--report":
         sys.exit(report(sys.argv[2]))
-    args = sys.argv[1:]
-    while args and args[0] in ("--faults", "--seed"):
-        if len(args) < 2:
-            sys.exit("sigcheck.py: %s needs a value" % args[0])
-        if args[0] == "--faults":
-            FAULTS["rate"] = float(args[1])
-        else:
-            FAULTS["rng"] = random.Random(int(args[1]))
-        args = args[2:]
-    if len(args) < 2:
-        sys.exit("usage: sigcheck.py [--faults RATE --seed N] STATE_DIR SERVICE=UPSTREAM_PORT ..."
-                 " | --report STATE_DIR")
-    state = args[0]
-    servers = []
-    for spec in args[1:]:
-        service, port = spec.split("=")
-        srv = Server(("127.0.0.1", 0), Handler)
-        srv.service, srv.upstream = service, int(port)
-        srv.log = os.path.join(state, "sigcheck.log")
-        servers.append(srv)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        tmp = os.path.join(state, "sigcheck-%s.port.tmp" % service)
-        with open(tmp, "w") as f:
-            f.write(str(srv.server_address[1]))
-        os.replace(tmp, os.path.join(state, "sigcheck-%s.port" % service))
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        opts, args = proxy.parse_fault_options(sys.argv[1:])
+        if opts.get("rate"):  # the old --faults mode: Kinesis PutRecords only
+            opts.setdefault("kinds", ["503", "reset", "throttle", "lost"])
+            opts.setdefault("ops", "^PutRecords$")
+        plan = proxy.FaultPlan(**opts)
+        if len(args) < 2:
+            raise ValueError("give STATE_DIR and SERVICE=UPSTREAM_PORT ...")
+        proxy.serve(args[0], args[1:], Handler, plan, "sigcheck",
+                    log=os.path.join(args[0], "sigcheck.log"))
+    except ValueError as e:
+        sys.exit("sigcheck.py: %s\nusage: sigcheck.py [--faults RATE --seed N [--kinds LIST] "
+                 "[--ops REGEX]] STATE_DIR SERVICE=UPSTREAM_PORT ... | --report STATE_DIR" % e)
+    proxy.wait_forever()
 
 
 if __name__ == "__main__":
