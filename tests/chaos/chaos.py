@@ -267,6 +267,7 @@ class Harness:
         open(self.produced_path, "w").close()
         self.consumer = None
         self.consumer_exits = Counter()
+        self.producer_restarts = 0
         # Local side: a 2-shard file: stream and its followers.
         self.local = os.path.join(self.work, "local")
         self.lstream = "file:" + self.local + "/stream"
@@ -327,10 +328,18 @@ class Harness:
                 "--start", iso(T0 + 3600 * i), "--rate", "1500"]
         agg = "on" if (i // 3) % 2 == 0 else "off"
         dead = os.path.join(self.work, "dead-letter.ndjson")
-        p = subprocess.run([self.prog("tp-producer"), "--to", "kinesis://" + self.stream,
-                            "--aggregate", agg, "--linger-ms", "10", "--shard-rate", "0,0",
-                            "--dead-letter", dead] + opts, env=self.chaos,
-                           capture_output=True, timeout=300)
+        # Exit 2 is a service that kept failing past the retries (at start-up,
+        # DescribeStreamSummary failing 3 times in a row): a supervisor (ECS)
+        # runs the task again, and so does this cycle, at most 3 times. What
+        # the first run had put comes again: counted as duplicated, not lost.
+        for attempt in range(3):
+            p = subprocess.run([self.prog("tp-producer"), "--to", "kinesis://" + self.stream,
+                                "--aggregate", agg, "--linger-ms", "10", "--shard-rate", "0,0",
+                                "--dead-letter", dead] + opts, env=self.chaos,
+                               capture_output=True, timeout=300)
+            if p.returncode != 2:
+                break
+            self.producer_restarts += 1
         with open(self.produced_path, "ab") as f:
             q = self.must([self.prog("tp-producer"), "--to", "-"] + opts, None)
             f.write(q.stdout)
@@ -700,8 +709,9 @@ class Harness:
         dup = k.get("duplicated", 0) + loc.get("duplicated", 0)
         f = self.proxy_faults()
         nf = sum(f.values()) if isinstance(f, dict) else 0
-        log("chaos: %d faults injected %s; consumer exits after failed retries: %d; "
-            "%.0f s in all" % (nf, f, self.consumer_exits.get(2, 0), self.elapsed))
+        log("chaos: %d faults injected %s; exits after failed retries: consumer %d, "
+            "producer %d (run again); %.0f s in all"
+            % (nf, f, self.consumer_exits.get(2, 0), self.producer_restarts, self.elapsed))
         for line in self.failures:
             log("FAIL " + line)
         survived = self.cycles_done - len(self.cycles_failed)
