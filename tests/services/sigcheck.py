@@ -30,7 +30,7 @@ service does), "lost" (forwarded and written, then the connection reset
 instead of the answer: a client that retries writes twice).
 
 Secrets: access key id -> secret from SIGCHECK_KEYS ("ID:SECRET,...",
-default the test key pair S3RVER:S3RVER). Header form (Authorization) and
+default the test key pair of credentials.env). Header form (Authorization) and
 query form (X-Amz-Signature, presigned URLs) are both checked; an
 x-amz-content-sha256 other than UNSIGNED-PAYLOAD must be the body's SHA-256.
 """
@@ -61,7 +61,10 @@ FAULTS = {"rate": 0.0, "rng": random.Random(0)}
 
 
 def keys():
-    spec = os.environ.get("SIGCHECK_KEYS", "S3RVER:S3RVER")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from emulator_env import CREDENTIALS
+    spec = os.environ.get("SIGCHECK_KEYS", "%s:%s" % (CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                                      CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
     out = {}
     for pair in spec.split(","):
         if ":" in pair:
@@ -138,6 +141,14 @@ def verify(service, method, target, headers, body):
     return None, canonical
 
 
+TOKEN_RE = re.compile(r"(x-amz-security-token[:=])[^&\n]*", re.I)
+
+
+def no_token(text):
+    """`text` with any session token's value taken out: a secret is never logged."""
+    return TOKEN_RE.sub(r"\1(session token)", text) if text else text
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sigcheck"
@@ -207,8 +218,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                "target": self.path, "why": why})
                 with open(self.server.log, "a") as f:
                     f.write(json.dumps({"service": service, "method": self.command,
-                                        "target": self.path, "why": why,
-                                        "canonical_request": canonical}) + "\n")
+                                        "target": no_token(self.path), "why": why,
+                                        "canonical_request": no_token(canonical)}) + "\n")
         if why:
             msg = ("<Error><Code>SignatureDoesNotMatch</Code><Message>sigcheck: %s</Message>"
                    "</Error>" % why.replace("&", "&amp;").replace("<", "&lt;"))
