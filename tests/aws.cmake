@@ -43,7 +43,8 @@ foreach(src IN LISTS TP_AWS_IT)
     add_executable(${name} ${src})
     target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-sign-compare)
     target_link_libraries(${name} PRIVATE tp_testutil)
-    add_test(NAME ${name} COMMAND ${name})
+    tp_exe(exe ${name})
+    add_test(NAME ${name} COMMAND ${exe})
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endforeach()
@@ -51,9 +52,15 @@ endforeach()
 # tp-parse s3://BUCKET/PREFIX: the same output as on a local copy (awscli uploads).
 if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
     find_package(Python3 COMPONENTS Interpreter REQUIRED)
+    tp_exe(tp_parse tp-parse)
+    tp_exe(tp_gen tp-gen)
+    tp_exe(tp_consumer tp-consumer)
+    tp_exe(tp_lambda tp-lambda-bootstrap)
+    tp_exe(kpl_tool_exe kpl_tool)
+    tp_exe_dir(tp_bin)
     add_test(NAME tp_parse_s3
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/parse/test_tp_parse_s3.py
-                     $<TARGET_FILE:tp-parse> $<TARGET_FILE:tp-gen> ${TP_SERVICES_STATE})
+                     ${tp_parse} ${tp_gen} ${TP_SERVICES_STATE})
     set_tests_properties(tp_parse_s3 PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endif()
@@ -64,8 +71,7 @@ endif()
 if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
     add_test(NAME lambda_bootstrap
              COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/lambda/test_bootstrap.py
-                     $<TARGET_FILE:tp-lambda-bootstrap> $<TARGET_FILE:tp-consumer>
-                     $<TARGET_FILE:tp-gen> $<TARGET_FILE:kpl_tool> ${TP_SERVICES_STATE})
+                     ${tp_lambda} ${tp_consumer} ${tp_gen} ${kpl_tool_exe} ${TP_SERVICES_STATE})
     set_tests_properties(lambda_bootstrap PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 600
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endif()
@@ -85,7 +91,7 @@ target_link_libraries(bench_producer PRIVATE tradepipe_static OpenSSL::Crypto)
 if(TP_BUILD_EXAMPLES AND NOT TP_FUZZ)
     add_test(NAME pipeline_kinesis
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/test_kinesis.py
-                     $<TARGET_FILE_DIR:tp-consumer> ${TP_SERVICES_STATE})
+                     ${tp_bin} ${TP_SERVICES_STATE})
     set_tests_properties(pipeline_kinesis PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 900
                          ENVIRONMENT "${TP_AWS_TEST_ENV}")
 endif()

@@ -1,8 +1,9 @@
 # Engine, stores and tp-consumer: end-to-end tests of the consumer's replay
 # contract against the Python reference model in tests/consumer/.
 if(TP_BUILD_TESTS AND TARGET tp-consumer)
+    tp_exe(tp_consumer tp-consumer)
     add_test(NAME consumer_e2e
-             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run $<TARGET_FILE:tp-consumer>)
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run ${tp_consumer})
     set_tests_properties(consumer_e2e PROPERTIES ENVIRONMENT "${TP_TEST_ENV}" TIMEOUT 300)
 endif()
 

@@ -14,8 +14,8 @@
 # its node_modules does not match package-lock.json.
 #
 # They do not depend on the build: registered once, in the regular build
-# (not in the sanitized, thread-sanitized or fuzzing ones).
-if(NOT TP_BUILD_TESTS OR TP_FUZZ OR TP_SANITIZE OR TP_TSAN)
+# (not in the sanitized, thread-sanitized, valgrind or fuzzing ones).
+if(NOT TP_BUILD_TESTS OR TP_FUZZ OR TP_SANITIZE OR TP_TSAN OR TP_VALGRIND)
     return()
 endif()
 

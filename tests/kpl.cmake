@@ -16,9 +16,10 @@ target_link_libraries(kpl_tool PRIVATE tradepipe_static)
 
 find_program(TP_NODE node)
 if(TP_NODE)
+    tp_exe(kpl_tool_exe kpl_tool)
     add_test(NAME kpl_interop
              COMMAND ${TP_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/kpl_interop.js
-                     $<TARGET_FILE:kpl_tool>)
+                     ${kpl_tool_exe})
     set_tests_properties(kpl_interop PROPERTIES FIXTURES_REQUIRED aws_services TIMEOUT 300
                          ENVIRONMENT "${TP_TEST_ENV}")
 else()

@@ -2,8 +2,9 @@
 # from its directory alone (env -i through the bundled loader, and in a chroot
 # when allowed), and the Lambda zip, unzipped and run under env -i against the
 # Runtime API fixture and the emulators. Release-like builds only: a
-# sanitizer build is not what gets packaged.
-if(NOT TP_BUILD_TESTS OR NOT TP_BUILD_EXAMPLES OR TP_FUZZ OR TP_SANITIZE OR TP_TSAN)
+# sanitizer build is not what gets packaged, and under TP_VALGRIND the
+# packaged copies would run without valgrind (env -i, chroot).
+if(NOT TP_BUILD_TESTS OR NOT TP_BUILD_EXAMPLES OR TP_FUZZ OR TP_SANITIZE OR TP_TSAN OR TP_VALGRIND)
     return()
 endif()
 if(NOT DEFINED TP_SERVICES_STATE)  # tests/aws.cmake's, when included after this file

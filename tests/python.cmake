@@ -16,11 +16,14 @@ if(TP_BUILD_TESTS AND TP_BUILD_EXAMPLES AND NOT TP_FUZZ AND NOT TP_SANITIZE AND 
         find_program(TP_PYBIND_PYTHON NAMES python3 REQUIRED)
     endif()
     set(TP_PYBIND_DIR ${PROJECT_SOURCE_DIR}/bindings/python)
+    tp_exe(tp_parse tp-parse)
+    tp_exe(tp_gen tp-gen)
+    tp_exe(tp_consumer tp-consumer)
     set(TP_PYBIND_ENV
         "TRADEPIPE_LIBRARY=$<TARGET_FILE:tradepipe>"
-        "TP_PARSE=$<TARGET_FILE:tp-parse>"
-        "TP_GEN=$<TARGET_FILE:tp-gen>"
-        "TP_CONSUMER=$<TARGET_FILE:tp-consumer>"
+        "TP_PARSE=${tp_parse}"
+        "TP_GEN=${tp_gen}"
+        "TP_CONSUMER=${tp_consumer}"
         "CC=${CMAKE_C_COMPILER}"
         "PYTHONDONTWRITEBYTECODE=1")
     add_test(NAME python_bindings

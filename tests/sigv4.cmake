@@ -6,6 +6,7 @@
 if(TP_BUILD_TESTS)
     add_executable(sigv4_sign_driver ${CMAKE_CURRENT_SOURCE_DIR}/sigv4/sign_driver.c)
     target_link_libraries(sigv4_sign_driver PRIVATE tradepipe_static PkgConfig::JANSSON)
+    tp_exe(sign_driver sigv4_sign_driver)
 
     find_program(TP_SIGV4_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
     if(NOT TP_SIGV4_PYTHON)
@@ -13,7 +14,7 @@ if(TP_BUILD_TESTS)
     endif()
     add_test(NAME sigv4_botocore_diff
              COMMAND ${TP_SIGV4_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/sigv4/diff_botocore.py
-                     $<TARGET_FILE:sigv4_sign_driver> --count 1500 --seed 20251125)
+                     ${sign_driver} --count 1500 --seed 20251125)
     set_tests_properties(sigv4_botocore_diff PROPERTIES ENVIRONMENT "${TP_TEST_ENV}"
                          TIMEOUT 600)
 

@@ -656,7 +656,11 @@ tp_status tp_firehose_new(tp_firehose **out, tp_stream *stream, const char *dest
     f->prefix = tp_store__strndup(a, o.prefix ? o.prefix : TP_FIREHOSE_DEFAULT_PREFIX,
                                   strlen(o.prefix ? o.prefix : TP_FIREHOSE_DEFAULT_PREFIX));
     f->zs = tp__calloc(a, 1, sizeof *f->zs);
-    f->level_buf = tp__malloc(a, f->level_buf_size ? f->level_buf_size : 1);
+    /* Zeroed: ISA-L's deflate looks into its hash tables in this buffer
+     * before it has written them (valgrind: conditional jumps on
+     * uninitialised bytes); zeroed, every batch's output depends on its
+     * records alone. */
+    f->level_buf = tp__calloc(a, 1, f->level_buf_size ? f->level_buf_size : 1);
     if (!f->dir || !f->prefix || !f->zs || !f->level_buf ||
         !(f->state = cat3(a, f->dir, "/", ".tp-firehose")) ||
         !(f->tmpdir = cat3(a, f->state, "/", "tmp"))) {

@@ -287,7 +287,8 @@ START_TEST(test_presigned_get)
     const char *host = strstr(ep, "://") + 3;
     char path[256];
     snprintf(path, sizeof path, "/%s/pre signed/\xc3\xa9.json", b);
-    tp_credentials cr = {"S3RVER", "S3RVER", NULL, TP_CREDENTIALS_NO_EXPIRY};
+    tp_credentials cr = {getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
+                         getenv("AWS_SESSION_TOKEN"), TP_CREDENTIALS_NO_EXPIRY};
     tp_sigv4_header h[] = {{tp_cursor_from_str("host"), tp_cursor_from_str(host)}};
     tp_sigv4_request req = TP_SIGV4_REQUEST_INIT;
     req.method = tp_cursor_from_str("GET");

@@ -1,5 +1,6 @@
 /* Helpers for the integration suites: the emulators' endpoints from
- * $TP_SERVICES_STATE/endpoints.env, dummy credentials, and awscli (the
+ * $TP_SERVICES_STATE/endpoints.env, the test credentials
+ * (tests/services/credentials.env), and awscli (the
  * independent client) run through tests/integration/aws_cli.sh. */
 #ifndef TP_IT_UTIL_H
 #define TP_IT_UTIL_H
@@ -19,27 +20,38 @@ static inline const char *it_state(void)
     return s && *s ? s : "build/services";
 }
 
-/* Export the endpoints and credentials the emulators take; 0 on success. */
-static inline int it_env_setup(void)
+/* Export every NAME=VALUE line of a file (# comments skipped); 0 on success. */
+static inline int it_env_file(const char *path)
 {
-    char path[4096], line[512];
-    snprintf(path, sizeof path, "%s/endpoints.env", it_state());
+    char line[512];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
         char *eq = strchr(line, '=');
-        if (!eq)
+        if (line[0] == '#' || !eq)
             continue;
         *eq = 0;
         setenv(line, eq + 1, 1);
     }
     fclose(f);
-    /* s3rver accepts only this key pair (kinesalite and dynalite any). */
-    setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
-    unsetenv("AWS_SESSION_TOKEN");
+    return 0;
+}
+
+/* Export the endpoints and credentials the emulators take; 0 on success. */
+static inline int it_env_setup(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/endpoints.env", it_state());
+    if (it_env_file(path) != 0)
+        return -1;
+    /* The test credentials: s3rver's access key id, a distinctive secret key
+     * and session token (no log of the run may show them). */
+    const char *src = getenv("TP_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/services/credentials.env", src && *src ? src : ".");
+    if (it_env_file(path) != 0)
+        return -1;
     setenv("AWS_REGION", "us-east-1", 1);
     unsetenv("AWS_ENDPOINT_URL");
     unsetenv("AWS_PROFILE");

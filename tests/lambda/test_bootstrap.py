@@ -13,8 +13,10 @@ bootstrap leaves in DynamoDB and S3 is compared with what
 `tp-consumer --source file:PATH` gives on the same ticks.
 Prints one line per test and 'N passed, N failed'; exits non-zero on any failure."""
 import base64
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +28,7 @@ import uuid
 from decimal import Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
-from emulator_env import emulator_env  # noqa: E402
+from emulator_env import CREDENTIALS, emulator_env  # noqa: E402
 
 import boto3
 from botocore.config import Config
@@ -43,6 +45,18 @@ BUCKET = "tp-lambda-%s" % RUN
 PREFIX = "trades/run-%s" % RUN
 
 
+@contextlib.contextmanager
+def workdir(**kw):
+    """A temporary directory, removed afterwards unless TP_KEEP is set (the
+    suite then keeps every test's files for the scan of its logs for secrets)."""
+    d = tempfile.mkdtemp(**kw)
+    try:
+        yield d
+    finally:
+        if not os.environ.get("TP_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def load_env():
     return emulator_env(STATE, unset=(
         "DYNAMODB_TABLE", "S3_BUCKET", "S3_PREFIX", "STATE_TABLE", "TP_WINDOW", "TP_DROP_PCT",
@@ -55,7 +69,9 @@ os.environ.update({k: ENV[k] for k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIAL
                                        "AWS_EC2_METADATA_DISABLED", "no_proxy", "NO_PROXY")})
 for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
     os.environ.pop(k, None)
-KW = dict(region_name="us-east-1", aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER")
+KW = dict(region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+          aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+          aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"])
 DDB = boto3.client("dynamodb", endpoint_url=ENV["AWS_ENDPOINT_URL_DYNAMODB"], **KW)
 S3 = boto3.client("s3", endpoint_url=ENV["AWS_ENDPOINT_URL_S3"],
                   config=Config(s3={"addressing_style": "path"}), **KW)
@@ -139,7 +155,7 @@ def s3_trades(symbols, bucket=None):
 
 def replay(lines, symbols):
     """Positions and trades tp-consumer --source file:PATH gives on `lines` (NDJSON ticks)."""
-    with tempfile.TemporaryDirectory() as d:
+    with workdir() as d:
         src = os.path.join(d, "ticks.ndjson")
         with open(src, "wb") as f:
             f.write(b"".join(l + b"\n" for l in lines))
@@ -512,7 +528,9 @@ def test_init_errors(ctx):
             expect(doc["errorType"] == etype and htype == etype and mention in doc["errorMessage"],
                    "%r: %r %r" % (env, doc, htype))
             expect(not any(c.startswith("next") for c in L.calls()), "%r: /next after init error")
-            expect("S3RVER" not in L.stderr_text() + doc["errorMessage"], "a secret printed")
+            expect(CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in L.stderr_text() + doc["errorMessage"]
+                   and CREDENTIALS["AWS_SESSION_TOKEN"] not in L.stderr_text() + doc["errorMessage"],
+                   "a secret printed")
         finally:
             L.close()
 

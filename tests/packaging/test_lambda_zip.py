@@ -17,8 +17,10 @@ DynamoDB, the completed trade in S3, the EMF line, and that the running
 process mapped no shared object from outside the package (glibc included).
 Prints one line per check and 'PASS'; exits non-zero on the first failure."""
 import base64
+import contextlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -49,6 +51,18 @@ SHARD = "shardId-000000000001"
 ENV = emulator_env(STATE)
 os.environ.clear()
 os.environ.update(ENV)
+
+
+@contextlib.contextmanager
+def workdir(**kw):
+    """A temporary directory, removed afterwards unless TP_KEEP is set (the
+    suite then keeps every test's files for the scan of its logs for secrets)."""
+    d = tempfile.mkdtemp(**kw)
+    try:
+        yield d
+    finally:
+        if not os.environ.get("TP_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def expect(cond, what):
@@ -183,6 +197,7 @@ def run_function(task, tmp):
                # What Lambda gives the function: region and credentials (the
                # emulators' here), and the endpoints the emulators need.
                **{k: ENV[k] for k in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                      "AWS_SESSION_TOKEN",
                                       "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3")}}
         stdout = open(os.path.join(tmp, "stdout"), "wb")
         stderr = open(os.path.join(tmp, "stderr"), "wb")
@@ -281,7 +296,7 @@ def run_function(task, tmp):
 
 
 def main():
-    with tempfile.TemporaryDirectory(prefix="tp-lambda-zip-") as tmp:
+    with workdir(prefix="tp-lambda-zip-") as tmp:
         path = build_zip(tmp)
         check_entries(path)
         task = os.path.join(tmp, "task")

@@ -21,7 +21,8 @@ fail() {
 }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# TP_KEEP: keep it (the suite's scan of its logs for secrets reads it).
+trap '[ -n "${TP_KEEP:-}" ] || rm -rf "$tmp"' EXIT
 out=$tmp/runtime
 "$src/infra/packaging/assemble-runtime.sh" "$build" "$out"
 [ -x "$out/bin/tp-producer" ] || fail "no bin/tp-producer"

@@ -4,10 +4,12 @@
 Runs the real program on files it writes into a temporary directory and
 checks exit status, stdout (table and --json), stderr (PATH:OFFSET: reason).
 Prints 'N passed, N failed' at the end; exits non-zero on any failure."""
+import contextlib
 import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,18 @@ TP_PARSE, TP_GEN = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASELINE = os.path.join(HERE, "..", "..", "..", "shared", "baselines", "parse_trading_data.py")
 getcontext().prec = 60
+
+
+@contextlib.contextmanager
+def workdir(**kw):
+    """A temporary directory, removed afterwards unless TP_KEEP is set (the
+    suite then keeps every test's files for the scan of its logs for secrets)."""
+    d = tempfile.mkdtemp(**kw)
+    try:
+        yield d
+    finally:
+        if not os.environ.get("TP_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def rec(sym, price, vol, extra=""):
@@ -330,7 +344,7 @@ def main():
     tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
     passed = failed = 0
     for t in tests:
-        with tempfile.TemporaryDirectory() as d:
+        with workdir() as d:
             try:
                 t(d)
                 passed += 1

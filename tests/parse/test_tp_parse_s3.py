@@ -5,9 +5,11 @@ copy of the same objects. Usage: test_tp_parse_s3.py TP_PARSE TP_GEN STATE_DIR
 STATE_DIR holds endpoints.env (tests/services/start.sh). The objects are
 written by awscli (tests/integration/aws_cli.sh), not by us. Prints
 'N passed, N failed'; exits non-zero on any failure."""
+import contextlib
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,18 @@ from emulator_env import emulator_env  # noqa: E402
 TP_PARSE, TP_GEN, STATE = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 AWS_CLI = os.path.join(HERE, "..", "integration", "aws_cli.sh")
+
+
+@contextlib.contextmanager
+def workdir(**kw):
+    """A temporary directory, removed afterwards unless TP_KEEP is set (the
+    suite then keeps every test's files for the scan of its logs for secrets)."""
+    d = tempfile.mkdtemp(**kw)
+    try:
+        yield d
+    finally:
+        if not os.environ.get("TP_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def env():
@@ -105,7 +119,7 @@ def test_errors(ctx):
 
 
 def main():
-    with tempfile.TemporaryDirectory() as d:
+    with workdir() as d:
         ctx = {"root": d, "bucket": "tp-parse-%s" % uuid.uuid4().hex[:10]}
         make_tree(d)
         aws("s3", "mb", "s3://%s" % ctx["bucket"])

@@ -33,7 +33,7 @@ instead of the answer: a client that retries writes twice); --kinds and
 --ops choose others.
 
 Secrets: access key id -> secret from SIGCHECK_KEYS ("ID:SECRET,...",
-default the test key pair S3RVER:S3RVER). Header form (Authorization) and
+default the test key pair of credentials.env). Header form (Authorization) and
 query form (X-Amz-Signature, presigned URLs) are both checked; an
 x-amz-content-sha256 other than UNSIGNED-PAYLOAD must be the body's SHA-256.
 """
@@ -59,7 +59,10 @@ COUNTS = {"checked": 0, "mismatched": 0, "by_service": {}, "failures": []}
 
 
 def keys():
-    spec = os.environ.get("SIGCHECK_KEYS", "S3RVER:S3RVER")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from emulator_env import CREDENTIALS
+    spec = os.environ.get("SIGCHECK_KEYS", "%s:%s" % (CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                                      CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
     out = {}
     for pair in spec.split(","):
         if ":" in pair:
@@ -136,6 +139,14 @@ def verify(service, method, target, headers, body):
     return None, canonical
 
 
+TOKEN_RE = re.compile(r"(x-amz-security-token[:=])[^&\n]*", re.I)
+
+
+def no_token(text):
+    """`text` with any session token's value taken out: a secret is never logged."""
+    return TOKEN_RE.sub(r"\1(session token)", text) if text else text
+
+
 class Handler(proxy.Handler):
     """tests/chaos/proxy.py's forwarding (and faults), after the check."""
     server_version = "sigcheck"
@@ -163,11 +174,11 @@ class Handler(proxy.Handler):
                 per["mismatched"] += 1
                 if len(COUNTS["failures"]) < 50:
                     COUNTS["failures"].append({"service": service, "method": self.command,
-                                               "target": self.path, "why": why})
+                                               "target": no_token(self.path), "why": why})
                 with open(self.server.log, "a") as f:
                     f.write(json.dumps({"service": service, "method": self.command,
-                                        "target": self.path, "why": why,
-                                        "canonical_request": canonical}) + "\n")
+                                        "target": no_token(self.path), "why": why,
+                                        "canonical_request": no_token(canonical)}) + "\n")
         if not why:
             return None
         if service == "s3":

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sigcheck  # noqa: E402
+from emulator_env import CREDENTIALS  # noqa: E402
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
-CREDS = Credentials("S3RVER", "S3RVER")
+CREDS = Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
 HOST = "127.0.0.1:4569"
 
 

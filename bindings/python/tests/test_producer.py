@@ -26,14 +26,24 @@ def kinesis():
         for line in f:
             k, _, v = line.strip().partition("=")
             env[k] = v
-    os.environ.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
-                       "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
+    # The suite's test credentials (tests/services/credentials.env).
+    creds = {}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests",
+                           "services", "credentials.env")) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            if k and not k.startswith("#"):
+                creds[k] = v
+    os.environ.update(creds)
+    os.environ.update({"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
                        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
                        "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"})
     import botocore.session
     client = botocore.session.get_session().create_client(
         "kinesis", endpoint_url=env["AWS_ENDPOINT_URL_KINESIS"], region_name="us-east-1",
-        aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER")
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"])
     return env["AWS_ENDPOINT_URL_KINESIS"], client
 
 
