@@ -1379,7 +1379,10 @@ static int held_checkpoint(consumer *C, lshard *h, int shard_end)
     }
     tp_status st = tp_lease_table_checkpoint(C->leases, h->id, cp, sub, tp_buf_cursor(&state), &err);
     tp_buf_dispose(&state);
-    if (st == TP_E_CONDITION) {
+    /* TP_E_CONDITION: the conditional write found another owner; TP_E_STATE:
+     * a renewal during this batch already found it (the table marks the
+     * lease not held). Either way the lease is gone, not the worker. */
+    if (st == TP_E_CONDITION || st == TP_E_STATE) {
         fprintf(stderr, "tp-consumer: the lease of %s was taken over by another worker: "
                         "leaving it\n", h->id);
         C->lost_leases++;
