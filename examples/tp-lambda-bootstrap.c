@@ -4,9 +4,9 @@
  *
  * A thin program on the public API: the Lambda Runtime API over the
  * library's HTTP client (plain http to the local endpoint), the Kinesis
- * event parsed with jansson, KPL de-aggregation, the record decoder, the
- * engine, the positions store (dynamodb://), the trade archive (s3://) and a
- * DynamoDB item per shard holding the shard's engine state.
+ * event parser (tradepipe/lambda.h), KPL de-aggregation, the record
+ * decoder, the engine, the positions store (dynamodb://), the trade archive
+ * (s3://) and a DynamoDB item per shard holding the shard's engine state.
  *
  * Runtime API (2018-06-01, AWS Lambda Developer Guide, "Using the Lambda
  * runtime API for custom runtimes"): GET runtime/invocation/next blocks until
@@ -18,7 +18,6 @@
  * Lambda-Runtime-Function-Error-Type. */
 #include "tp_cli.h"
 
-#include <jansson.h>
 #include <time.h>
 
 static const char usage[] =
@@ -108,6 +107,11 @@ static const char usage_env[] =
 #define STATE_ITEM_MAX  (400 * 1024 - 1024) /* DynamoDB's item limit, room for the rest */
 #define POST_TIMEOUT_MS 10000u
 #define NEXT_RETRIES    10
+
+/* The event parser checks sequence numbers and shards against what fits here. */
+_Static_assert(SEQ_DIGITS_MAX == TP_LAMBDA_SEQUENCE_DIGITS_MAX &&
+                   TP_SHARD_MAX == TP_LAMBDA_SHARD_MAX,
+               "tradepipe/lambda.h and the bootstrap disagree on sizes");
 
 /* ---- configuration and the long-lived handles ------------------------------ */
 
@@ -501,7 +505,7 @@ typedef struct pass {
 } pass;
 
 typedef struct inv {
-    json_t *event;
+    tp_lambda_kinesis_event *event;
     char shard[TP_SHARD_MAX];
     krec *recs;
     size_t n;
@@ -523,7 +527,7 @@ typedef struct inv {
 
 static void inv_dispose(inv *I)
 {
-    json_decref(I->event);
+    tp_lambda_kinesis_event_free(I->event);
     free(I->recs);
     free(I->ticks);
     free(I->syms);
@@ -560,70 +564,26 @@ static int already(const inv *I, const krec *r, uint64_t sub)
     return seq_cmp(u, strlen(u), I->loaded, strlen(I->loaded)) <= 0;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* Check the event's shape and collect its records. 0; -1 with `msg`; -2 no memory. */
 static int parse_event(inv *I, const uint8_t *body, size_t len, char *msg, size_t cap)
 {
-    json_error_t je;
-    I->event = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!I->event)
-        return why(msg, cap, "the event is not JSON: %s at byte %d", je.text, je.position);
-    json_t *records = json_object_get(I->event, "Records");
-    if (!json_is_array(records))
-        return why(msg, cap, "not a Kinesis event: no Records array");
-    I->n = json_array_size(records);
-    if (I->n > UINT32_MAX)
-        return why(msg, cap, "too many records");
+    tp_error err;
+    tp_status st = tp_lambda_kinesis_event_parse(&I->event, tp_cursor_make(body, len), NULL, &err);
+    if (st == TP_E_NOMEM)
+        return -2;
+    if (st != TP_OK)
+        return why(msg, cap, "%s", err.message);
+    I->n = tp_lambda_kinesis_event_count(I->event);
+    snprintf(I->shard, sizeof I->shard, "%s", tp_lambda_kinesis_event_shard(I->event));
     I->recs = calloc(I->n ? I->n : 1, sizeof *I->recs);
     if (!I->recs)
         return -2;
     for (size_t i = 0; i < I->n; i++) {
-        json_t *r = json_array_get(records, i), *k = json_object_get(r, "kinesis");
-        const char *id = jstr(r, "eventID"), *src = jstr(r, "eventSource");
-        const char *seq = jstr(k, "sequenceNumber");
-        if (!json_is_object(r) || !json_is_object(k) || !id || !seq)
-            return why(msg, cap,
-                       "Records[%zu]: not a Kinesis record (eventID, "
-                       "kinesis.sequenceNumber)",
-                       i);
-        if (src && strcmp(src, "aws:kinesis") != 0)
-            return why(msg, cap, "Records[%zu]: eventSource is %.64s, not aws:kinesis", i, src);
-        const char *colon = strchr(id, ':');
-        size_t sl = colon ? (size_t)(colon - id) : 0;
-        if (!sl || sl >= TP_SHARD_MAX)
-            return why(msg, cap, "Records[%zu]: eventID '%.80s' is not SHARD:SEQUENCE", i, id);
-        if (i == 0) {
-            memcpy(I->shard, id, sl);
-            I->shard[sl] = '\0';
-        } else if (strlen(I->shard) != sl || memcmp(I->shard, id, sl) != 0) {
-            return why(msg, cap,
-                       "Records[%zu]: shard %.*s in a batch of %s (one batch is one "
-                       "shard)",
-                       i, (int)sl, id, I->shard);
-        }
-        size_t n = strlen(seq);
-        int ok = n >= 1 && n <= SEQ_DIGITS_MAX && seq[0] != '0';
-        for (size_t j = 0; ok && j < n; j++)
-            ok = seq[j] >= '0' && seq[j] <= '9';
-        if (!ok)
-            return why(msg, cap,
-                       "Records[%zu]: sequenceNumber '%.80s' is not a Kinesis "
-                       "sequence number",
-                       i, seq);
-        if (i && seq_cmp(I->recs[i - 1].seq, I->recs[i - 1].seq_len, seq, n) >= 0)
-            return why(msg, cap,
-                       "Records[%zu]: sequenceNumber %s is not after the previous "
-                       "record's",
-                       i, seq);
-        I->recs[i].seq = seq;
-        I->recs[i].seq_len = n;
-        json_t *at = json_object_get(k, "approximateArrivalTimestamp");
-        double secs = json_is_number(at) ? json_number_value(at) : -1.0;
-        I->recs[i].arrival_ms = secs >= 0 && secs < 1e11 ? (int64_t)(secs * 1000.0) : -1;
+        tp_lambda_kinesis_record r;
+        tp_lambda_kinesis_event_record(I->event, i, &r);
+        I->recs[i].seq = (const char *)r.sequence.ptr;
+        I->recs[i].seq_len = r.sequence.len;
+        I->recs[i].arrival_ms = r.arrival_ms;
     }
     return 0;
 }
@@ -727,13 +687,14 @@ static int decode_user(inv *I, uint32_t i, uint64_t sub, tp_cursor data, int agg
 /* Decode every record up to the first poisoned one (I->poison). 0; -1 no memory. */
 static int decode_records(runtime *R, inv *I)
 {
-    json_t *records = json_object_get(I->event, "Records");
     I->poison = I->n;
     for (uint32_t i = 0; i < I->n; i++) {
         krec *r = &I->recs[i];
         r->first = I->nticks;
         size_t arena_len = I->arena.len;
-        const char *b64 = jstr(json_object_get(json_array_get(records, i), "kinesis"), "data");
+        tp_lambda_kinesis_record kr;
+        tp_lambda_kinesis_event_record(I->event, i, &kr);
+        const char *b64 = (const char *)kr.data.ptr;
         tp_error err;
         int rc = 0;
         tp_buf_clear(&I->data);

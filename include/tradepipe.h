@@ -15,6 +15,7 @@
 #include "tradepipe/http.h"
 #include "tradepipe/kinesis.h"
 #include "tradepipe/kpl.h"
+#include "tradepipe/lambda.h"
 #include "tradepipe/lease.h"
 #include "tradepipe/price.h"
 #include "tradepipe/producer.h"

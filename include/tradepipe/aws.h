@@ -28,7 +28,8 @@ extern "C" {
  * @param getenv_fn NULL: the process environment.
  * @param is_custom (may be NULL) 1 when the URL came from the environment.
  * @return TP_OK; TP_E_CONFIG (a URL that is not http(s)://host..., field names
- *         the variable; a region with bad characters); TP_E_INVALID; TP_E_TOO_LARGE.
+ *         the variable; a region with bad characters); TP_E_INVALID (no `out`, a
+ *         service name not of lower-case letters, digits and '-'); TP_E_TOO_LARGE.
  */
 TP_API tp_status tp_aws_endpoint_resolve(char out[TP_ENDPOINT_MAX], int32_t *is_custom,
                                          const char *service, const char *region,

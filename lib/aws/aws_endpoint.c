@@ -32,7 +32,9 @@ static int valid_url(const char *u)
     return 1;
 }
 
-static int valid_region(const char *r)
+/* A DNS label of lower-case letters, digits and '-': a region or a service
+ * name, both of which go into the endpoint's host name. */
+static int valid_label(const char *r)
 {
     if (!r || !*r)
         return 0;
@@ -50,7 +52,7 @@ tp_status tp_aws_endpoint_resolve(char out[TP_ENDPOINT_MAX], int32_t *is_custom,
     const char *url = NULL;
     const char *from = NULL;
 
-    if (!out || !service || !*service || strlen(service) > 32)
+    if (!out || !valid_label(service) || strlen(service) > 32)
         return tp_error__at(err, TP_E_INVALID, TP_NO_OFFSET, "service", "bad service name");
     if (is_custom)
         *is_custom = 0;
@@ -82,7 +84,7 @@ tp_status tp_aws_endpoint_resolve(char out[TP_ENDPOINT_MAX], int32_t *is_custom,
             *is_custom = 1;
         return TP_OK;
     }
-    if (!valid_region(region))
+    if (!valid_label(region))
         return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET, "region",
                             "no endpoint URL configured and no valid region for %s", service);
     const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";

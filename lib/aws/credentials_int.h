@@ -55,4 +55,14 @@ const char *tp_credentials__profile_name(const tp_credentials_provider_options *
 tp_status tp_credentials__from_json(const tp_credentials **out, tp_cursor json, const char *what,
                                     uint32_t flags, const tp_allocator *alloc, tp_error *err);
 
+/*
+ * Read STS's answer to AssumeRoleWithWebIdentity (XML; `http_status` the
+ * answer's status): the credentials of a 200, or the error an ErrorResponse
+ * names (err->aws_code, request_id, http_status). Values other than the
+ * error's code and message are never put in errors; the copies are wiped.
+ * @return TP_OK; TP_E_CREDENTIALS; TP_E_NOMEM.
+ */
+tp_status tp_credentials__sts_answer(const tp_credentials **out, int32_t http_status,
+                                     tp_cursor body, const tp_allocator *alloc, tp_error *err);
+
 #endif

@@ -345,6 +345,63 @@ static tp_status form_add(tp_buf *b, const char *name, const char *value, tp_err
     return st != TP_OK ? st : tp_sigv4_uri_encode(b, tp_cursor_from_str(value), 0, err);
 }
 
+tp_status tp_credentials__sts_answer(const tp_credentials **out, int32_t http_status,
+                                     tp_cursor body, const tp_allocator *alloc, tp_error *err)
+{
+    sts_creds c;
+    tp_status st;
+    memset(&c, 0, sizeof c);
+    tp_buf *bufs[] = {&c.key, &c.secret, &c.token, &c.exp, &c.code, &c.message, &c.reqid};
+    for (size_t i = 0; i < TP_ARRAY_LEN(bufs); i++)
+        tp_buf_init(bufs[i], alloc, 64 << 10);
+    tp_error xerr;
+    tp_status xs = tp_xml__walk(body, sts_leaf, &c, alloc, &xerr);
+    if (http_status != 200 || xs != TP_OK) {
+        if (xs == TP_OK && c.code.len) {
+            tp_error__set(err, TP_E_CREDENTIALS, "STS AssumeRoleWithWebIdentity: %s%s%s",
+                          (const char *)c.code.ptr, c.message.len ? ": " : "",
+                          c.message.len ? (const char *)c.message.ptr : "");
+            if (err) {
+                tp__strlcpy(err->aws_code, (const char *)c.code.ptr, sizeof err->aws_code);
+                if (c.reqid.len)
+                    tp__strlcpy(err->request_id, (const char *)c.reqid.ptr,
+                                sizeof err->request_id);
+            }
+        } else {
+            tp_error__set(err, TP_E_CREDENTIALS,
+                          "STS AssumeRoleWithWebIdentity: HTTP %d%s", (int)http_status,
+                          xs == TP_OK ? "" : ", the answer is not XML");
+        }
+        if (err)
+            err->http_status = http_status;
+        st = TP_E_CREDENTIALS;
+        goto done;
+    }
+    if (!c.key.len || !c.secret.len) {
+        st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET,
+                          c.key.len ? "SecretAccessKey" : "AccessKeyId",
+                          "STS AssumeRoleWithWebIdentity: the answer lacks credentials");
+        goto done;
+    }
+    int64_t exp_ms = TP_CREDENTIALS_NO_EXPIRY;
+    if (c.exp.len) {
+        int64_t us;
+        tp_error terr;
+        if (tp_time_parse_iso8601(&us, tp_buf_cursor(&c.exp), &terr) != TP_OK) {
+            st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET, "Expiration",
+                              "STS AssumeRoleWithWebIdentity: bad Expiration");
+            goto done;
+        }
+        exp_ms = us / 1000;
+    }
+    st = tp_credentials_new(out, (const char *)c.key.ptr, (const char *)c.secret.ptr,
+                            c.token.len ? (const char *)c.token.ptr : NULL, exp_ms, alloc, err);
+done:
+    for (size_t i = 0; i < TP_ARRAY_LEN(bufs); i++)
+        tp_buf_dispose_secure(bufs[i]);
+    return st;
+}
+
 static tp_status web_fetch(net_src *n, const tp_credentials **out, int64_t now_ms, tp_error *err)
 {
     const char *tfile = env(n, "AWS_WEB_IDENTITY_TOKEN_FILE");
@@ -353,7 +410,6 @@ static tp_status web_fetch(net_src *n, const tp_credentials **out, int64_t now_m
     char session_buf[64], region[TP_REGION_MAX], endpoint[TP_ENDPOINT_MAX];
     tp_buf token, body;
     tp_http_response resp;
-    sts_creds c;
     tp_status st;
     if (!tfile && !arn)
         return tp_error__set(err, TP_E_NOT_FOUND, "web identity: no token file and role set");
@@ -361,10 +417,6 @@ static tp_status web_fetch(net_src *n, const tp_credentials **out, int64_t now_m
         return tp_error__at(err, TP_E_CONFIG, TP_NO_OFFSET,
                             tfile ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE",
                             "web identity needs both AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN");
-    memset(&c, 0, sizeof c);
-    tp_buf *bufs[] = {&c.key, &c.secret, &c.token, &c.exp, &c.code, &c.message, &c.reqid};
-    for (size_t i = 0; i < TP_ARRAY_LEN(bufs); i++)
-        tp_buf_init(bufs[i], n->alloc, 64 << 10);
     tp_buf_init(&token, n->alloc, 0);
     tp_buf_init(&body, n->alloc, 0);
     tp_http_response_init(&resp, n->alloc);
@@ -405,51 +457,8 @@ static tp_status web_fetch(net_src *n, const tp_credentials **out, int64_t now_m
     st = request(n, "POST", endpoint, &h, 1, tp_buf_cursor(&body), &resp, err);
     if (st != TP_OK)
         goto done;
-    tp_error xerr;
-    tp_status xs = tp_xml__walk(tp_buf_cursor(&resp.body), sts_leaf, &c, n->alloc, &xerr);
-    if (resp.status != 200 || xs != TP_OK) {
-        if (xs == TP_OK && c.code.len) {
-            tp_error__set(err, TP_E_CREDENTIALS, "STS AssumeRoleWithWebIdentity: %s%s%s",
-                          (const char *)c.code.ptr, c.message.len ? ": " : "",
-                          c.message.len ? (const char *)c.message.ptr : "");
-            if (err) {
-                tp__strlcpy(err->aws_code, (const char *)c.code.ptr, sizeof err->aws_code);
-                if (c.reqid.len)
-                    tp__strlcpy(err->request_id, (const char *)c.reqid.ptr,
-                                sizeof err->request_id);
-            }
-        } else {
-            tp_error__set(err, TP_E_CREDENTIALS,
-                          "STS AssumeRoleWithWebIdentity: HTTP %d%s", (int)resp.status,
-                          xs == TP_OK ? "" : ", the answer is not XML");
-        }
-        if (err)
-            err->http_status = resp.status;
-        st = TP_E_CREDENTIALS;
-        goto done;
-    }
-    if (!c.key.len || !c.secret.len) {
-        st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET,
-                          c.key.len ? "SecretAccessKey" : "AccessKeyId",
-                          "STS AssumeRoleWithWebIdentity: the answer lacks credentials");
-        goto done;
-    }
-    int64_t exp_ms = TP_CREDENTIALS_NO_EXPIRY;
-    if (c.exp.len) {
-        int64_t us;
-        tp_error terr;
-        if (tp_time_parse_iso8601(&us, tp_buf_cursor(&c.exp), &terr) != TP_OK) {
-            st = tp_error__at(err, TP_E_CREDENTIALS, TP_NO_OFFSET, "Expiration",
-                              "STS AssumeRoleWithWebIdentity: bad Expiration");
-            goto done;
-        }
-        exp_ms = us / 1000;
-    }
-    st = tp_credentials_new(out, (const char *)c.key.ptr, (const char *)c.secret.ptr,
-                            c.token.len ? (const char *)c.token.ptr : NULL, exp_ms, n->alloc, err);
+    st = tp_credentials__sts_answer(out, resp.status, tp_buf_cursor(&resp.body), n->alloc, err);
 done:
-    for (size_t i = 0; i < TP_ARRAY_LEN(bufs); i++)
-        tp_buf_dispose_secure(bufs[i]);
     tp_buf_dispose_secure(&token);
     tp_buf_dispose_secure(&body);
     tp_buf_dispose_secure(&resp.body);

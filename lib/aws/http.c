@@ -287,11 +287,8 @@ static size_t keep(xfer *x, tp_buf *b, const char *data, size_t len, int *too_la
     return 0;
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *p)
+int tp_http__header_line(tp_http_response *r, const char *data, size_t len)
 {
-    xfer *x = p;
-    size_t len = size * n;
-    tp_http_response *r = x->resp;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new status line: an interim 100 Continue or the final answer.
          * Keep only the last response's headers. */
@@ -304,11 +301,26 @@ static size_t on_header(char *data, size_t size, size_t n, void *p)
                 code = code * 10 + (data[i] - '0');
         }
         r->status = (int32_t)code;
-        return len;
+        return 0;
     }
     if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n'))
-        return len;
-    return keep(x, &r->headers, data, len, &x->headers_too_large);
+        return 0;
+    tp_status st = tp_buf_append(&r->headers, data, len, NULL);
+    if (st != TP_OK)
+        return st == TP_E_NOMEM ? 1 : 2;
+    return 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *p)
+{
+    xfer *x = p;
+    size_t len = size * n;
+    int rc = tp_http__header_line(x->resp, data, len);
+    if (rc == 1)
+        x->nomem = 1;
+    else if (rc == 2)
+        x->headers_too_large = 1;
+    return rc ? 0 : len;
 }
 
 static size_t on_write(char *data, size_t size, size_t n, void *p)

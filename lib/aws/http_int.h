@@ -10,6 +10,13 @@
  * NUL-terminated. */
 int64_t tp_http__parse_date(const char *s);
 
+/* One header line as curl hands it over (with its CRLF): a status line
+ * ("HTTP/...") clears the headers kept so far and sets r->status; a blank
+ * line is skipped; any other line is appended to r->headers, where
+ * tp_http_response_header finds it. 0; 1 out of memory; 2 over the headers'
+ * cap. */
+int tp_http__header_line(tp_http_response *r, const char *data, size_t len);
+
 /* The client's allocator (never NULL: the default one when none was given). */
 const tp_allocator *tp_http__alloc(const tp_http_client *c);
 

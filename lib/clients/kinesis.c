@@ -1110,7 +1110,6 @@ tp_status tp_kinesis_get_records(tp_kinesis *k, const char *iterator, uint32_t l
 {
     json_t *ans = NULL;
     tp_status st;
-    size_t *offsets = NULL;
     out->alloc = k->conn.alloc;
     tp_kinesis_records_dispose(out);
     if (!iterator || !*iterator)
@@ -1126,6 +1125,13 @@ tp_status tp_kinesis_get_records(tp_kinesis *k, const char *iterator, uint32_t l
     st = call(k, "GetRecords", b, &ans, err);
     if (st != TP_OK)
         return st;
+    return tp_kinesis__parse_get_records(ans, out, err);
+}
+
+tp_status tp_kinesis__parse_get_records(json_t *ans, tp_kinesis_records *out, tp_error *err)
+{
+    tp_status st;
+    size_t *offsets = NULL;
     records_mem *m = tp__calloc(out->alloc, 1, sizeof *m);
     if (!m) {
         json_decref(ans);

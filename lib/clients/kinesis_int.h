@@ -19,6 +19,12 @@ tp_status tp_kinesis__parse_put_records_json(tp_cursor body, size_t n,
                                              tp_kinesis_put_result *results, uint32_t *failed,
                                              tp_error *err);
 
+/* A GetRecords answer (taking `ans`, whatever happens) into `out`, whose
+ * allocator the caller set: records (Data decoded), NextShardIterator,
+ * MillisBehindLatest, ChildShards. @return TP_OK; TP_E_PARSE (err->field,
+ * err->offset = record index); TP_E_NOMEM. */
+tp_status tp_kinesis__parse_get_records(json_t *ans, tp_kinesis_records *out, tp_error *err);
+
 /* For the producer, which sends PutRecords itself without waiting. */
 tp_aws_conn *tp_kinesis__conn(tp_kinesis *k);
 const tp_kinesis_limits *tp_kinesis__limits(const tp_kinesis *k);

@@ -10,6 +10,7 @@
  * edited file is an error, not a silent surprise). Prices are exact decimal
  * strings, like DynamoDB's number type. */
 #include "codec/json_int.h"
+#include "store_file_int.h"
 #include "store_io_int.h"
 #include "tradepipe/store.h"
 
@@ -109,28 +110,24 @@ static int cmp_named(const void *a, const void *b)
     return strcmp(((const named *)a)->name, ((const named *)b)->name);
 }
 
-static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *symbols, size_t n,
-                           tp_error *err)
+tp_status tp_store__positions_format(const tp_allocator *alloc, const tp_engine *e, tp_buf *out,
+                                     tp_error *err)
 {
-    file_store *f = payload;
-    (void)symbols; /* the whole file is rewritten: every symbol is saved */
-    (void)n;
     tp_engine_options o;
     tp_engine_options_get(e, &o);
-    tp_buf out, scratch;
-    tp_buf_init(&out, f->alloc, 0);
-    tp_buf_init(&scratch, f->alloc, 0);
+    tp_buf scratch;
+    tp_buf_init(&scratch, alloc, 0);
     size_t count = tp_engine_symbol_count(e);
     tp_status st = tp_buf_appendf(
-        &out, err, "{\"format\":\"%s\",\"version\":%d,\"symbols\":%zu,\"params\":", POS_FORMAT,
+        out, err, "{\"format\":\"%s\",\"version\":%d,\"symbols\":%zu,\"params\":", POS_FORMAT,
         POS_VERSION, count);
     if (st == TP_OK)
-        st = append_params(&out, &o, err);
+        st = append_params(out, &o, err);
     if (st == TP_OK)
-        st = tp_buf_append_str(&out, "}\n", err);
+        st = tp_buf_append_str(out, "}\n", err);
     /* Sorted by symbol: the file's bytes depend on the state alone, not on
      * the order in which symbols first appeared (shards interleave freely). */
-    named *order = count ? tp__calloc(f->alloc, count, sizeof *order) : NULL;
+    named *order = count ? tp__calloc(alloc, count, sizeof *order) : NULL;
     if (count && !order)
         st = tp_error__set(err, TP_E_NOMEM, "out of memory");
     for (size_t i = 0; i < count && st == TP_OK; i++) {
@@ -145,14 +142,26 @@ static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *s
         tp_position p;
         st = tp_engine_position_at(e, order[i].index, &p, err);
         if (st == TP_OK)
-            st = append_symbol(&out, e, &p, &scratch, err);
+            st = append_symbol(out, e, &p, &scratch, err);
     }
-    tp__free(f->alloc, order);
+    tp__free(alloc, order);
+    tp_buf_dispose(&scratch);
+    return st;
+}
+
+static tp_status file_save(void *payload, const tp_engine *e, const tp_cursor *symbols, size_t n,
+                           tp_error *err)
+{
+    file_store *f = payload;
+    (void)symbols; /* the whole file is rewritten: every symbol is saved */
+    (void)n;
+    tp_buf out;
+    tp_buf_init(&out, f->alloc, 0);
+    tp_status st = tp_store__positions_format(f->alloc, e, &out, err);
     if (st == TP_OK)
         st = tp_store__write_atomic(f->alloc, f->path, out.ptr ? out.ptr : (const uint8_t *)"",
                                     out.len, NULL, err);
     tp_buf_dispose(&out);
-    tp_buf_dispose(&scratch);
     return st;
 }
 
@@ -184,16 +193,16 @@ static int str_matches(json_t *obj, const char *name, const char *want)
     return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
 }
 
-static tp_status check_header(file_store *f, json_t *h, const tp_engine_options *o, tp_buf *tmp,
+static tp_status check_header(const char *path, json_t *h, const tp_engine_options *o, tp_buf *tmp,
                               tp_error *err)
 {
     const char *fmt = get_str(h, "format");
     json_t *ver = json_object_get(h, "version");
     if (!fmt || strcmp(fmt, POS_FORMAT) != 0)
-        return bad_line(err, TP_E_PARSE, f->path, 1, 0, "format",
+        return bad_line(err, TP_E_PARSE, path, 1, 0, "format",
                         "is not \"" POS_FORMAT "\": not a positions file");
     if (!json_is_integer(ver) || json_integer_value(ver) != POS_VERSION)
-        return bad_line(err, TP_E_UNSUPPORTED, f->path, 1, 0, "version",
+        return bad_line(err, TP_E_UNSUPPORTED, path, 1, 0, "version",
                         "is not a version this library reads (1)");
     tp_buf_clear(tmp);
     tp_status st = append_params(tmp, o, err);
@@ -216,7 +225,7 @@ static tp_status check_header(file_store *f, json_t *h, const tp_engine_options 
                      "parameters (the engine has %s)",
                      mine ? mine : "?");
             free(mine);
-            st = bad_line(err, TP_E_STATE, f->path, 1, 0, key, msg);
+            st = bad_line(err, TP_E_STATE, path, 1, 0, key, msg);
             break;
         }
     }
@@ -225,18 +234,18 @@ static tp_status check_header(file_store *f, json_t *h, const tp_engine_options 
 }
 
 /* Restore one symbol line into `tmpe` and check its readable fields. */
-static tp_status load_symbol(file_store *f, json_t *obj, uint32_t line, uint64_t off,
+static tp_status load_symbol(const char *path, json_t *obj, uint32_t line, uint64_t off,
                              tp_engine *tmpe, tp_buf *blob, tp_error *err)
 {
     const char *sym = get_str(obj, "symbol"), *state = get_str(obj, "state");
     if (!sym || !*sym)
-        return bad_line(err, TP_E_PARSE, f->path, line, off, "symbol", "is missing");
+        return bad_line(err, TP_E_PARSE, path, line, off, "symbol", "is missing");
     if (!state)
-        return bad_line(err, TP_E_PARSE, f->path, line, off, "state", "is missing");
+        return bad_line(err, TP_E_PARSE, path, line, off, "state", "is missing");
     tp_buf_clear(blob);
     tp_status st = tp_base64_decode(blob, tp_cursor_from_str(state), err);
     if (st == TP_E_PARSE)
-        return bad_line(err, TP_E_PARSE, f->path, line, off, "state", "is not base64");
+        return bad_line(err, TP_E_PARSE, path, line, off, "state", "is not base64");
     if (st != TP_OK)
         return st;
     size_t before = tp_engine_symbol_count(tmpe);
@@ -248,12 +257,12 @@ static tp_status load_symbol(file_store *f, json_t *obj, uint32_t line, uint64_t
         snprintf(field, sizeof field, "state");
         if (st == TP_E_STATE && err && err->field[0])
             tp__strlcpy(field, err->field, sizeof field);
-        return bad_line(err, st, f->path, line, off, field, why);
+        return bad_line(err, st, path, line, off, field, why);
     }
     tp_position p;
     if (tp_engine_symbol_count(tmpe) != before + 1 ||
         tp_engine_position(tmpe, tp_cursor_from_str(sym), &p, NULL) != TP_OK)
-        return bad_line(err, TP_E_STATE, f->path, line, off, "symbol",
+        return bad_line(err, TP_E_STATE, path, line, off, "symbol",
                         "appears twice, or its state is another symbol's");
     char entry[TP_PRICE_STR_MAX], pnl[TP_PRICE_STR_MAX], when[TP_ISO8601_MAX + 2];
     tp_price_format(entry, p.entry_price_e8);
@@ -285,31 +294,22 @@ static tp_status load_symbol(file_store *f, json_t *obj, uint32_t line, uint64_t
             bad = "entry_time";
     }
     if (bad)
-        return bad_line(err, TP_E_STATE, f->path, line, off, bad, "disagrees with the state");
+        return bad_line(err, TP_E_STATE, path, line, off, bad, "disagrees with the state");
     return TP_OK;
 }
 
-static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
+tp_status tp_store__positions_parse(const tp_allocator *alloc, const char *path, tp_cursor text,
+                                    tp_engine *e, tp_error *err)
 {
-    file_store *f = payload;
-    tp_buf text, blob, all;
-    tp_buf_init(&text, f->alloc, 0);
-    tp_buf_init(&blob, f->alloc, 0);
-    tp_buf_init(&all, f->alloc, 0);
+    tp_buf blob, all;
+    tp_buf_init(&blob, alloc, 0);
+    tp_buf_init(&all, alloc, 0);
     tp_engine *tmpe = NULL;
     json_t *obj = NULL;
-    tp_store__clean_temps(f->alloc, f->path, NULL);
-    tp_status st = tp_store__read_file(f->path, &text, err);
-    if (st == TP_E_NOT_FOUND) {
-        st = TP_OK; /* no file yet: an empty store */
-        goto done;
-    }
-    if (st != TP_OK)
-        goto done;
     tp_engine_options o;
     tp_engine_options_get(e, &o);
     o.max_symbols = 0xffffffffu; /* the target engine applies its own limit */
-    st = tp_engine_new(&tmpe, &o, err);
+    tp_status st = tp_engine_new(&tmpe, &o, err);
     if (st != TP_OK)
         goto done;
     tp_engine_options_get(e, &o);
@@ -322,20 +322,20 @@ static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
         json_error_t jerr;
         obj = json_loadb((const char *)text.ptr + pos, end - pos, 0, &jerr);
         if (!json_is_object(obj)) {
-            st = bad_line(err, TP_E_PARSE, f->path, line,
+            st = bad_line(err, TP_E_PARSE, path, line,
                           pos + (jerr.position > 0 ? (uint64_t)jerr.position : 0), NULL,
                           obj ? "is not a JSON object" : jerr.text);
             goto done;
         }
         if (line == 1) {
-            st = check_header(f, obj, &o, &blob, err);
+            st = check_header(path, obj, &o, &blob, err);
             json_t *n = json_object_get(obj, "symbols");
             if (st == TP_OK && (!json_is_integer(n) || json_integer_value(n) < 0))
-                st = bad_line(err, TP_E_PARSE, f->path, 1, 0, "symbols", "is not a count");
+                st = bad_line(err, TP_E_PARSE, path, 1, 0, "symbols", "is not a count");
             if (st == TP_OK)
                 want_symbols = (size_t)json_integer_value(n);
         } else
-            st = load_symbol(f, obj, line, pos, tmpe, &blob, err);
+            st = load_symbol(path, obj, line, pos, tmpe, &blob, err);
         json_decref(obj);
         obj = NULL;
         if (st != TP_OK)
@@ -343,17 +343,17 @@ static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
         pos = end + 1;
         if (!nl) {
             /* The writer ends every line with '\n': a last line without one is a torn file. */
-            st = bad_line(err, TP_E_PARSE, f->path, line, end, NULL,
+            st = bad_line(err, TP_E_PARSE, path, line, end, NULL,
                           "is not terminated by a newline: truncated file");
             goto done;
         }
     }
     if (line == 0) {
-        st = bad_line(err, TP_E_PARSE, f->path, 1, 0, NULL, "is missing: the file is empty");
+        st = bad_line(err, TP_E_PARSE, path, 1, 0, NULL, "is missing: the file is empty");
         goto done;
     }
     if (tp_engine_symbol_count(tmpe) != want_symbols) {
-        st = bad_line(err, TP_E_PARSE, f->path, line, text.len, "symbols",
+        st = bad_line(err, TP_E_PARSE, path, line, text.len, "symbols",
                       "count in the header differs from the lines: truncated file");
         goto done;
     }
@@ -363,9 +363,23 @@ static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
 done:
     json_decref(obj);
     tp_engine_free(tmpe);
-    tp_buf_dispose(&text);
     tp_buf_dispose(&blob);
     tp_buf_dispose(&all);
+    return st;
+}
+
+static tp_status file_load(void *payload, tp_engine *e, tp_error *err)
+{
+    file_store *f = payload;
+    tp_buf text;
+    tp_buf_init(&text, f->alloc, 0);
+    tp_store__clean_temps(f->alloc, f->path, NULL);
+    tp_status st = tp_store__read_file(f->path, &text, err);
+    if (st == TP_E_NOT_FOUND)
+        st = TP_OK; /* no file yet: an empty store */
+    else if (st == TP_OK)
+        st = tp_store__positions_parse(f->alloc, f->path, tp_buf_cursor(&text), e, err);
+    tp_buf_dispose(&text);
     return st;
 }
 

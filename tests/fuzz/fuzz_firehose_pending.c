@@ -18,6 +18,10 @@
  * stream (two shards, a few records each) is made once per process. */
 #include "tradepipe.h"
 
+/* Checkpoints read their file in 64 KiB steps into buffers ASan maps and
+ * unmaps: kept across inputs instead. */
+#include "block_cache.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -133,7 +137,7 @@ static tp_checkpoint *load(const char *uri)
 {
     tp_checkpoint *c = NULL;
     tp_error err;
-    if (tp_checkpoint_open(&c, uri, NULL, &err) != TP_OK || !tp_checkpoint_loaded(c)) {
+    if (tp_checkpoint_open(&c, uri, &bc_allocator, &err) != TP_OK || !tp_checkpoint_loaded(c)) {
         fprintf(stderr, "%s\n", err.message);
         fail("the checkpoint does not load");
     }
@@ -164,7 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The checkpoint a crash would leave: counters, a position, pending. */
     tp_checkpoint *c = NULL;
     tp_error err;
-    if (tp_checkpoint_open(&c, cp_uri, NULL, &err) != TP_OK)
+    if (tp_checkpoint_open(&c, cp_uri, &bc_allocator, &err) != TP_OK)
         fail("cannot open a new checkpoint");
     if (tp_checkpoint_set_string(c, "pending", text, &err) != TP_OK) {
         tp_checkpoint_free(c); /* not UTF-8 */
@@ -196,7 +200,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     tp_firehose *f = NULL;
     memset(&err, 0, sizeof err);
-    tp_status st = tp_firehose_new(&f, g_stream, uri, NULL, &err);
+    tp_firehose_options fo = TP_FIREHOSE_OPTIONS_INIT;
+    fo.alloc = &bc_allocator;
+    tp_status st = tp_firehose_new(&f, g_stream, uri, &fo, &err);
     if (st != TP_OK) {
         if (f != NULL || err.message[0] == '\0')
             fail("a failed tp_firehose_new leaves a handle or says nothing");

@@ -25,6 +25,8 @@
 
 #include "pipeline/stream_int.h"
 
+#include "block_cache.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -475,6 +477,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(uri, sizeof uri, "file:%s", dir);
     tp_stream_options o = TP_STREAM_OPTIONS_INIT;
     o.shard_count = 1;
+    o.alloc = &bc_allocator; /* the readers' buffers grow to a MiB or two: kept across inputs */
     tp_stream *s = NULL;
     tp_error err;
     if (tp_stream_open(&s, uri, &o, &err) != TP_OK)

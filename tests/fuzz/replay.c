@@ -1,5 +1,7 @@
 /* Plain driver for the fuzz targets: feeds every file named on the command
- * line (directories are walked one level) to LLVMFuzzerTestOneInput once. */
+ * line (directories are walked one level) to LLVMFuzzerTestOneInput once.
+ * A path after --optional may be missing (a target's regressions/ folder,
+ * there once scripts/fuzz found something). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,13 +56,22 @@ static int run_file(const char *path)
 
 int main(int argc, char **argv)
 {
-    int files = 0, bad = 0;
+    int files = 0, bad = 0, optional = 0;
     for (int i = 1; i < argc; i++) {
         struct stat st;
+        if (strcmp(argv[i], "--optional") == 0) {
+            optional = 1;
+            continue;
+        }
         if (stat(argv[i], &st) != 0) {
+            if (optional) {
+                optional = 0;
+                continue;
+            }
             perror(argv[i]);
             return 1;
         }
+        optional = 0;
         if (!S_ISDIR(st.st_mode)) {
             bad |= run_file(argv[i]);
             files++;

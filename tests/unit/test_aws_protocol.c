@@ -194,6 +194,9 @@ static const struct {
     {{{NULL}}, "s3", NULL, TP_E_CONFIG, "", 0, "region"},
     {{{NULL}}, "s3", "us-east-1.evil.com/", TP_E_CONFIG, "", 0, "region"},
     {{{NULL}}, "", "us-east-1", TP_E_INVALID, "", 0, "service"},
+    /* a service name goes into the host name: fuzz_aws_endpoint's find */
+    {{{NULL}}, "kine\363is", "us-east-1", TP_E_INVALID, "", 0, "service"},
+    {{{NULL}}, "kinesis.evil.com/", "us-east-1", TP_E_INVALID, "", 0, "service"},
 };
 
 START_TEST(test_endpoints)
