@@ -17,7 +17,14 @@
  *    the next '{' that starts a parsable object;
  *  - a record over max_record_bytes is one error (it is skipped, never
  *    buffered whole).
- * Offsets are byte offsets into the uncompressed stream. */
+ * Offsets are byte offsets into the uncompressed stream.
+ *
+ * A gzip stream that breaks (corrupt or truncated) ends the read with one
+ * TP_E_GZIP after the records before the break. Where the source can go back
+ * (memory, seekable files), the bytes up to the break are those zlib decodes, whichever
+ * inflater runs. Where it cannot (a callback, a pipe), ISA-L's count is cut
+ * back by one longest match (258 bytes), as ISA-L may count a broken match it
+ * never wrote: those last bytes before the break are not handed out. */
 
 #include "tradepipe/record.h"
 

@@ -138,6 +138,16 @@ static const char *gz_run(gz *g, uint8_t *out, size_t cap, size_t *made, int *en
         g->next_in = is->next_in;
         g->avail_in = is->avail_in;
         if (rc < 0) {
+            /* ISA-L's assembly decoder moves next_out past a length/distance
+             * pair before it decodes and checks the distance
+             * (igzip_decode_block_stateless.asm, decode_len_dist), so after
+             * invalid data the bytes it counts end with up to one match it
+             * never wrote: at most 258 bytes, RFC 1951's longest match.
+             * Those are not handed out; everything before them was written
+             * by symbols decoded whole. */
+            if (rc == ISAL_INVALID_SYMBOL || rc == ISAL_INVALID_LOOKBACK ||
+                rc == ISAL_INVALID_BLOCK)
+                *made = *made > 258 ? *made - 258 : 0;
             switch (rc) {
             case ISAL_INCORRECT_CHECKSUM:
                 return "CRC or length check failed";

@@ -323,6 +323,54 @@ START_TEST(test_inflaters_agree)
 }
 END_TEST
 
+/* A gzip member whose deflate data breaks at an invalid distance code
+ * (found by fuzz_reader_threads, tests/fuzz/regressions/reader_threads/),
+ * read through a source that cannot go back, so ISA-L's own stop is where
+ * reading stops. ISA-L counts the bytes of the failing match before it
+ * checks its distance; handed out, those unwritten bytes made the
+ * transcript depend on what the buffers held. */
+static const uint8_t broken_distance[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xab, 0x56,
+    0x2a, 0xae, 0xcc, 0x4d, 0xca, 0xcf, 0x51, 0x51, 0xb2, 0x52, 0x72, 0x54,
+    0xd2, 0x51, 0x2a, 0x28, 0xca, 0x4c, 0x55, 0x4e, 0xd4, 0x51, 0x32, 0xb2,
+    0x00, 0x53, 0x68, 0x9f, 0x24, 0x27, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x6a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0xb6, 0x4d,
+    0xad, 0x93, 0x54, 0xd2, 0x51, 0x2a, 0x28, 0xca, 0x4c, 0x4e, 0x55, 0xb2,
+    0x32, 0xd4, 0x51, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xca, 0xcf, 0x51,
+    0x51, 0xb2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0x00, 0x10, 0x4a, 0x8c, 0x6a, 0x01,
+    0x5a, 0x33, 0x12, 0x28, 0x46, 0x00, 0x00, 0x00,
+};
+
+START_TEST(test_broken_deflate_unwritten_bytes)
+{
+    gz_detail = 1;
+    /* zlib, reading from memory, says how far the data decodes. */
+    char *zl = run_mem((const char *)broken_distance, sizeof broken_distance,
+                       TP_READ_NO_THREAD | TP_READ_ZLIB, 0);
+    const char *at = strstr(zl, "GZ(");
+    ck_assert_ptr_nonnull(at);
+    unsigned long long good = strtoull(strrchr(at, '@') + 1, NULL, 10);
+    char *prev = NULL;
+    for (int threaded = 0; threaded < 2; threaded++) {
+        char *s = run_drip(broken_distance, sizeof broken_distance, 65536,
+                           threaded ? 0 : TP_READ_NO_THREAD);
+        const char *g = strstr(s, "GZ(");
+        ck_assert_msg(g != NULL, "no gzip error: %s", s);
+        unsigned long long upto = strtoull(strrchr(g, '@') + 1, NULL, 10);
+        ck_assert_msg(upto <= good, "%llu bytes handed out where the data holds %llu: %s", upto,
+                      good, s);
+        if (prev)
+            ck_assert_str_eq(prev, s);
+        free(prev);
+        prev = s;
+    }
+    free(prev);
+    free(zl);
+    gz_detail = 0;
+}
+END_TEST
+
 START_TEST(test_record_limit)
 {
     tp_buf in;
@@ -499,6 +547,7 @@ int main(void)
     tcase_add_test(tc, test_gzip);
     tcase_add_test(tc, test_gzip_zero_padding);
     tcase_add_test(tc, test_inflaters_agree);
+    tcase_add_test(tc, test_broken_deflate_unwritten_bytes);
     tcase_add_test(tc, test_record_limit);
     tcase_add_test(tc, test_sources);
     tcase_add_test(tc, test_source_error);
