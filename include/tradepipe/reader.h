@@ -20,11 +20,12 @@
  * Offsets are byte offsets into the uncompressed stream.
  *
  * A gzip stream that breaks (corrupt or truncated) ends the read with one
- * TP_E_GZIP after the records before the break. Where the source can go back
- * (memory, seekable files), the bytes up to the break are those zlib decodes, whichever
- * inflater runs. Where it cannot (a callback, a pipe), ISA-L's count is cut
- * back by one longest match (258 bytes), as ISA-L may count a broken match it
- * never wrote: those last bytes before the break are not handed out. */
+ * TP_E_GZIP after the records before the break. Where the source can go
+ * back (memory, seekable files), the bytes up to the break are those zlib
+ * decodes, whichever inflater runs. Where it cannot (a callback, a pipe),
+ * ISA-L's count is cut back by one longest match (258 bytes), as ISA-L may
+ * count a broken match it never wrote: those last bytes before the break are
+ * not handed out. */
 
 #include "tradepipe/record.h"
 
