@@ -212,13 +212,16 @@ static tp_status pread_some(int fd, uint8_t *buf, size_t cap, uint64_t off, size
 }
 
 /* A window over a segment file, for the scans below: bytes [off, off+len)
- * of the file in b.ptr. */
+ * of the file in b.ptr. Or over a segment in memory (mem set): then every
+ * byte is there already. */
 typedef struct window {
     int fd;
     const char *path;
     tp_buf b;
     uint64_t off;
     int eof;
+    const uint8_t *mem;
+    size_t mem_len;
 } window;
 
 /* Make bytes [at, at + need) available in the window (fewer at the end of
@@ -227,6 +230,11 @@ typedef struct window {
  * it must, so a byte-by-byte search costs no copying per byte. */
 static const uint8_t *window_at(window *w, uint64_t at, size_t need, size_t *avail, tp_error *err)
 {
+    if (w->mem) {
+        w->eof = 1;
+        *avail = at < w->mem_len ? w->mem_len - (size_t)at : 0;
+        return *avail ? w->mem + at : (const uint8_t *)"";
+    }
     if (at < w->off || at > w->off + w->b.len) {
         w->off = at; /* outside the window: start it afresh */
         w->b.len = 0;
@@ -258,92 +266,82 @@ static const uint8_t *window_at(window *w, uint64_t at, size_t need, size_t *ava
 
 /* The offset of the first valid frame at or after `from`, or UINT64_MAX:
  * how a scan tells corruption with valid frames behind it (a damaged
- * segment) from a torn tail (nothing valid behind). Slow, but it only runs
- * when a frame is bad. */
+ * segment) from a torn tail (nothing valid behind). It only runs when a
+ * frame is bad; it tries every offset, those whose header and key are in
+ * the window without another call, and fetches a plausible frame whole for
+ * its CRC. */
 static tp_status next_valid_frame(window *w, uint64_t from, uint64_t *found, tp_error *err)
 {
+    const size_t head = FRAME_HDR + BODY_FIXED + TP_STREAM_MAX_PARTITION_KEY + 1;
     *found = UINT64_MAX;
-    for (uint64_t c = from;; c++) {
-        size_t avail = 0, total = 0;
-        const uint8_t *p = window_at(w, c, FRAME_HDR, &avail, err);
+    for (uint64_t c = from;;) {
+        size_t avail = 0;
+        const uint8_t *p = window_at(w, c, head, &avail, err);
         if (!p)
             return err ? err->code : TP_E_IO;
         if (avail < FRAME_HDR)
             return TP_OK;
-        /* The header and key first (the window usually has them): only a
-         * plausible frame is fetched whole for its CRC. */
-        size_t head = FRAME_HDR + BODY_FIXED + TP_STREAM_MAX_PARTITION_KEY + 1;
-        if (avail < head && !w->eof && !(p = window_at(w, c, head, &avail, err)))
-            return err ? err->code : TP_E_IO;
-        int fc = frame_check(p, avail, &total);
-        if (fc == FRAME_SHORT) {
-            if (!(p = window_at(w, c, total, &avail, err)))
-                return err ? err->code : TP_E_IO;
-            fc = frame_check(p, avail, &total);
+        /* Before the end of the file the window holds `head` bytes or
+         * more at c (window_at reads until it does). */
+        size_t n = w->eof ? avail - FRAME_HDR + 1 : avail - head + 1, i = 0;
+        for (; i < n; i++) {
+            uint32_t len = rd32(p + i + 4);
+            if ((uint32_t)(len - BODY_MIN) > (uint32_t)(BODY_MAX - BODY_MIN))
+                continue; /* not a body length: almost every offset */
+            size_t total = 0;
+            int fc = frame_check(p + i, avail - i, &total);
+            if (fc == FRAME_OK) {
+                *found = c + i;
+                return TP_OK;
+            }
+            if (fc == FRAME_SHORT && avail - i < total && !w->eof) {
+                /* Plausible so far: fetch it whole (the window may move). */
+                const uint8_t *q = window_at(w, c + i, total, &avail, err);
+                if (!q)
+                    return err ? err->code : TP_E_IO;
+                if (frame_check(q, avail, &total) == FRAME_OK) {
+                    *found = c + i;
+                    return TP_OK;
+                }
+                i++;
+                break;
+            }
         }
-        if (fc == FRAME_OK) {
-            *found = c;
-            return TP_OK;
-        }
+        c += i;
     }
 }
 
-/* What a segment holds: its valid frames, the largest sequence number among
- * them, and whether anything else is there (a torn tail, a damaged frame). */
-typedef struct segscan {
-    uint64_t size;      /* bytes in the file */
-    uint64_t valid_end; /* offset after the last valid frame (0: no valid header) */
-    uint64_t max_seq;   /* the largest sequence number of a valid frame, if has_last */
-    int64_t last_arrival_ms;
-    int has_last;
-    int clean; /* a header and valid frames to the very end */
-} segscan;
+typedef tp_stream_segscan segscan;
 
-static tp_status scan_segment(const tp_allocator *a, const char *path, segscan *out, tp_error *err)
+/* Walk the segment in w (its size in out->size) frame by frame. */
+static tp_status scan_window(window *w, segscan *out, tp_error *err)
 {
-    memset(out, 0, sizeof *out);
-    window w = {open(path, O_RDONLY | O_CLOEXEC), path, {0}, 0, 0};
-    if (w.fd < 0)
-        return io_err(err, "cannot open segment", path, errno);
-    tp_buf_init(&w.b, a, 0);
     tp_status st = TP_OK;
-    struct stat sb;
-    if (fstat(w.fd, &sb) != 0) {
-        st = io_err(err, "cannot stat segment", path, errno);
-        goto done;
-    }
-    out->size = (uint64_t)sb.st_size;
     size_t avail = 0;
-    const uint8_t *p = window_at(&w, 0, SEG_MAGIC_LEN, &avail, err);
-    if (!p) {
-        st = err ? err->code : TP_E_IO;
-        goto done;
-    }
+    const uint8_t *p = window_at(w, 0, SEG_MAGIC_LEN, &avail, err);
+    if (!p)
+        return err ? err->code : TP_E_IO;
     if (avail < SEG_MAGIC_LEN || memcmp(p, SEG_MAGIC, SEG_MAGIC_LEN) != 0)
-        goto done; /* no valid header: nothing of it is read */
+        return TP_OK; /* no valid header: nothing of it is read */
     out->valid_end = SEG_MAGIC_LEN;
     out->clean = 1;
     for (uint64_t at = SEG_MAGIC_LEN;;) {
         size_t total = 0;
-        if (!(p = window_at(&w, at, FRAME_HDR, &avail, err))) {
-            st = err ? err->code : TP_E_IO;
-            goto done;
-        }
+        if (!(p = window_at(w, at, FRAME_HDR, &avail, err)))
+            return err ? err->code : TP_E_IO;
         if (avail == 0)
             break; /* the end, after a whole frame */
         int fc = frame_check(p, avail, &total);
         if (fc == FRAME_SHORT && total <= FRAME_HDR + BODY_MAX) {
-            if (!(p = window_at(&w, at, total, &avail, err))) {
-                st = err ? err->code : TP_E_IO;
-                goto done;
-            }
+            if (!(p = window_at(w, at, total, &avail, err)))
+                return err ? err->code : TP_E_IO;
             fc = frame_check(p, avail, &total);
         }
         if (fc != FRAME_OK) {
             /* A torn tail, or damage with valid frames behind it. */
             out->clean = 0;
-            if ((st = next_valid_frame(&w, at + 1, &at, err)) != TP_OK)
-                goto done;
+            if ((st = next_valid_frame(w, at + 1, &at, err)) != TP_OK)
+                return st;
             if (at == UINT64_MAX)
                 break;
             continue;
@@ -356,10 +354,35 @@ static tp_status scan_segment(const tp_allocator *a, const char *path, segscan *
         at += total;
         out->valid_end = at;
     }
-done:
+    return st;
+}
+
+static tp_status scan_segment(const tp_allocator *a, const char *path, segscan *out, tp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    window w = {open(path, O_RDONLY | O_CLOEXEC), path, {0}, 0, 0, NULL, 0};
+    if (w.fd < 0)
+        return io_err(err, "cannot open segment", path, errno);
+    tp_buf_init(&w.b, a, 0);
+    tp_status st;
+    struct stat sb;
+    if (fstat(w.fd, &sb) != 0) {
+        st = io_err(err, "cannot stat segment", path, errno);
+    } else {
+        out->size = (uint64_t)sb.st_size;
+        st = scan_window(&w, out, err);
+    }
     tp_buf_dispose(&w.b);
     close(w.fd);
     return st;
+}
+
+void tp_stream__segment_scan(const uint8_t *seg, size_t len, tp_stream_segscan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->size = len;
+    window w = {-1, "(memory)", {0}, 0, 1, seg ? seg : (const uint8_t *)"", len};
+    (void)scan_window(&w, out, NULL); /* nothing to read: it cannot fail */
 }
 
 /* ---- stream.json ---------------------------------------------------------- */

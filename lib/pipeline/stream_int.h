@@ -49,6 +49,22 @@ struct tp_stream_reader {
 };
 
 /* The file: backend. */
+/* What a file: stream's segment holds (lib/pipeline/stream_file.c): its
+ * valid frames, the largest sequence number among them, and whether
+ * anything else is there (a torn tail, a damaged frame). */
+typedef struct tp_stream_segscan {
+    uint64_t size;      /* bytes in the segment */
+    uint64_t valid_end; /* offset after the last valid frame (0: no valid header) */
+    uint64_t max_seq;   /* the largest sequence number of a valid frame, if has_last */
+    int64_t last_arrival_ms;
+    int has_last;
+    int clean; /* a header and valid frames to the very end */
+} tp_stream_segscan;
+
+/* The scan a writer reopening a shard and a LATEST reader make of a segment
+ * file, over `len` bytes of a segment in memory (borrowed). Fuzz targets. */
+void tp_stream__segment_scan(const uint8_t *seg, size_t len, tp_stream_segscan *out);
+
 tp_status tp_stream__file_open(tp_stream *s, const char *dir, const tp_stream_options *o,
                                tp_error *err);
 /* The kinesis:// backend (`name`: the stream's name). */

@@ -1,7 +1,8 @@
 /* Plain driver for the fuzz targets: feeds every file named on the command
  * line (directories are walked one level) to LLVMFuzzerTestOneInput once.
  * A path after --optional may be missing (a target's regressions/ folder,
- * there once scripts/fuzz found something). */
+ * there once scripts/fuzz found something). It sets TP_FUZZ_REPLAY=1:
+ * targets that sample their slow checks while fuzzing make them all. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,9 @@ static int run_file(const char *path)
 int main(int argc, char **argv)
 {
     int files = 0, bad = 0, optional = 0;
+    /* Targets that run their slow checks on a sample of inputs while
+     * fuzzing run them on every input replayed. */
+    setenv("TP_FUZZ_REPLAY", "1", 1);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (strcmp(argv[i], "--optional") == 0) {
