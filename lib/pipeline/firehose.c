@@ -2,6 +2,7 @@
  * stream's records batched, gzipped (ISA-L) and delivered exactly once as
  * objects laid out like Firehose's S3 deliveries. */
 #include "tradepipe/firehose.h"
+#include "firehose_int.h"
 #include "store_io_int.h"
 #include "stream_int.h"
 #include "tradepipe/checkpoint.h"
@@ -248,20 +249,35 @@ static tp_status bad_pending(tp_error *err, const char *why, const char *line)
                         "checkpoint: the pending object %s: '%.60s'", why, line);
 }
 
-/* Move the checkpoint past a delivered object whose pending description is
- * `text` (parsed here, so that a crash's leftover commits the same way).
- * Everything is checked before anything is set. */
-static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
+/* A pending object's description, parsed and checked against this
+ * Firehose (its prefix, its stream's shards, the checkpoint's positions):
+ * per shard, the last sequence number it delivered (seen[i] set); the
+ * records, bytes and written counts. */
+typedef struct pending {
+    uint8_t *seen;
+    char (*last)[TP_KINESIS_SEQ_MAX];
+    uint64_t counts[3]; /* records, bytes, written */
+} pending;
+
+static void pending_dispose(tp_firehose *f, pending *pd)
 {
+    tp__free(f->alloc, pd->seen);
+    tp__free(f->alloc, pd->last);
+}
+
+/* Parse `text` into *pd (disposed by the caller, also after a failure).
+ * Nothing is changed. */
+static tp_status pending_parse(tp_firehose *f, const char *text, pending *pd, tp_error *err)
+{
+    memset(pd, 0, sizeof *pd);
     char *copy = tp_store__strndup(f->alloc, text, strlen(text));
-    uint8_t *seen = tp__calloc(f->alloc, f->n ? f->n : 1, 1);
-    char(*last)[TP_KINESIS_SEQ_MAX] = tp__calloc(f->alloc, f->n ? f->n : 1, sizeof *last);
-    tp_status st = TP_OK;
-    if (!copy || !seen || !last) {
-        st = tp_error__set(err, TP_E_NOMEM, "out of memory");
-        goto done;
+    pd->seen = tp__calloc(f->alloc, f->n ? f->n : 1, 1);
+    pd->last = tp__calloc(f->alloc, f->n ? f->n : 1, sizeof *pd->last);
+    if (!copy || !pd->seen || !pd->last) {
+        tp__free(f->alloc, copy);
+        return tp_error__set(err, TP_E_NOMEM, "out of memory");
     }
-    uint64_t counts[3] = {0, 0, 0}; /* records, bytes, written */
+    tp_status st = TP_OK;
     int have_key = 0;
     char *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line && st == TP_OK;
@@ -278,7 +294,7 @@ static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
         for (int k = 0; k < 3; k++)
             if (!strcmp(word, names[k])) {
                 counted = 1;
-                if (parse_count(rest, &counts[k]) != 0)
+                if (parse_count(rest, &pd->counts[k]) != 0)
                     st = bad_pending(err, "has a count that is not a number", rest);
             }
         if (counted)
@@ -300,38 +316,72 @@ static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
         while (i < f->n && strcmp(f->sh[i].id, id) != 0)
             i++;
         const char *was = i < f->n ? tp_checkpoint_sequence(f->cp, id) : NULL;
-        if (i == f->n || seen[i])
+        if (i == f->n || pd->seen[i])
             st = bad_pending(err, "names a shard the stream has not (or twice)", id);
         else if (!tp_stream__seq_valid(first) || !tp_stream__seq_valid(seq) ||
                  tp_stream__seq_cmp(first, seq) > 0 ||
                  (was && (!tp_stream__seq_valid(was) || tp_stream__seq_cmp(first, was) <= 0)))
             st = bad_pending(err, "has a sequence range that does not follow the checkpoint", rest);
         else {
-            seen[i] = 1;
-            memcpy(last[i], seq, sizeof last[i]);
+            pd->seen[i] = 1;
+            memcpy(pd->last[i], seq, sizeof pd->last[i]);
         }
     }
     if (st == TP_OK && !have_key)
         st = bad_pending(err, "has no key", text);
+    tp__free(f->alloc, copy);
+    return st;
+}
+
+/* The key of a pending description: its first line, "key KEY". */
+static tp_status pending_key(tp_firehose *f, const char *p, char key[TP_FIREHOSE_KEY_MAX],
+                             tp_error *err)
+{
+    size_t kl = strncmp(p, "key ", 4) == 0 ? strcspn(p + 4, "\n") : 0;
+    if (kl == 0 || kl >= TP_FIREHOSE_KEY_MAX)
+        return bad_pending(err, "has no key", p);
+    memcpy(key, p + 4, kl);
+    key[kl] = '\0';
+    if (!key_ok(f, key))
+        return bad_pending(err, "has a key this Firehose does not write", key);
+    return TP_OK;
+}
+
+tp_status tp_firehose__pending_check(tp_firehose *f, const char *text, tp_error *err)
+{
+    char key[TP_FIREHOSE_KEY_MAX];
+    tp_status st = pending_key(f, text, key, err);
+    if (st != TP_OK)
+        return st;
+    pending pd;
+    st = pending_parse(f, text, &pd, err);
+    pending_dispose(f, &pd);
+    return st;
+}
+
+/* Move the checkpoint past a delivered object whose pending description is
+ * `text` (parsed here, so that a crash's leftover commits the same way).
+ * Everything is checked before anything is set. */
+static tp_status commit(tp_firehose *f, const char *text, tp_error *err)
+{
+    pending pd;
+    tp_status st = pending_parse(f, text, &pd, err);
     for (uint32_t i = 0; i < f->n && st == TP_OK; i++)
-        if (seen[i])
-            st = tp_checkpoint_set_sequence(f->cp, f->sh[i].id, last[i], err);
+        if (pd.seen[i])
+            st = tp_checkpoint_set_sequence(f->cp, f->sh[i].id, pd.last[i], err);
     if (st == TP_OK)
-        st = add_counter(f, "records_delivered", counts[0], err);
+        st = add_counter(f, "records_delivered", pd.counts[0], err);
     if (st == TP_OK)
         st = add_counter(f, "objects", 1, err);
     if (st == TP_OK)
-        st = add_counter(f, "bytes_delivered", counts[1], err);
+        st = add_counter(f, "bytes_delivered", pd.counts[1], err);
     if (st == TP_OK)
-        st = add_counter(f, "bytes_written", counts[2], err);
+        st = add_counter(f, "bytes_written", pd.counts[2], err);
     if (st == TP_OK)
         st = tp_checkpoint_set_string(f->cp, "pending", NULL, err);
     if (st == TP_OK)
         st = tp_checkpoint_save(f->cp, err);
-done:
-    tp__free(f->alloc, copy);
-    tp__free(f->alloc, seen);
-    tp__free(f->alloc, last);
+    pending_dispose(f, &pd);
     return st;
 }
 
@@ -343,15 +393,11 @@ static tp_status settle_pending(tp_firehose *f, tp_error *err)
     const char *p = tp_checkpoint_string(f->cp, "pending");
     if (!p)
         return TP_OK;
-    size_t kl = strncmp(p, "key ", 4) == 0 ? strcspn(p + 4, "\n") : 0;
     char key[TP_FIREHOSE_KEY_MAX];
-    if (kl == 0 || kl >= sizeof key)
-        return bad_pending(err, "has no key", p);
-    memcpy(key, p + 4, kl);
-    key[kl] = '\0';
-    if (!key_ok(f, key))
-        return bad_pending(err, "has a key this Firehose does not write", key);
-    size_t dl = strlen(f->dir);
+    tp_status st = pending_key(f, p, key, err);
+    if (st != TP_OK)
+        return st;
+    size_t kl = strlen(key), dl = strlen(f->dir);
     char *path = tp__malloc(f->alloc, dl + 1 + kl + 1);
     if (!path)
         return tp_error__set(err, TP_E_NOMEM, "out of memory");
@@ -361,7 +407,7 @@ static tp_status settle_pending(tp_firehose *f, tp_error *err)
     tp__free(f->alloc, path);
     if (there)
         return commit(f, p, err);
-    tp_status st = tp_checkpoint_set_string(f->cp, "pending", NULL, err);
+    st = tp_checkpoint_set_string(f->cp, "pending", NULL, err);
     return st == TP_OK ? tp_checkpoint_save(f->cp, err) : st;
 }
 
