@@ -2,7 +2,9 @@
  * identity credentials of EKS and other OIDC setups): the first byte picks
  * the HTTP status (200 for most values, 400, 403 or 503), the rest is the
  * body. What is accepted has a key id and a secret and came with a 200; a
- * refusal says why, and never with the secret in it. */
+ * refusal says why, and never with the secret in it (a secret that is also
+ * a word of the message, regressions/sts_answer/secret-is-a-word-of-the-message,
+ * is told apart by changing the secret and reading again). */
 #include "aws/credentials_int.h"
 
 #include <stdlib.h>
@@ -51,8 +53,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size - 1] = 0;
     char secret[256];
     if (find_secret(text, secret, sizeof secret) && strstr(err.message, secret) &&
-        !strstr(text, "<Code>"))
-        abort(); /* the secret in an error */
+        !strstr(text, "<Code>")) {
+        /* The message holds the secret's text. It may be a word of the
+         * message's own ("meRoleWithWeb" of "AssumeRoleWithWebIdentity"):
+         * the same answer with the secret's bytes changed must then give a
+         * message still holding it; one that does not took it from the
+         * secret. */
+        char *p = strstr(text, "<SecretAccessKey>") + strlen("<SecretAccessKey>");
+        memset(p, '#', strlen(secret));
+        tp_error err2;
+        memset(&err2, 0, sizeof err2);
+        const tp_credentials *c2 = NULL;
+        tp_status st2 = tp_credentials__sts_answer(
+            &c2, status, tp_cursor_make((const uint8_t *)text, size - 1), NULL, &err2);
+        if (st2 == TP_OK)
+            tp_credentials_release(c2);
+        else if (!strstr(err2.message, secret))
+            abort(); /* the secret in an error */
+    }
     free(text);
     return 0;
 }
