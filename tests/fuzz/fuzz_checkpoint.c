@@ -61,7 +61,9 @@ static int b64val(int c)
     return -1;
 }
 
-/* Standard padded base64 (no whitespace); the decoded bytes into `out`
+/* Standard padded base64 (no whitespace), decoded here rather than with
+ * tp_base64_decode: the oracle is not the code the loader runs. The
+ * decoded bytes into `out`
  * (room for len / 4 * 3). Returns the decoded length, or -1. */
 static long b64_decode(const char *s, size_t len, uint8_t *out)
 {

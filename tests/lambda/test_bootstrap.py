@@ -13,10 +13,8 @@ bootstrap leaves in DynamoDB and S3 is compared with what
 `tp-consumer --source file:PATH` gives on the same ticks.
 Prints one line per test and 'N passed, N failed'; exits non-zero on any failure."""
 import base64
-import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from decimal import Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
 from emulator_env import CREDENTIALS, emulator_env  # noqa: E402
+from testdirs import workdir  # noqa: E402
 
 import boto3
 from botocore.config import Config
@@ -43,18 +42,6 @@ RUN = uuid.uuid4().hex[:8]
 TABLE = "tp-lambda-%s" % RUN
 BUCKET = "tp-lambda-%s" % RUN
 PREFIX = "trades/run-%s" % RUN
-
-
-@contextlib.contextmanager
-def workdir(**kw):
-    """A temporary directory, removed afterwards unless TP_KEEP is set (the
-    suite then keeps every test's files for the scan of its logs for secrets)."""
-    d = tempfile.mkdtemp(**kw)
-    try:
-        yield d
-    finally:
-        if not os.environ.get("TP_KEEP"):
-            shutil.rmtree(d, ignore_errors=True)
 
 
 def load_env():

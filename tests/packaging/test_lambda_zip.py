@@ -17,15 +17,12 @@ DynamoDB, the completed trade in S3, the EMF line, and that the running
 process mapped no shared object from outside the package (glibc included).
 Prints one line per check and 'PASS'; exits non-zero on the first failure."""
 import base64
-import contextlib
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import zipfile
@@ -36,6 +33,7 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
 from emulator_env import emulator_env  # noqa: E402
+from testdirs import workdir  # noqa: E402
 
 SRC, BUILD, STATE = sys.argv[1:4]
 SCRIPT = os.path.join(SRC, "infra", "packaging", "lambda-zip.sh")
@@ -51,18 +49,6 @@ SHARD = "shardId-000000000001"
 ENV = emulator_env(STATE)
 os.environ.clear()
 os.environ.update(ENV)
-
-
-@contextlib.contextmanager
-def workdir(**kw):
-    """A temporary directory, removed afterwards unless TP_KEEP is set (the
-    suite then keeps every test's files for the scan of its logs for secrets)."""
-    d = tempfile.mkdtemp(**kw)
-    try:
-        yield d
-    finally:
-        if not os.environ.get("TP_KEEP"):
-            shutil.rmtree(d, ignore_errors=True)
 
 
 def expect(cond, what):

@@ -4,35 +4,23 @@
 Runs the real program on files it writes into a temporary directory and
 checks exit status, stdout (table and --json), stderr (PATH:OFFSET: reason).
 Prints 'N passed, N failed' at the end; exits non-zero on any failure."""
-import contextlib
 import gzip
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import traceback
 from decimal import Decimal, getcontext
 from fractions import Fraction
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
+from testdirs import workdir  # noqa: E402
 
 TP_PARSE, TP_GEN = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASELINE = os.path.join(HERE, "..", "..", "..", "shared", "baselines", "parse_trading_data.py")
 getcontext().prec = 60
-
-
-@contextlib.contextmanager
-def workdir(**kw):
-    """A temporary directory, removed afterwards unless TP_KEEP is set (the
-    suite then keeps every test's files for the scan of its logs for secrets)."""
-    d = tempfile.mkdtemp(**kw)
-    try:
-        yield d
-    finally:
-        if not os.environ.get("TP_KEEP"):
-            shutil.rmtree(d, ignore_errors=True)
 
 
 def rec(sym, price, vol, extra=""):

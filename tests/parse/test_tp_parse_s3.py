@@ -5,35 +5,21 @@ copy of the same objects. Usage: test_tp_parse_s3.py TP_PARSE TP_GEN STATE_DIR
 STATE_DIR holds endpoints.env (tests/services/start.sh). The objects are
 written by awscli (tests/integration/aws_cli.sh), not by us. Prints
 'N passed, N failed'; exits non-zero on any failure."""
-import contextlib
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import traceback
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
 from emulator_env import emulator_env  # noqa: E402
+from testdirs import workdir  # noqa: E402
 
 TP_PARSE, TP_GEN, STATE = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 AWS_CLI = os.path.join(HERE, "..", "integration", "aws_cli.sh")
-
-
-@contextlib.contextmanager
-def workdir(**kw):
-    """A temporary directory, removed afterwards unless TP_KEEP is set (the
-    suite then keeps every test's files for the scan of its logs for secrets)."""
-    d = tempfile.mkdtemp(**kw)
-    try:
-        yield d
-    finally:
-        if not os.environ.get("TP_KEEP"):
-            shutil.rmtree(d, ignore_errors=True)
 
 
 def env():
